@@ -1,0 +1,1 @@
+"""Models of the rectification app (arrive with their issue)."""

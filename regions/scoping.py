@@ -1,0 +1,72 @@
+"""The region-scoping boundary: the one place that decides what a user may see.
+
+Every page, API endpoint, export, report and task reads data through
+``Model.objects.visible_to(user)``; nothing filters by region ad hoc. A user sees its
+assigned region's subtree, which is a prefix of the 12-digit code (county 6, township 9,
+village 12 digits). Objects outside it simply do not exist for that user (404).
+"""
+
+from dataclasses import dataclass
+
+from django.db import models
+
+from .choices import ROLE_CAPABILITIES, Role
+
+_CACHE_ATTR = "_region_scope_cache"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a user may see: ``prefix`` '' means everything (a superuser with no assignment)."""
+
+    prefix: str
+    role: Role | None
+    region: "models.Model | None"
+
+    @property
+    def is_global(self) -> bool:
+        return self.prefix == ""
+
+
+def scope_of(user) -> Scope | None:
+    """The user's scope, or None when the user may see nothing at all."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if hasattr(user, _CACHE_ATTR):
+        return getattr(user, _CACHE_ATTR)
+    from .models import RoleAssignment
+
+    assignment = RoleAssignment.objects.select_related("region").filter(user=user).first()
+    if assignment is not None:
+        scope = Scope(
+            prefix=assignment.region.prefix, role=Role(assignment.role), region=assignment.region
+        )
+    elif user.is_superuser:
+        scope = Scope(prefix="", role=None, region=None)
+    else:
+        scope = None
+    setattr(user, _CACHE_ATTR, scope)
+    return scope
+
+
+def has_capability(user, capability: str) -> bool:
+    scope = scope_of(user)
+    if scope is None:
+        return False
+    if scope.role is None:  # superuser without an assignment
+        return True
+    return capability in ROLE_CAPABILITIES[scope.role]
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset that knows which lookup leads to its rows' region code."""
+
+    scope_lookup: str = ""
+
+    def visible_to(self, user):
+        scope = scope_of(user)
+        if scope is None:
+            return self.none()
+        if scope.is_global:
+            return self.all()
+        return self.filter(**{f"{self.scope_lookup}__startswith": scope.prefix})

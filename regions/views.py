@@ -1,0 +1,93 @@
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import Count
+from django.db.models.functions import Substr
+from django.shortcuts import get_object_or_404, redirect
+from django.views.generic import TemplateView
+
+from toilets.models import Household, Toilet
+
+from .choices import EDIT_REGISTER, Level, Role
+from .codes import LEVEL_DIGITS
+from .models import Region
+from .scoping import has_capability, scope_of
+
+
+class ScopedViewMixin(LoginRequiredMixin):
+    """Pages read their rows only through ``Model.objects.visible_to(user)``."""
+
+    model = None
+
+    def get_queryset(self):
+        return self.model.objects.visible_to(self.request.user)
+
+
+def _counts_by_child(model, user, region: Region, child_digits: int) -> dict[str, int]:
+    rows = (
+        model.objects.visible_to(user)
+        .filter(village__code__startswith=region.prefix)
+        .annotate(child=Substr("village__code", 1, child_digits))
+        .values("child")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {row["child"]: row["n"] for row in rows}
+
+
+class HomeView(LoginRequiredMixin, TemplateView):
+    template_name = "home.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        scope = scope_of(user)
+        context = super().get_context_data(**kwargs)
+        context.update(
+            scope=scope,
+            can_edit=has_capability(user, EDIT_REGISTER),
+            village_count=Region.objects.visible_to(user).villages().count(),
+            household_count=Household.objects.visible_to(user).count(),
+            toilet_count=Toilet.objects.visible_to(user).active().count(),
+            is_surveyor=scope is not None and scope.role == Role.SURVEYOR,
+        )
+        return context
+
+
+class RegionRootView(LoginRequiredMixin, TemplateView):
+    """Send the user to its own region (or the top of the tree for a global user)."""
+
+    def get(self, request, *args, **kwargs):
+        scope = scope_of(request.user)
+        if scope is not None and scope.region is not None:
+            return redirect("regions:detail", code=scope.region.code)
+        top = Region.objects.visible_to(request.user).order_by("code").first()
+        if top is None:
+            return redirect("home")
+        return redirect("regions:detail", code=top.code)
+
+
+class RegionDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "regions/region_detail.html"
+
+    def get_context_data(self, code, **kwargs):
+        user = self.request.user
+        region = get_object_or_404(Region.objects.visible_to(user), code=code)
+        children = list(Region.objects.visible_to(user).filter(parent=region))
+        context = super().get_context_data(**kwargs)
+        child_digits = LEVEL_DIGITS[Level(children[0].level)] if children else 12
+        households = _counts_by_child(Household, user, region, child_digits)
+        toilets = _counts_by_child(Toilet, user, region, child_digits)
+        for child in children:
+            child.household_count = households.get(child.prefix, 0)
+            child.toilet_count = toilets.get(child.prefix, 0)
+        visible_codes = set(
+            Region.objects.visible_to(user)
+            .filter(code__in=[a.code for a in region.ancestors()])
+            .values_list("code", flat=True)
+        )
+        context.update(
+            region=region,
+            breadcrumbs=[a for a in region.ancestors() if a.code in visible_codes],
+            children=children,
+            household_total=sum(households.values()),
+            toilet_total=sum(toilets.values()),
+        )
+        return context

@@ -1,0 +1,1 @@
+"""Models of the surveys app (arrive with their issue)."""

@@ -1,0 +1,92 @@
+"""Filters shared by the list pages, the exports and the API."""
+
+import django_filters
+from django.db.models import Q
+
+from regions.choices import Level
+from regions.models import Region
+
+from .choices import FlushKind, Funding, Occupancy, TechType, ToiletKind, ToiletStatus
+from .identity import normalize_id_number
+from .models import Household, Toilet
+
+
+def _visible_regions(level):
+    def queryset(request):
+        if request is None:
+            return Region.objects.none()
+        return Region.objects.visible_to(request.user).filter(level=level)
+
+    return queryset
+
+
+class HouseholdFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label="搜索", method="search", help_text="户主、身份证号、电话、村、村民小组"
+    )
+    township = django_filters.ModelChoiceFilter(
+        label="乡镇",
+        queryset=_visible_regions(Level.TOWNSHIP),
+        to_field_name="code",
+        field_name="village__parent",
+    )
+    village = django_filters.ModelChoiceFilter(
+        label="行政村", queryset=_visible_regions(Level.VILLAGE), to_field_name="code"
+    )
+    group_name = django_filters.CharFilter(label="村民小组", lookup_expr="icontains")
+    occupancy = django_filters.ChoiceFilter(label="居住情况", choices=Occupancy.choices)
+
+    class Meta:
+        model = Household
+        fields = ["q", "township", "village", "group_name", "occupancy"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(head_name__icontains=value)
+            | Q(id_number__contains=normalize_id_number(value))
+            | Q(phone__contains=value)
+            | Q(village__name__icontains=value)
+            | Q(group_name__icontains=value)
+        )
+
+
+class ToiletFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="搜索", method="search", help_text="户主、公厕名称、村")
+    township = django_filters.ModelChoiceFilter(
+        label="乡镇",
+        queryset=_visible_regions(Level.TOWNSHIP),
+        to_field_name="code",
+        field_name="village__parent",
+    )
+    village = django_filters.ModelChoiceFilter(
+        label="行政村", queryset=_visible_regions(Level.VILLAGE), to_field_name="code"
+    )
+    household = django_filters.NumberFilter(label="农户", field_name="household_id")
+    kind = django_filters.ChoiceFilter(label="类别", choices=ToiletKind.choices)
+    tech_type = django_filters.ChoiceFilter(label="技术模式", choices=TechType.choices)
+    flush_kind = django_filters.ChoiceFilter(label="水冲/旱厕", choices=FlushKind.choices)
+    funding = django_filters.ChoiceFilter(label="资金来源", choices=Funding.choices)
+    status = django_filters.ChoiceFilter(label="状态", choices=ToiletStatus.choices)
+    built_from = django_filters.NumberFilter(
+        label="建造年份起", field_name="build_year", lookup_expr="gte"
+    )
+    built_to = django_filters.NumberFilter(
+        label="建造年份止", field_name="build_year", lookup_expr="lte"
+    )
+
+    class Meta:
+        model = Toilet
+        fields = ["q", "township", "village", "household", "kind", "tech_type", "flush_kind"]
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(household__head_name__icontains=value)
+            | Q(name__icontains=value)
+            | Q(village__name__icontains=value)
+        )

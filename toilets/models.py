@@ -1,0 +1,255 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from regions.models import Region
+from regions.scoping import ScopedQuerySet
+
+from .choices import (
+    EARLIEST_BUILD_YEAR,
+    TECH_TYPE_FLUSH,
+    FlushKind,
+    Funding,
+    LeadDepartment,
+    Occupancy,
+    Placement,
+    TechType,
+    ToiletKind,
+    ToiletStatus,
+    default_lead_department,
+)
+from .identity import id_number_problem, normalize_id_number, phone_problem
+
+# Rough bounding box of China: catches swapped or mistyped coordinates, not borders.
+LATITUDE_RANGE = (Decimal("3"), Decimal("54"))
+LONGITUDE_RANGE = (Decimal("73"), Decimal("136"))
+
+
+def _check_village(village: Region | None, errors: dict):
+    if village is not None and not village.is_village:
+        errors["village"] = f"“{village.name}”是{village.get_level_display()}，只能选择行政村。"
+
+
+class HouseholdQuerySet(ScopedQuerySet):
+    scope_lookup = "village__code"
+
+
+class Household(models.Model):
+    """A rural household (农户): the file 一户一档 hangs on, reused across survey rounds."""
+
+    village = models.ForeignKey(
+        Region, verbose_name=_("行政村"), on_delete=models.PROTECT, related_name="households"
+    )
+    # Derived from the village: the scope of ID-number uniqueness, enforced by the database.
+    county_code = models.CharField(_("县级区划代码"), max_length=6, editable=False)
+    group_name = models.CharField(_("村民小组"), max_length=50, blank=True)
+    head_name = models.CharField(_("户主"), max_length=50)
+    id_number = models.CharField(_("身份证号"), max_length=18)
+    phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    occupancy = models.CharField(
+        _("居住情况"), max_length=10, choices=Occupancy.choices, default=Occupancy.RESIDENT
+    )
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+    objects = HouseholdQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("农户")
+        verbose_name_plural = _("农户")
+        ordering = ["village_id", "group_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county_code", "id_number"], name="toilets_household_id_number_in_county"
+            ),
+        ]
+        indexes = [
+            # Search by ID number across the visible subtree.
+            models.Index(fields=["id_number"], name="toilets_household_id_number"),
+            # The household list, ordered within a village.
+            models.Index(fields=["village", "group_name", "id"], name="toilets_household_list"),
+        ]
+
+    def __str__(self):
+        return self.head_name
+
+    def save(self, *args, **kwargs):
+        self.county_code = self.village.code[:6]
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        errors: dict[str, str] = {}
+        self.id_number = normalize_id_number(self.id_number)
+        village = self.village if self.village_id else None
+        _check_village(village, errors)
+        problem = id_number_problem(self.id_number) if self.id_number else None
+        if problem:
+            errors["id_number"] = problem
+        if "phone" not in errors and (problem := phone_problem(self.phone)):
+            errors["phone"] = problem
+        if village is not None and self.id_number and "id_number" not in errors:
+            clash = Household.objects.filter(
+                county_code=village.code[:6], id_number=self.id_number
+            ).exclude(pk=self.pk)
+            if clash.exists():
+                errors["id_number"] = "本县已有农户使用该身份证号登记，同一户不能重复登记。"
+        if errors:
+            raise ValidationError(errors)
+
+
+class ToiletQuerySet(ScopedQuerySet):
+    scope_lookup = "village__code"
+
+    def active(self):
+        return self.filter(status=ToiletStatus.ACTIVE)
+
+
+class Toilet(models.Model):
+    """A household toilet (户厕) or a village public toilet (公厕) in the register."""
+
+    village = models.ForeignKey(
+        Region, verbose_name=_("行政村"), on_delete=models.PROTECT, related_name="toilets"
+    )
+    household = models.ForeignKey(
+        Household,
+        verbose_name=_("农户"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="toilets",
+    )
+    kind = models.CharField(
+        _("厕所类别"), max_length=10, choices=ToiletKind.choices, default=ToiletKind.HOUSEHOLD
+    )
+    name = models.CharField(_("公厕名称"), max_length=100, blank=True)
+    tech_type = models.CharField(_("技术模式"), max_length=20, choices=TechType.choices)
+    flush_kind = models.CharField(
+        _("水冲/旱厕"),
+        max_length=10,
+        choices=FlushKind.choices,
+        blank=True,
+        help_text=_("留空时按技术模式自动确定"),
+    )
+    placement = models.CharField(
+        _("室内/室外"), max_length=10, choices=Placement.choices, default=Placement.OUTDOOR
+    )
+    build_year = models.PositiveSmallIntegerField(_("建造年份"))
+    funding = models.CharField(_("资金来源"), max_length=12, choices=Funding.choices)
+    lead_department = models.CharField(
+        _("牵头部门"),
+        max_length=12,
+        choices=LeadDepartment.choices,
+        blank=True,
+        help_text=_("留空时按建造年份确定"),
+    )
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    longitude = models.DecimalField(
+        _("经度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    status = models.CharField(
+        _("状态"), max_length=12, choices=ToiletStatus.choices, default=ToiletStatus.ACTIVE
+    )
+    version = models.PositiveIntegerField(_("版本"), default=1, editable=False)
+    created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+    objects = ToiletQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("厕所")
+        verbose_name_plural = _("厕所")
+        ordering = ["village_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(build_year__gte=EARLIEST_BUILD_YEAR),
+                name="toilets_toilet_build_year_from_1950",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind=ToiletKind.HOUSEHOLD, household__isnull=False)
+                    | models.Q(kind=ToiletKind.PUBLIC, household__isnull=True)
+                ),
+                name="toilets_toilet_household_iff_household_toilet",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(flush_kind__in=FlushKind.values),
+                name="toilets_toilet_flush_kind_recorded",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lead_department__in=LeadDepartment.values),
+                name="toilets_toilet_lead_department_recorded",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(latitude__isnull=True, longitude__isnull=True)
+                    | models.Q(latitude__isnull=False, longitude__isnull=False)
+                ),
+                name="toilets_toilet_gps_both_or_neither",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["village", "kind", "status"], name="toilets_toilet_village_kind"),
+        ]
+
+    def __str__(self):
+        if self.kind == ToiletKind.PUBLIC:
+            return self.name or f"公厕 #{self.pk}"
+        return f"{self.household.head_name}家户厕" if self.household_id else f"户厕 #{self.pk}"
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind == ToiletKind.PUBLIC
+
+    def clean(self):
+        """Derive what follows from other fields, then refuse what cannot be true."""
+        errors: dict[str, str] = {}
+        household = self.household if self.household_id else None
+        if self.kind == ToiletKind.HOUSEHOLD:
+            if household is None:
+                errors["household"] = "户厕必须属于一个农户。"
+            else:
+                self.village = household.village
+        elif self.kind == ToiletKind.PUBLIC:
+            if household is not None:
+                errors["household"] = "公厕不属于任何农户。"
+            if not self.name.strip():
+                errors["name"] = "请填写公厕名称。"
+        _check_village(self.village if self.village_id else None, errors)
+
+        if self.build_year is not None:
+            this_year = timezone.localdate().year
+            if self.build_year > this_year:
+                errors["build_year"] = f"建造年份不能晚于今年（{this_year}年）。"
+            elif self.build_year < EARLIEST_BUILD_YEAR:
+                errors["build_year"] = f"建造年份不能早于 {EARLIEST_BUILD_YEAR} 年。"
+            elif not self.lead_department:
+                self.lead_department = default_lead_department(self.build_year)
+
+        if self.tech_type in TECH_TYPE_FLUSH:
+            default, fixed = TECH_TYPE_FLUSH[self.tech_type]
+            label = TechType(self.tech_type).label
+            if not self.flush_kind:
+                if default is None:
+                    errors["flush_kind"] = f"{label}须注明是水冲厕所还是旱厕。"
+                else:
+                    self.flush_kind = default
+            elif fixed and self.flush_kind != default:
+                errors["flush_kind"] = f"{label}只能是{FlushKind(default).label}。"
+
+        if (self.latitude is None) != (self.longitude is None):
+            errors["longitude"] = "经度和纬度须同时填写。"
+        elif self.latitude is not None:
+            if not LATITUDE_RANGE[0] <= self.latitude <= LATITUDE_RANGE[1]:
+                errors["latitude"] = "纬度不在我国范围内（3～54），请检查经纬度是否填反。"
+            if not LONGITUDE_RANGE[0] <= self.longitude <= LONGITUDE_RANGE[1]:
+                errors["longitude"] = "经度不在我国范围内（73～136），请检查经纬度是否填反。"
+        if errors:
+            raise ValidationError(errors)

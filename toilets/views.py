@@ -1,0 +1,254 @@
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Prefetch
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import DetailView, FormView, ListView
+
+from regions.choices import EDIT_REGISTER, SEE_IDENTITY
+from regions.scoping import has_capability
+from regions.views import ScopedViewMixin
+
+from . import exports
+from .choices import ToiletKind
+from .filters import HouseholdFilter, ToiletFilter
+from .forms import HouseholdForm, ToiletForm
+from .models import Household, Toilet
+from .services import StaleEditError, save_household, save_toilet
+
+PAGE_SIZE = 20
+
+
+class FilteredListView(ScopedViewMixin, ListView):
+    filterset_class = None
+    paginate_by = PAGE_SIZE
+
+    def get_queryset(self):
+        self.filterset = self.filterset_class(
+            self.request.GET or None, queryset=super().get_queryset(), request=self.request
+        )
+        return self.filterset.qs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("page", None)
+        context.update(filter=self.filterset, querystring=query.urlencode())
+        return context
+
+
+class HouseholdListView(FilteredListView):
+    model = Household
+    filterset_class = HouseholdFilter
+    template_name = "toilets/household_list.html"
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("village__parent")
+            .annotate(toilet_count=Count("toilets"))
+        )
+
+
+class HouseholdExportView(ScopedViewMixin, View):
+    """The household list as xlsx: same filters, same scoping, masked unless allowed."""
+
+    model = Household
+
+    def get(self, request):
+        filterset = HouseholdFilter(
+            request.GET or None, queryset=self.get_queryset(), request=request
+        )
+        rows = filterset.qs.select_related("village__parent").annotate(
+            toilet_count=Count("toilets")
+        )
+        content = exports.households_xlsx(
+            rows, show_identity=has_capability(request.user, SEE_IDENTITY)
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        response = HttpResponse(content, content_type=exports.XLSX_CONTENT_TYPE)
+        response["Content-Disposition"] = (
+            f"attachment; filename*=UTF-8''{exports.quote_filename(f'农户台账-{stamp}.xlsx')}"
+        )
+        return response
+
+
+class HouseholdDetailView(ScopedViewMixin, DetailView):
+    """一户一档: everything known about one household on one page."""
+
+    model = Household
+    template_name = "toilets/household_detail.html"
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("village__parent")
+            .prefetch_related(Prefetch("toilets", queryset=Toilet.objects.order_by("id")))
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        household = self.object
+        toilet_ids = [t.pk for t in household.toilets.all()]
+        context["household_history"] = household.history.select_related("history_user")[:30]
+        context["toilet_history"] = Toilet.history.filter(id__in=toilet_ids).select_related(
+            "history_user"
+        )[:30]
+        return context
+
+
+class RegisterWriteMixin:
+    """Writes to the register: the object is looked up in scope first (404), then the role
+    is checked (403)."""
+
+    def check_write(self):
+        if not has_capability(self.request.user, EDIT_REGISTER):
+            raise PermissionDenied("您的角色只能查看户厕台账，不能登记或修改。")
+
+
+class VersionedFormView(RegisterWriteMixin, ScopedViewMixin, FormView):
+    """Create or edit one register object through its service function."""
+
+    save_function = None
+    success_message = ""
+
+    def get_object(self):
+        return None
+
+    def build_instance(self):
+        raise NotImplementedError
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        self.object = self.get_object()
+        self.check_write()
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs.update(instance=self.object or self.build_instance(), user=self.request.user)
+        return kwargs
+
+    def form_valid(self, form):
+        try:
+            saved = type(self).save_function(
+                actor=self.request.user,
+                **{self.instance_kwarg: form.instance},
+                expected_version=form.cleaned_data.get("version"),
+            )
+        except StaleEditError as exc:
+            form.add_error(None, exc.message)
+            return self.form_invalid(form)
+        messages.success(self.request, self.success_message)
+        return redirect(self.success_url_for(saved))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["object"] = self.object
+        return context
+
+
+class HouseholdCreateView(VersionedFormView):
+    model = Household
+    form_class = HouseholdForm
+    template_name = "toilets/household_form.html"
+    save_function = save_household
+    instance_kwarg = "household"
+    success_message = "农户已登记。下一步：为该户登记厕所。"
+
+    def build_instance(self):
+        return Household()
+
+    def success_url_for(self, household):
+        return reverse("toilets:household-detail", args=[household.pk])
+
+
+class HouseholdUpdateView(HouseholdCreateView):
+    success_message = "农户信息已保存。"
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+
+class ToiletListView(FilteredListView):
+    model = Toilet
+    filterset_class = ToiletFilter
+    template_name = "toilets/toilet_list.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("village__parent", "household")
+
+
+class ToiletDetailView(ScopedViewMixin, DetailView):
+    model = Toilet
+    template_name = "toilets/toilet_detail.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("village__parent", "household")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["history"] = self.object.history.select_related("history_user")[:30]
+        return context
+
+
+class HouseholdToiletCreateView(VersionedFormView):
+    """A toilet registered from its household's page."""
+
+    model = Toilet
+    form_class = ToiletForm
+    template_name = "toilets/toilet_form.html"
+    save_function = save_toilet
+    instance_kwarg = "toilet"
+    success_message = "厕所已登记。"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.household = get_object_or_404(
+                Household.objects.visible_to(request.user), pk=kwargs["household_pk"]
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def build_instance(self):
+        return Toilet(
+            kind=ToiletKind.HOUSEHOLD, household=self.household, village=self.household.village
+        )
+
+    def success_url_for(self, toilet):
+        return reverse("toilets:household-detail", args=[toilet.household_id])
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(household=self.household, **kwargs)
+
+
+class PublicToiletCreateView(VersionedFormView):
+    model = Toilet
+    form_class = ToiletForm
+    template_name = "toilets/toilet_form.html"
+    save_function = save_toilet
+    instance_kwarg = "toilet"
+    success_message = "公厕已登记。"
+
+    def build_instance(self):
+        return Toilet(kind=ToiletKind.PUBLIC)
+
+    def success_url_for(self, toilet):
+        return reverse("toilets:toilet-detail", args=[toilet.pk])
+
+
+class ToiletUpdateView(PublicToiletCreateView):
+    success_message = "厕所信息已保存。"
+
+    def get_object(self):
+        return get_object_or_404(
+            self.get_queryset().select_related("household"), pk=self.kwargs["pk"]
+        )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(household=self.object.household, **kwargs)
