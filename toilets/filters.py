@@ -11,6 +11,14 @@ from .identity import normalize_id_number
 from .models import Household, Toilet
 
 
+def filtered(filterset):
+    """The filtered rows, or none when a filter value is invalid (e.g. another region's
+    village): an invalid filter must never fall back to showing everything."""
+    if filterset.is_bound and not filterset.is_valid():
+        return filterset.queryset.none()
+    return filterset.qs
+
+
 def _visible_regions(level):
     def queryset(request):
         if request is None:

@@ -40,8 +40,8 @@ class HouseholdForm(VersionedForm):
         field = self.fields["village"]
         field.queryset = villages
         field.label_from_instance = lambda r: f"{r.parent.name if r.parent else ''} {r.name}"
-        if self.instance.pk is None and len(villages) == 1:
-            field.initial = villages[0].pk
+        if self.instance.pk is None and len(villages) == 1 and not self.initial.get("village"):
+            self.initial["village"] = villages[0].pk  # a surveyor's own village
 
 
 class ToiletForm(VersionedForm):

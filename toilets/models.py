@@ -208,6 +208,13 @@ class Toilet(models.Model):
     def is_public(self) -> bool:
         return self.kind == ToiletKind.PUBLIC
 
+    def clean_fields(self, exclude=None):
+        # A household toilet's village follows its household; derive it before the
+        # field check would call it missing.
+        if self.kind == ToiletKind.HOUSEHOLD and self.household_id:
+            self.village = self.household.village
+        super().clean_fields(exclude=exclude)
+
     def clean(self):
         """Derive what follows from other fields, then refuse what cannot be true."""
         errors: dict[str, str] = {}

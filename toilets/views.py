@@ -14,7 +14,7 @@ from regions.views import ScopedViewMixin
 
 from . import exports
 from .choices import ToiletKind
-from .filters import HouseholdFilter, ToiletFilter
+from .filters import HouseholdFilter, ToiletFilter, filtered
 from .forms import HouseholdForm, ToiletForm
 from .models import Household, Toilet
 from .services import StaleEditError, save_household, save_toilet
@@ -30,7 +30,7 @@ class FilteredListView(ScopedViewMixin, ListView):
         self.filterset = self.filterset_class(
             self.request.GET or None, queryset=super().get_queryset(), request=self.request
         )
-        return self.filterset.qs
+        return filtered(self.filterset)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -51,6 +51,7 @@ class HouseholdListView(FilteredListView):
             .get_queryset()
             .select_related("village__parent")
             .annotate(toilet_count=Count("toilets"))
+            .order_by(*Household._meta.ordering)  # GROUP BY drops Meta.ordering
         )
 
 
@@ -63,8 +64,11 @@ class HouseholdExportView(ScopedViewMixin, View):
         filterset = HouseholdFilter(
             request.GET or None, queryset=self.get_queryset(), request=request
         )
-        rows = filterset.qs.select_related("village__parent").annotate(
-            toilet_count=Count("toilets")
+        rows = (
+            filtered(filterset)
+            .select_related("village__parent")
+            .annotate(toilet_count=Count("toilets"))
+            .order_by(*Household._meta.ordering)
         )
         content = exports.households_xlsx(
             rows, show_identity=has_capability(request.user, SEE_IDENTITY)

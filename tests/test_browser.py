@@ -1,0 +1,84 @@
+"""Browser journeys in real headless Chromium on a phone-sized screen."""
+
+import os
+
+import pytest
+
+from .browser import CHROMIUM_ARGS, PHONE, require_chromium
+from .factories import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def page(live_server):
+    path = require_chromium()
+    # Playwright's sync API runs an event loop in this thread; the ORM calls made by
+    # fixtures in the same thread are safe here.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "1"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport=PHONE, locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(15000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def log_in(page, live_server, username):
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def test_surveyor_sees_only_the_own_village_and_opens_a_household(
+    page, live_server, users, register
+):
+    log_in(page, live_server, "surveyor")
+    assert "沙埠村" in page.inner_text("main")
+    assert "村级摸排员" in page.inner_text("header")
+
+    page.click("text=本村农户")
+    page.wait_for_url("**/households/")
+    rows = page.inner_text("table.list")
+    assert "王建国" in rows
+    assert "李秀英" not in rows and "张志强" not in rows
+
+    # The list fits a 360 px phone: nothing scrolls sideways.
+    scroll_width = page.evaluate("document.documentElement.scrollWidth")
+    assert scroll_width <= PHONE["width"]
+
+    page.click("text=王建国")
+    page.wait_for_url(f"**/households/{register.h1.pk}/")
+    body = page.inner_text("main")
+    assert "一户一档" in body
+    assert register.h1.id_number in body
+    assert "三格化粪池式" in body
+
+    # Another village's household is not there for this user.
+    response = page.goto(f"{live_server.url}/households/{register.h4.pk}/")
+    assert response.status == 404
+
+
+def test_surveyor_registers_a_household_on_a_phone(page, live_server, users, tree):
+    from toilets.models import Household
+
+    from .factories import valid_id_number
+
+    log_in(page, live_server, "surveyor")
+    page.click("text=登记农户")
+    page.fill("#id_head_name", "陈春梅")
+    bad = valid_id_number(801)
+    page.fill("#id_id_number", bad[:17] + ("0" if bad[17] != "0" else "1"))
+    page.click("button:has-text('保存')")
+    assert "校验位" in page.inner_text(".has-error")
+    page.fill("#id_id_number", bad)
+    page.click("button:has-text('保存')")
+    page.wait_for_url("**/households/*/")
+    assert "农户已登记" in page.inner_text(".messages")
+    assert Household.objects.get(head_name="陈春梅").village == tree.v1

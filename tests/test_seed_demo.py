@@ -1,0 +1,62 @@
+"""``manage.py seed_demo``: a usable demo county, the same on every run."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from regions.choices import Level, Role
+from regions.models import Region, RoleAssignment
+from toilets.demo import DEMO_PASSWORD
+from toilets.models import Household, Toilet
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(*args):
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_builds_a_county_with_households_toilets_and_every_role(client):
+    out = seed()
+    county = Region.objects.get(level=Level.COUNTY)
+    assert Region.objects.filter(level=Level.TOWNSHIP, parent=county).count() >= 3
+    assert Region.objects.filter(level=Level.VILLAGE).count() >= 12
+    assert Household.objects.count() == 600
+    assert not Household.objects.filter(toilets__isnull=True).exists()
+    assert Toilet.objects.filter(kind="public").count() >= 12
+    for role in Role:
+        assert RoleAssignment.objects.filter(role=role).exists()
+    assert DEMO_PASSWORD in out
+    for username in ["county", "inspector", "township1", "surveyor1", "admin"]:
+        assert username in out
+        assert client.login(username=username, password=DEMO_PASSWORD)
+
+
+def test_every_demo_household_is_valid():
+    seed("--households", "60")
+    for household in Household.objects.all():
+        household.full_clean()
+    for toilet in Toilet.objects.select_related("household", "village"):
+        toilet.full_clean()
+
+
+def test_it_is_idempotent_and_scales():
+    seed("--households", "50")
+    counts = (Region.objects.count(), Household.objects.count(), Toilet.objects.count())
+    out = seed("--households", "50")
+    assert "新增农户 0 户" in out
+    assert (Region.objects.count(), Household.objects.count(), Toilet.objects.count()) == counts
+    seed("--households", "80")
+    assert Household.objects.count() == 80
+
+
+def test_the_demo_surveyor_sees_only_the_own_village(client):
+    seed("--households", "64")
+    client.login(username="surveyor1", password=DEMO_PASSWORD)
+    village = RoleAssignment.objects.get(user__username="surveyor1").region
+    response = client.get("/households/")
+    shown = response.context["paginator"].count
+    assert shown == Household.objects.filter(village=village).count() == 4
