@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -73,6 +73,10 @@ class HouseholdExportView(ScopedViewMixin, View):
         filterset = HouseholdFilter(
             request.GET or None, queryset=self.get_queryset(), request=request
         )
+        if filterset.is_bound and not filterset.is_valid():
+            # e.g. a village outside the user's region: nothing to export, as for any
+            # object the user cannot see.
+            raise Http404("筛选条件无效或超出您的管辖范围。")
         rows = (
             filtered(filterset)
             .select_related("village__parent")
