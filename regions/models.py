@@ -14,6 +14,10 @@ class RegionQuerySet(ScopedQuerySet):
     def villages(self):
         return self.filter(level=Level.VILLAGE)
 
+    def current(self):
+        """Regions still in force (not abolished): what new records may be attached to."""
+        return self.filter(abolished=False)
+
 
 class Region(models.Model):
     """A node of the administrative tree, keyed by its official 12-digit 统计用区划代码.

@@ -21,10 +21,9 @@ class ScopedViewMixin(LoginRequiredMixin):
         return self.model.objects.visible_to(self.request.user)
 
 
-def _counts_by_child(model, user, region: Region, child_digits: int) -> dict[str, int]:
+def _counts_by_child(queryset, region: Region, child_digits: int) -> dict[str, int]:
     rows = (
-        model.objects.visible_to(user)
-        .filter(village__code__startswith=region.prefix)
+        queryset.filter(village__code__startswith=region.prefix)
         .annotate(child=Substr("village__code", 1, child_digits))
         .values("child")
         .annotate(n=Count("id"))
@@ -73,8 +72,8 @@ class RegionDetailView(LoginRequiredMixin, TemplateView):
         children = list(Region.objects.visible_to(user).filter(parent=region))
         context = super().get_context_data(**kwargs)
         child_digits = LEVEL_DIGITS[Level(children[0].level)] if children else 12
-        households = _counts_by_child(Household, user, region, child_digits)
-        toilets = _counts_by_child(Toilet, user, region, child_digits)
+        households = _counts_by_child(Household.objects.visible_to(user), region, child_digits)
+        toilets = _counts_by_child(Toilet.objects.visible_to(user).active(), region, child_digits)
         for child in children:
             child.household_count = households.get(child.prefix, 0)
             child.toilet_count = toilets.get(child.prefix, 0)

@@ -48,6 +48,10 @@ def main():
 
     setup_test_environment()
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # A database of its own, so a benchmark never collides with a test run.
+    connection.settings_dict.setdefault("TEST", {})["NAME"] = (
+        f"bench_{connection.settings_dict['NAME']}" if connection.vendor != "sqlite" else None
+    )
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         from toilets.demo import DEMO_PASSWORD, seed_demo

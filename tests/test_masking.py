@@ -66,3 +66,23 @@ def test_export_escapes_text_that_would_run_as_a_formula(as_user, users, tree):
     values = [c for row in sheet.iter_rows(values_only=True) for c in row]
     assert "'=HYPERLINK(1)" in values and "'+1+2" in values
     assert "=HYPERLINK(1)" not in values
+
+
+def test_masked_roles_find_a_household_by_its_whole_number_only(as_user, users, register):
+    client = as_user(users.county)
+    url = reverse("toilets:household-list")
+
+    def names(q):
+        return {h.head_name for h in client.get(url, {"q": q}).context["object_list"]}
+
+    full = register.h1.id_number
+    assert names(full) == {"王建国"}
+    assert names("13812345678") == {"王建国"}
+    assert names(full[6:14]) == set()  # the hidden birth date digits
+    assert names("1234567") == set()
+
+
+def test_own_township_finds_by_part_of_a_number(as_user, users, register):
+    client = as_user(users.township)
+    response = client.get(reverse("toilets:household-list"), {"q": "12345678"})
+    assert {h.head_name for h in response.context["object_list"]} == {"王建国"}

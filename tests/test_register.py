@@ -54,7 +54,7 @@ def test_a_surveyor_registers_a_household_and_sees_its_page(as_user, users, tree
     assert response["Location"] == reverse("toilets:household-detail", args=[household.pk])
     page = client.get(response["Location"]).content.decode()
     assert "陈春梅" in page and household.id_number in page
-    assert "登记了农户" in page  # the edit log names who did it
+    assert "登记了农户信息" in page  # the edit log names who did it
     assert household.history.first().history_user == users.surveyor
 
 

@@ -70,3 +70,9 @@ def test_redis_and_postgres_come_from_the_environment():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[:2] == ["django.db.backends.postgresql", "False"]
+
+
+def test_an_empty_database_url_means_the_default_sqlite_file():
+    result = _load_settings({"DATABASE_URL": ""})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[0] == "django.db.backends.sqlite3"

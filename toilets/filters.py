@@ -1,10 +1,12 @@
 """Filters shared by the list pages, the exports and the API."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 
-from regions.choices import Level
+from regions.choices import SEE_IDENTITY, Level
 from regions.models import Region
+from regions.scoping import has_capability
 
 from .choices import FlushKind, Funding, Occupancy, TechType, ToiletKind, ToiletStatus
 from .identity import normalize_id_number
@@ -52,13 +54,18 @@ class HouseholdFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
+        matches = (
             Q(head_name__icontains=value)
-            | Q(id_number__contains=normalize_id_number(value))
-            | Q(phone__contains=value)
             | Q(village__name__icontains=value)
             | Q(group_name__icontains=value)
         )
+        if has_capability(getattr(self.request, "user", None), SEE_IDENTITY):
+            numbers = Q(id_number__contains=normalize_id_number(value)) | Q(phone__contains=value)
+        else:
+            # Users shown masked numbers find a household by its whole number only, so
+            # partial searches cannot reveal the hidden digits.
+            numbers = Q(id_number=normalize_id_number(value)) | Q(phone=value)
+        return queryset.filter(matches | numbers)
 
 
 class ToiletFilter(django_filters.FilterSet):
@@ -72,7 +79,9 @@ class ToiletFilter(django_filters.FilterSet):
     village = django_filters.ModelChoiceFilter(
         label="行政村", queryset=_visible_regions(Level.VILLAGE), to_field_name="code"
     )
-    household = django_filters.NumberFilter(label="农户", field_name="household_id")
+    household = django_filters.NumberFilter(
+        label="农户", field_name="household_id", widget=forms.HiddenInput
+    )
     kind = django_filters.ChoiceFilter(label="类别", choices=ToiletKind.choices)
     tech_type = django_filters.ChoiceFilter(label="技术模式", choices=TechType.choices)
     flush_kind = django_filters.ChoiceFilter(label="水冲/旱厕", choices=FlushKind.choices)

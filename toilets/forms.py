@@ -36,7 +36,7 @@ class HouseholdForm(VersionedForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        villages = Region.objects.visible_to(user).villages().select_related("parent")
+        villages = Region.objects.visible_to(user).villages().current().select_related("parent")
         field = self.fields["village"]
         field.queryset = villages
         field.label_from_instance = lambda r: f"{r.parent.name if r.parent else ''} {r.name}"
@@ -73,7 +73,7 @@ class ToiletForm(VersionedForm):
             del self.fields["village"]
             del self.fields["name"]
         else:
-            villages = Region.objects.visible_to(user).villages().select_related("parent")
+            villages = Region.objects.visible_to(user).villages().current().select_related("parent")
             self.fields["village"].queryset = villages
             self.fields["village"].label_from_instance = lambda r: (
                 f"{r.parent.name if r.parent else ''} {r.name}"

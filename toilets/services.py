@@ -64,6 +64,7 @@ def save_household(*, actor, household: Household, expected_version: int | None 
     if not created:
         for toilet in household.toilets.exclude(village=household.village):
             toilet.village = household.village
+            toilet.version += 1
             toilet._history_user = actor
             toilet.save()
     logger.info("household %s %s by %s", household.pk, "registered" if created else "edited", actor)

@@ -18,6 +18,7 @@ from .filters import HouseholdFilter, ToiletFilter, filtered
 from .forms import HouseholdForm, ToiletForm
 from .models import Household, Toilet
 from .services import StaleEditError, save_household, save_toilet
+from .timeline import household_timeline
 
 PAGE_SIZE = 20
 
@@ -110,12 +111,7 @@ class HouseholdDetailView(ScopedViewMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        household = self.object
-        toilet_ids = [t.pk for t in household.toilets.all()]
-        context["household_history"] = household.history.select_related("history_user")[:30]
-        context["toilet_history"] = Toilet.history.filter(id__in=toilet_ids).select_related(
-            "history_user"
-        )[:30]
+        context["timeline"] = household_timeline(self.object)
         return context
 
 

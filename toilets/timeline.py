@@ -1,0 +1,42 @@
+"""The 一户一档 timeline: every recorded change to a household and its toilets, newest first.
+Later apps (inspections, ledger entries) add their events here."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .models import Toilet
+
+LIMIT = 50
+_VERBS = {"+": "登记了", "~": "修改了", "-": "删除了"}
+
+
+@dataclass(frozen=True)
+class Event:
+    when: datetime
+    who: str
+    what: str
+
+
+def _who(record) -> str:
+    user = record.history_user
+    if user is None:
+        return "系统"
+    return user.get_full_name() or user.username
+
+
+def household_timeline(household) -> list[Event]:
+    toilet_ids = [t.pk for t in household.toilets.all()]
+    events = [
+        Event(h.history_date, _who(h), f"{_VERBS[h.history_type]}农户信息")
+        for h in household.history.select_related("history_user")[:LIMIT]
+    ]
+    events += [
+        Event(
+            t.history_date,
+            _who(t),
+            f"{_VERBS[t.history_type]}厕所（{t.get_tech_type_display()}，{t.build_year} 年，"
+            f"{t.get_status_display()}）",
+        )
+        for t in Toilet.history.filter(id__in=toilet_ids).select_related("history_user")[:LIMIT]
+    ]
+    return sorted(events, key=lambda e: e.when, reverse=True)[:LIMIT]
