@@ -26,6 +26,11 @@ def page(live_server):
         yield page
         context.close()
         browser.close()
+        # ORM calls made while Playwright runs use a connection of their own (Playwright's
+        # greenlet has its own context); close it before the test database is dropped.
+        from django.db import connections
+
+        connections.close_all()
 
 
 def log_in(page, live_server, username):
