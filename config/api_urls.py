@@ -4,12 +4,15 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
 from regions.api.views import RegionViewSet
+from surveys.api.views import InspectionViewSet, SurveyRoundViewSet
 from toilets.api.views import HouseholdViewSet, ToiletViewSet
 
 router = DefaultRouter()
 router.register("regions", RegionViewSet, basename="region")
 router.register("households", HouseholdViewSet, basename="household")
 router.register("toilets", ToiletViewSet, basename="toilet")
+router.register("rounds", SurveyRoundViewSet, basename="round")
+router.register("inspections", InspectionViewSet, basename="inspection")
 
 urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),

@@ -27,10 +27,13 @@ ROLE_LEVEL = {
 # the API and the service layer ask the same question.
 EDIT_REGISTER = "edit_register"  # register/edit households and toilets
 SEE_IDENTITY = "see_identity"  # see full ID and phone numbers
+INSPECT = "inspect"  # enter on-site inspections for the own village
+VERIFY = "verify"  # verify or return the villages' inspections (镇级核查)
+MANAGE_ROUNDS = "manage_rounds"  # create/open/close rounds, draw and publish spot-checks
 
 ROLE_CAPABILITIES = {
-    Role.SURVEYOR: {EDIT_REGISTER, SEE_IDENTITY},
-    Role.TOWNSHIP: {EDIT_REGISTER, SEE_IDENTITY},
-    Role.COUNTY: set(),
+    Role.SURVEYOR: {EDIT_REGISTER, SEE_IDENTITY, INSPECT},
+    Role.TOWNSHIP: {EDIT_REGISTER, SEE_IDENTITY, VERIFY},
+    Role.COUNTY: {MANAGE_ROUNDS},
     Role.INSPECTOR: set(),
 }

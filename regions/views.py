@@ -4,9 +4,10 @@ from django.db.models.functions import Substr
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView
 
+from surveys.models import SurveyRound
 from toilets.models import Household, Toilet
 
-from .choices import EDIT_REGISTER, Level, Role
+from .choices import EDIT_REGISTER, INSPECT, MANAGE_ROUNDS, VERIFY, Level, Role
 from .codes import LEVEL_DIGITS
 from .models import Region
 from .scoping import has_capability, scope_of
@@ -46,6 +47,10 @@ class HomeView(LoginRequiredMixin, TemplateView):
             household_count=Household.objects.visible_to(user).count(),
             toilet_count=Toilet.objects.visible_to(user).active().count(),
             is_surveyor=scope is not None and scope.role == Role.SURVEYOR,
+            open_round=SurveyRound.objects.visible_to(user).open().first(),
+            can_inspect=has_capability(user, INSPECT),
+            can_verify=has_capability(user, VERIFY),
+            can_manage_rounds=has_capability(user, MANAGE_ROUNDS),
         )
         return context
 

@@ -74,3 +74,48 @@ class PublicToiletFactory(ToiletFactory):
     village = factory.LazyFunction(lambda: Region.objects.filter(level=Level.VILLAGE).first())
     kind = ToiletKind.PUBLIC
     name = factory.Sequence(lambda n: f"公厕{n}")
+
+
+def default_template():
+    from surveys.models import ReportTemplate
+
+    return ReportTemplate.objects.get(is_default=True)
+
+
+class SurveyRoundFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "surveys.SurveyRound"
+
+    name = factory.Sequence(lambda n: f"2022年摸排{n}")
+    kind = "survey"
+    county = factory.LazyFunction(lambda: Region.objects.filter(level=Level.COUNTY).first())
+    start_date = factory.LazyFunction(lambda: __import__("datetime").date(2022, 4, 1))
+    end_date = factory.LazyFunction(lambda: __import__("datetime").date(2022, 12, 31))
+    template = factory.LazyFunction(default_template)
+    status = "open"
+
+
+class InspectionFactory(factory.django.DjangoModelFactory):
+    """An inspection row made directly (no ledger sync, no flags): for tests of what reads
+    inspections. Use surveys.services.save_inspection to test the write path."""
+
+    class Meta:
+        model = "surveys.Inspection"
+        skip_postgeneration_save = True
+
+    round = factory.SubFactory(SurveyRoundFactory)
+    toilet = factory.SubFactory(ToiletFactory)
+    surveyor = factory.SubFactory(UserFactory)
+    partner_name = "李四"
+    inspected_at = factory.LazyFunction(
+        lambda: __import__("django.utils.timezone").utils.timezone.now()
+    )
+    household_present = True
+    check_method = "on_site"
+    usability = "normal"
+    signed = True
+
+    @factory.post_generation
+    def categories(self, create, extracted, **kwargs):
+        if extracted:
+            self.categories.set(extracted)

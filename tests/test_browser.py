@@ -87,3 +87,46 @@ def test_surveyor_registers_a_household_on_a_phone(page, live_server, users, tre
     page.wait_for_url("**/households/*/")
     assert "农户已登记" in page.inner_text(".messages")
     assert Household.objects.get(head_name="陈春梅").village == tree.v1
+
+
+def test_surveyor_inspects_on_a_phone_and_township_verifies(page, live_server, users, register):
+    from surveys.models import Inspection
+
+    from .factories import SurveyRoundFactory
+    from .images import jpeg
+
+    survey = SurveyRoundFactory(county=register.h1.village.parent.parent, name="2022年摸排")
+    photo = jpeg("site.jpg", gps=(21.91, 108.61))
+
+    log_in(page, live_server, "surveyor")
+    page.click("text=摸排任务清单")
+    page.wait_for_url("**/surveys/worklist/")
+    assert page.inner_text("#remaining") == "1"
+    page.click(f"tr[data-toilet='{register.t1.pk}'] a.button")
+    page.wait_for_url(f"**/surveys/rounds/{survey.pk}/toilets/{register.t1.pk}/inspect/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.check("text=当场使用")
+    page.check("text=不能使用")
+    page.check("text=粪池问题")
+    page.check("text=用水问题")
+    page.fill("#id_partner_name", "李四")
+    page.set_input_files(
+        "#id_photos", files=[{"name": "site.jpg", "mimeType": "image/jpeg", "buffer": photo.read()}]
+    )
+    page.check("text=本人对摸排结果真实性负责")
+    page.click("button:has-text('保存')")
+    page.wait_for_url("**/surveys/worklist/?round=*")
+    assert "已保存" in page.inner_text(".messages")
+    assert page.inner_text("#remaining") == "0"
+    assert "待核查" in page.inner_text(f"tr[data-toilet='{register.t1.pk}']")
+
+    page.click("text=退出")
+    log_in(page, live_server, "township")
+    page.goto(f"{live_server.url}/surveys/rounds/{survey.pk}/review/")
+    item = page.locator("article.review-item").first
+    assert "不能使用" in item.inner_text() and "照片 1 张" in item.inner_text()
+    item.locator("button:has-text('核查通过')").click()
+    page.wait_for_load_state()
+    assert "已核查通过" in page.inner_text(".messages")
+    inspection = Inspection.objects.get(round=survey, toilet=register.t1)
+    assert inspection.status == "verified" and inspection.photos.count() == 1

@@ -8,9 +8,11 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 
+from rectification.models import LedgerEntry
 from regions.choices import EDIT_REGISTER, SEE_IDENTITY
 from regions.scoping import has_capability
 from regions.views import ScopedViewMixin
+from surveys.models import Inspection
 
 from . import exports
 from .choices import ToiletKind
@@ -106,7 +108,23 @@ class HouseholdDetailView(ScopedViewMixin, DetailView):
             super()
             .get_queryset()
             .select_related("village__parent")
-            .prefetch_related(Prefetch("toilets", queryset=Toilet.objects.order_by("id")))
+            .prefetch_related(
+                Prefetch(
+                    "toilets",
+                    queryset=Toilet.objects.order_by("id").prefetch_related(
+                        Prefetch(
+                            "inspections",
+                            queryset=Inspection.objects.select_related("round", "surveyor")
+                            .prefetch_related("categories", "photos")
+                            .order_by("-inspected_at"),
+                        ),
+                        Prefetch(
+                            "ledger_entries",
+                            queryset=LedgerEntry.objects.order_by("-created_at"),
+                        ),
+                    ),
+                )
+            )
         )
 
     def get_context_data(self, **kwargs):

@@ -1,0 +1,287 @@
+"""Office-made detection (办公室摸排): signs that an inspection was not entered on site.
+
+The seeds warn against "搞办公室摸排": inspections typed in at a desk instead of at the
+toilet. None of these signs proves it; each is a prompt for the township or county to look,
+and a reviewer who has checked it clears it with a note (``clear_flag``).
+
+Rules, each one ``FlagKind``:
+
+- BURST: the surveyor's account saved this inspection and at least ``BURST_MIN_OTHERS`` others
+  within ``BURST_WINDOW`` of each other (by ``created_at``, the server's clock, which the
+  surveyor cannot set). Nobody walks to three toilets in a minute.
+- REUSED_PHOTO: one of its photos has the same SHA-256 as a photo of an inspection of another
+  toilet; both inspections are flagged. (The same toilet photographed again in a later round
+  is not this rule's business.)
+- NO_PHOTO: a problem toilet (不能使用 / 不能全年使用) without any photo.
+- FAR_FROM_TOILET: a photo's GPS lies more than ``FAR_METRES`` from the toilet's recorded
+  position.
+- FAR_FROM_VILLAGE: a photo's GPS lies more than ``FAR_METRES`` from every toilet of the same
+  village with a recorded position. This catches the toilet that has no position of its own.
+  The toilet's own position counts as one of the village's, so a photo taken right at an
+  outlying toilet is not flagged just because its neighbours are far; a village with no
+  positioned toilet has nothing to compare against and is never flagged.
+
+Distances are great-circle (haversine) on a sphere of ``EARTH_RADIUS_METRES``.
+"""
+
+import logging
+import math
+from collections import defaultdict
+from datetime import timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+
+from regions.choices import MANAGE_ROUNDS, VERIFY
+from regions.scoping import has_capability
+from toilets.models import Toilet
+
+from .choices import PROBLEM_USABILITY
+from .models import FlagKind, Inspection, InspectionFlag, InspectionPhoto
+from .services import ConflictError
+
+logger = logging.getLogger(__name__)
+
+BURST_WINDOW = timedelta(seconds=60)  # inclusive: saves exactly 60 s apart still count
+BURST_MIN_OTHERS = 2  # this inspection plus at least two others: three saves in a minute
+FAR_METRES = 500  # a photo further than this (strictly) from the reference point is far
+EARTH_RADIUS_METRES = 6_371_000
+DETAIL_MAX = 200  # InspectionFlag.detail's max_length
+NOTE_MAX = 200  # InspectionFlag.cleared_note's max_length
+
+
+def distance_metres(lat1, lon1, lat2, lon2) -> float:
+    """Great-circle distance between two points given in degrees (Decimal or float)."""
+    phi1, phi2 = math.radians(float(lat1)), math.radians(float(lat2))
+    dphi = phi2 - phi1
+    dlambda = math.radians(float(lon2) - float(lon1))
+    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_METRES * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= DETAIL_MAX else text[: DETAIL_MAX - 1] + "…"
+
+
+# Rules ------------------------------------------------------------------------------------
+
+
+def _burst_members(times: list, index: int) -> int:
+    """The largest number of saves, this one included, that fit in one window with it."""
+    best = 0
+    mine = times[index]
+    # Windows [start, start + BURST_WINDOW] that contain ``mine``: start at a save no later
+    # than mine and no earlier than mine - window.
+    for start in times:
+        if start > mine or mine - start > BURST_WINDOW:
+            continue
+        count = sum(1 for t in times if start <= t <= start + BURST_WINDOW)
+        best = max(best, count)
+    return best
+
+
+def _burst_flags(inspection: Inspection) -> dict[int, str | None]:
+    """BURST for this inspection and for every save of the same account near it.
+
+    A new save can complete a burst for its neighbours (within one window), whose own
+    windows reach one further window out; hence the two-window fetch.
+    """
+    centre = inspection.created_at
+    rows = list(
+        Inspection.objects.filter(
+            surveyor_id=inspection.surveyor_id,
+            created_at__gte=centre - 2 * BURST_WINDOW,
+            created_at__lte=centre + 2 * BURST_WINDOW,
+        )
+        .order_by("created_at", "id")
+        .values_list("id", "created_at")
+    )
+    times = [t for _, t in rows]
+    result: dict[int, str | None] = {}
+    for index, (pk, when) in enumerate(rows):
+        if abs(when - centre) > BURST_WINDOW:
+            continue
+        members = _burst_members(times, index)
+        if members >= BURST_MIN_OTHERS + 1:
+            seconds = int(BURST_WINDOW.total_seconds())
+            result[pk] = f"同一账号 {seconds} 秒内连续保存了 {members} 条摸排记录"
+        else:
+            result[pk] = None
+    return result
+
+
+def _reused_photo_flags(inspection: Inspection) -> dict[int, str | None]:
+    """REUSED_PHOTO for this inspection and for every inspection sharing a photo with it."""
+    hashes = set(inspection.photos.values_list("sha256", flat=True))
+    result: dict[int, str | None] = {inspection.pk: None}
+    if not hashes:
+        return result
+    photos = list(
+        InspectionPhoto.objects.filter(sha256__in=hashes).values_list(
+            "sha256", "inspection_id", "inspection__toilet_id"
+        )
+    )
+    implicated = {pk for _, pk, _ in photos}
+    # The implicated inspections' own photos may match yet other inspections.
+    if implicated - {inspection.pk}:
+        more = set(
+            InspectionPhoto.objects.filter(inspection_id__in=implicated)
+            .exclude(sha256__in=hashes)
+            .values_list("sha256", flat=True)
+        )
+        if more:
+            photos += list(
+                InspectionPhoto.objects.filter(sha256__in=more).values_list(
+                    "sha256", "inspection_id", "inspection__toilet_id"
+                )
+            )
+    holders: dict[str, set[tuple[int, int]]] = defaultdict(set)
+    for sha, pk, toilet_id in photos:
+        holders[sha].add((pk, toilet_id))
+    toilet_of = {pk: toilet_id for _, pk, toilet_id in photos}
+    for pk in implicated:
+        others = {
+            other
+            for sha, members in holders.items()
+            if (pk, toilet_of[pk]) in members
+            for other, other_toilet in members
+            if other_toilet != toilet_of[pk]
+        }
+        if others:
+            listed = "、".join(f"#{o}" for o in sorted(others)[:5])
+            more = "等" if len(others) > 5 else ""
+            result[pk] = (
+                f"照片与其他厕所的 {len(others)} 条摸排记录（{listed}{more}）的照片完全相同"
+            )
+        else:
+            result[pk] = None
+    return result
+
+
+def _no_photo_flag(inspection: Inspection, photo_count: int) -> str | None:
+    if inspection.usability in PROBLEM_USABILITY and photo_count == 0:
+        return f"问题厕所（{inspection.get_usability_display()}）没有现场照片"
+    return None
+
+
+def _far_flags(inspection: Inspection, points: list[tuple]) -> dict[str, str | None]:
+    toilet = inspection.toilet
+    result: dict[str, str | None] = {
+        FlagKind.FAR_FROM_TOILET: None,
+        FlagKind.FAR_FROM_VILLAGE: None,
+    }
+    if not points:
+        return result
+    if toilet.latitude is not None:
+        worst = max(
+            distance_metres(lat, lon, toilet.latitude, toilet.longitude) for lat, lon in points
+        )
+        if worst > FAR_METRES:
+            result[FlagKind.FAR_FROM_TOILET] = f"照片位置距厕所登记位置 {round(worst)} 米"
+    village_points = list(
+        Toilet.objects.filter(
+            village_id=toilet.village_id, latitude__isnull=False, longitude__isnull=False
+        ).values_list("latitude", "longitude")
+    )
+    if village_points:
+        # For each photo the nearest positioned toilet; the flag names the worst photo.
+        worst = max(
+            min(distance_metres(lat, lon, t_lat, t_lon) for t_lat, t_lon in village_points)
+            for lat, lon in points
+        )
+        if worst > FAR_METRES:
+            result[FlagKind.FAR_FROM_VILLAGE] = (
+                f"照片位置距本村最近的已定位厕所 {round(worst)} 米"
+                f"（本村已定位厕所 {len(village_points)} 个）"
+            )
+    return result
+
+
+# Writing ----------------------------------------------------------------------------------
+
+
+def _apply(wanted: dict[int, dict[str, str | None]]) -> None:
+    """Make the uncleared flags of these inspections match ``wanted`` (kind → detail, None =
+    no flag). Kinds not mentioned for an inspection are left alone. Cleared flags are never
+    touched: the reviewer's word stands until somebody looks again."""
+    existing = {
+        (f.inspection_id, f.kind): f
+        for f in InspectionFlag.objects.filter(inspection_id__in=wanted.keys())
+    }
+    to_create, to_update, to_delete = [], [], []
+    for pk, kinds in wanted.items():
+        for kind, detail in kinds.items():
+            flag = existing.get((pk, kind))
+            if flag is not None and flag.cleared_by_id is not None:
+                continue
+            if detail is None:
+                if flag is not None:
+                    to_delete.append(flag.pk)
+            elif flag is None:
+                to_create.append(InspectionFlag(inspection_id=pk, kind=kind, detail=_short(detail)))
+            elif flag.detail != _short(detail):
+                flag.detail = _short(detail)
+                to_update.append(flag)
+    if to_delete:
+        InspectionFlag.objects.filter(pk__in=to_delete, cleared_by__isnull=True).delete()
+    if to_update:
+        InspectionFlag.objects.bulk_update(to_update, ["detail"])
+    if to_create:
+        # Two saves at once may both flag a shared neighbour: the second one is a no-op.
+        InspectionFlag.objects.bulk_create(to_create, ignore_conflicts=True)
+
+
+@transaction.atomic
+def refresh_flags(inspection: Inspection) -> None:
+    """Recompute the office-made flags of ``inspection`` and of the inspections it implicates
+    (the same account's saves around it; other toilets' inspections sharing a photo).
+
+    Called after an inspection or its photos are saved, inside that save's transaction (a
+    savepoint when nested). Photos are only ever added, so an implicated inspection can only
+    gain a flag from this one; recomputing it fully keeps its detail text right.
+    """
+    inspection = Inspection.objects.select_related("toilet").get(pk=inspection.pk)
+    points = list(
+        inspection.photos.filter(latitude__isnull=False, longitude__isnull=False).values_list(
+            "latitude", "longitude"
+        )
+    )
+    photo_count = inspection.photos.count()
+    wanted: dict[int, dict[str, str | None]] = defaultdict(dict)
+    wanted[inspection.pk][FlagKind.NO_PHOTO] = _no_photo_flag(inspection, photo_count)
+    wanted[inspection.pk].update(_far_flags(inspection, points))
+    for pk, detail in _burst_flags(inspection).items():
+        wanted[pk][FlagKind.BURST] = detail
+    for pk, detail in _reused_photo_flags(inspection).items():
+        wanted[pk][FlagKind.REUSED_PHOTO] = detail
+    _apply(wanted)
+
+
+@transaction.atomic
+def clear_flag(*, actor, flag: InspectionFlag, note: str) -> InspectionFlag:
+    """A reviewer has looked and found the inspection genuine (or dealt with it): the flag
+    stays, marked cleared with who and why, and no later refresh brings it back."""
+    if not (has_capability(actor, VERIFY) or has_capability(actor, MANAGE_ROUNDS)):
+        raise PermissionDenied("只有乡镇审核员或县级管理员可以核实疑似办公室摸排的提示。")
+    if not InspectionFlag.objects.visible_to(actor).filter(pk=flag.pk).exists():
+        raise PermissionDenied("该记录不在您的管辖范围内。")
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"note": "请填写核实说明（如：已电话核实农户、已到现场查看）。"})
+    if len(note) > NOTE_MAX:
+        raise ValidationError({"note": f"核实说明不能超过 {NOTE_MAX} 字。"})
+    cleared = InspectionFlag.objects.filter(pk=flag.pk, cleared_by__isnull=True).update(
+        cleared_by=actor, cleared_note=note
+    )
+    if not cleared:
+        raise ConflictError("该提示已由他人核实，无需重复操作。")
+    flag.refresh_from_db()
+    logger.info(
+        "flag %s (%s) on inspection %s cleared by %s: %s",
+        flag.pk,
+        flag.kind,
+        flag.inspection_id,
+        actor,
+        note,
+    )
+    return flag

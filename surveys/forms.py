@@ -1,0 +1,99 @@
+from django import forms
+from django.utils import timezone
+
+from .choices import SIGN_OFF_TEXT, CheckMethod, Usability
+from .models import Inspection, ProblemCategory, ReportTemplate, SurveyRound
+
+
+class RoundForm(forms.ModelForm):
+    class Meta:
+        model = SurveyRound
+        fields = ["name", "kind", "start_date", "end_date", "previous", "template"]
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "end_date": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args, county, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.county = county
+        self.fields["previous"].queryset = SurveyRound.objects.filter(county=county)
+        self.fields["template"].initial = ReportTemplate.objects.filter(is_default=True).first()
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultiplePhotoField(forms.FileField):
+    """Several photos from one input; each is checked by the service (type, size, EXIF)."""
+
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        if not data:
+            return []
+        files = data if isinstance(data, (list, tuple)) else [data]
+        return [super(MultiplePhotoField, self).clean(f, initial) for f in files]
+
+
+class InspectionForm(forms.ModelForm):
+    household_present = forms.TypedChoiceField(
+        label="农户是否在家",
+        choices=[(True, "在家"), (False, "不在家")],
+        coerce=lambda v: v in (True, "True", "true", "1"),
+        widget=forms.RadioSelect,
+    )
+    categories = forms.ModelMultipleChoiceField(
+        label="问题类型（不能使用或不能全年使用时至少选一项）",
+        queryset=ProblemCategory.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    photos = MultiplePhotoField(
+        label="现场照片",
+        required=False,
+        widget=MultipleFileInput(attrs={"accept": "image/*", "capture": "environment"}),
+        help_text="可一次选多张；照片中的拍摄时间和位置会一并保存。",
+    )
+    inspected_at = forms.DateTimeField(
+        label="摸排时间",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    signed = forms.BooleanField(label=SIGN_OFF_TEXT, required=False)
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    class Meta:
+        model = Inspection
+        fields = [
+            "household_present",
+            "check_method",
+            "usability",
+            "categories",
+            "minor_fixes",
+            "notes",
+            "partner_name",
+            "inspected_at",
+            "signed",
+        ]
+        widgets = {
+            "check_method": forms.RadioSelect,
+            "usability": forms.RadioSelect,
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Radio buttons without the empty "---------" choice.
+        self.fields["check_method"].choices = CheckMethod.choices
+        self.fields["usability"].choices = Usability.choices
+        if self.instance.pk is None:
+            # The instance's empty values are in self.initial already: overwrite, not setdefault.
+            self.initial["inspected_at"] = timezone.localtime().strftime("%Y-%m-%dT%H:%M")
+            self.initial["household_present"] = True
+        else:
+            self.fields["version"].initial = self.instance.version
+        self.fields["partner_name"].help_text = "入户调查组不少于 2 人"
+        self.fields["partner_name"].error_messages["required"] = (
+            "入户调查组不少于 2 人，请填写同组摸排人。"
+        )

@@ -1,0 +1,101 @@
+"""On-site photos: type and size limits, EXIF time and GPS, thumbnails, content hash."""
+
+import datetime
+import hashlib
+import io
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.utils import timezone
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .choices import PHOTO_FORMATS, PHOTO_MAX_BYTES
+
+THUMBNAIL_SIZE = (360, 360)
+_EXIF_IFD = 0x8769
+_GPS_IFD = 0x8825
+_DATETIME_ORIGINAL = 36867
+_DATETIME = 306
+
+
+@dataclass
+class ProcessedPhoto:
+    image: ContentFile
+    thumbnail: ContentFile
+    sha256: str
+    taken_at: datetime.datetime | None
+    latitude: Decimal | None
+    longitude: Decimal | None
+
+
+def _ratio(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ZeroDivisionError, ValueError):
+        numerator, denominator = value
+        return numerator / denominator
+
+
+def _gps(exif) -> tuple[Decimal | None, Decimal | None]:
+    gps = exif.get_ifd(_GPS_IFD)
+    try:
+        lat = sum(_ratio(v) / 60**i for i, v in enumerate(gps[2]))
+        lon = sum(_ratio(v) / 60**i for i, v in enumerate(gps[4]))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None, None
+    if gps.get(1) == "S":
+        lat = -lat
+    if gps.get(3) == "W":
+        lon = -lon
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None, None
+    return Decimal(f"{lat:.6f}"), Decimal(f"{lon:.6f}")
+
+
+def _taken_at(exif) -> datetime.datetime | None:
+    raw = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL) or exif.get(_DATETIME)
+    if not raw:
+        return None
+    try:
+        naive = datetime.datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+    except ValueError:
+        return None
+    # Phone cameras write local time without a zone: the county's time zone.
+    return timezone.make_aware(naive)
+
+
+def process_photo(upload) -> ProcessedPhoto:
+    """Check one uploaded photo and derive what we keep of it; ValidationError if unusable."""
+    name = getattr(upload, "name", "照片")
+    if upload.size > PHOTO_MAX_BYTES:
+        raise ValidationError(
+            f"照片“{name}”超过 {PHOTO_MAX_BYTES // (1024 * 1024)} MB，请压缩后再上传。"
+        )
+    data = upload.read()
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            probe.verify()
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise ValidationError(f"“{name}”不是可识别的照片文件。") from exc
+    if image.format not in PHOTO_FORMATS:
+        raise ValidationError(f"照片“{name}”格式为 {image.format}，只接受 JPEG、PNG 或 WebP。")
+    exif = image.getexif()
+    latitude, longitude = _gps(exif)
+    digest = hashlib.sha256(data).hexdigest()
+    thumb = ImageOps.exif_transpose(image).convert("RGB")
+    thumb.thumbnail(THUMBNAIL_SIZE)
+    buffer = io.BytesIO()
+    thumb.save(buffer, "JPEG", quality=80)
+    ext = PHOTO_FORMATS[image.format]
+    return ProcessedPhoto(
+        image=ContentFile(data, name=f"{digest[:16]}.{ext}"),
+        thumbnail=ContentFile(buffer.getvalue(), name=f"{digest[:16]}_thumb.jpg"),
+        sha256=digest,
+        taken_at=_taken_at(exif),
+        latitude=latitude,
+        longitude=longitude,
+    )

@@ -1,0 +1,513 @@
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views import View
+from django.views.generic import DetailView, FormView, ListView, TemplateView
+
+from rectification.models import LedgerEntry
+from regions.choices import INSPECT, MANAGE_ROUNDS, VERIFY, Level
+from regions.models import Region
+from regions.scoping import has_capability, scope_of
+from regions.views import ScopedViewMixin
+from toilets.models import Toilet
+from toilets.services import StaleEditError
+
+from . import services
+from .choices import InspectionStatus, RoundKind
+from .forms import InspectionForm, RoundForm
+from .models import Inspection, SurveyRound
+
+
+def require(user, capability, message):
+    if not has_capability(user, capability):
+        raise PermissionDenied(message)
+
+
+def apply_service_errors(form, error: ValidationError):
+    """Put a service's ValidationError on the form's fields (or on top of the form)."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            target = field if field in form.fields else None
+            for e in errors:
+                form.add_error(target, e.messages[0] if hasattr(e, "messages") else e)
+    else:
+        for message in error.messages:
+            form.add_error(None, message)
+
+
+class RoundScopedMixin(LoginRequiredMixin):
+    """Views about one round: the round is looked up in the user's scope (404 otherwise)."""
+
+    round_kwarg = "pk"
+
+    def get_round(self):
+        if not hasattr(self, "_round"):
+            self._round = get_object_or_404(
+                SurveyRound.objects.visible_to(self.request.user).select_related(
+                    "county", "template", "previous"
+                ),
+                pk=self.kwargs[self.round_kwarg],
+            )
+        return self._round
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["round"] = self.get_round()
+        return context
+
+
+# Rounds ---------------------------------------------------------------------------------
+
+
+class RoundListView(ScopedViewMixin, ListView):
+    model = SurveyRound
+    template_name = "surveys/round_list.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("county", "previous")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_manage"] = has_capability(self.request.user, MANAGE_ROUNDS)
+        return context
+
+
+class RoundCreateView(LoginRequiredMixin, FormView):
+    form_class = RoundForm
+    template_name = "surveys/round_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            require(request.user, MANAGE_ROUNDS, "只有县级管理员可以组织摸排轮次。")
+            scope = scope_of(request.user)
+            if scope.region is None or scope.region.level != Level.COUNTY:
+                raise PermissionDenied("请使用县级账号组织摸排轮次。")
+            self.county = scope.region
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "county": self.county}
+
+    def form_valid(self, form):
+        try:
+            survey_round = services.create_round(
+                actor=self.request.user, survey_round=form.instance
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+            return self.form_invalid(form)
+        messages.success(self.request, "摸排轮次已创建。确认无误后点击“开启本轮”，各村即可录入。")
+        return redirect("surveys:round-detail", pk=survey_round.pk)
+
+
+class RoundDetailView(RoundScopedMixin, TemplateView):
+    template_name = "surveys/round_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        survey_round = self.get_round()
+        counts = (
+            Inspection.objects.visible_to(user)
+            .filter(round=survey_round)
+            .aggregate(
+                total=Count("id"),
+                verified=Count("id", filter=Q(status=InspectionStatus.VERIFIED)),
+                returned=Count("id", filter=Q(status=InspectionStatus.RETURNED)),
+            )
+        )
+        context.update(
+            counts=counts,
+            registered=Toilet.objects.visible_to(user).active().count(),
+            can_manage=has_capability(user, MANAGE_ROUNDS),
+            can_inspect=has_capability(user, INSPECT),
+            can_verify=has_capability(user, VERIFY),
+            is_look_back=survey_round.previous_id is not None,
+        )
+        return context
+
+
+class RoundTransitionView(RoundScopedMixin, View):
+    service = None
+    done_message = ""
+
+    def post(self, request, pk):
+        survey_round = self.get_round()
+        try:
+            type(self).service(actor=request.user, survey_round=survey_round)
+        except services.ConflictError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, self.done_message)
+        return redirect("surveys:round-detail", pk=survey_round.pk)
+
+
+class RoundOpenView(RoundTransitionView):
+    service = services.open_round
+    done_message = "本轮已开启，各村摸排员可以开始录入。"
+
+
+class RoundCloseView(RoundTransitionView):
+    service = services.close_round
+    done_message = "本轮已结束，不再接受录入。"
+
+
+# The surveyor's worklist and the inspection form -------------------------------------------
+
+
+def current_round(user):
+    return SurveyRound.objects.visible_to(user).open().select_related("county", "previous").first()
+
+
+class WorklistView(LoginRequiredMixin, TemplateView):
+    """The village's toilets for the open round: returned first, then not yet surveyed (with
+    toilets still open from an earlier round flagged for re-check), then the rest."""
+
+    template_name = "surveys/worklist.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        round_id = self.request.GET.get("round")
+        rounds = SurveyRound.objects.visible_to(user)
+        survey_round = (
+            get_object_or_404(rounds.select_related("county"), pk=round_id)
+            if round_id and round_id.isdigit()
+            else current_round(user)
+        )
+        context["round"] = survey_round
+        if survey_round is None:
+            return context
+        own = Inspection.objects.filter(round=survey_round, toilet=OuterRef("pk"))
+        earlier_open = LedgerEntry.objects.open().filter(
+            toilet=OuterRef("pk"), created_at__lt=survey_round.opened_at or survey_round.created_at
+        )
+        toilets = (
+            Toilet.objects.visible_to(user)
+            .active()
+            .select_related("household", "village")
+            .annotate(
+                inspection_id=Subquery(own.values("pk")[:1]),
+                inspection_status=Subquery(own.values("status")[:1]),
+                return_reason=Subquery(own.values("return_reason")[:1]),
+                recheck=Exists(earlier_open),
+                rank=Case(
+                    When(inspection_status=InspectionStatus.RETURNED, then=Value(0)),
+                    When(inspection_status__isnull=True, then=Value(1)),
+                    When(inspection_status=InspectionStatus.SUBMITTED, then=Value(2)),
+                    default=Value(3),
+                    output_field=IntegerField(),
+                ),
+            )
+            .order_by("rank", "-recheck", "household__group_name", "id")
+        )
+        rows = list(toilets)
+        context.update(
+            toilets=rows,
+            remaining=sum(1 for t in rows if t.inspection_status is None),
+            returned=sum(1 for t in rows if t.inspection_status == InspectionStatus.RETURNED),
+            done=sum(1 for t in rows if t.inspection_status is not None),
+            can_inspect=has_capability(user, INSPECT),
+            is_look_back=survey_round.kind == RoundKind.LOOK_BACK,
+        )
+        return context
+
+
+class InspectView(LoginRequiredMixin, FormView):
+    """Create or correct the inspection of one toilet in one round, in one request."""
+
+    form_class = InspectionForm
+    template_name = "surveys/inspect.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        user = request.user
+        self.survey_round = get_object_or_404(
+            SurveyRound.objects.visible_to(user).select_related("county"), pk=kwargs["round_pk"]
+        )
+        self.toilet = get_object_or_404(
+            Toilet.objects.visible_to(user).select_related("household", "village"),
+            pk=kwargs["toilet_pk"],
+        )
+        require(user, INSPECT, "只有村级摸排员可以录入摸排结果。")
+        self.inspection = (
+            Inspection.objects.filter(round=self.survey_round, toilet=self.toilet)
+            .prefetch_related("categories", "photos")
+            .first()
+        )
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        instance = self.inspection or Inspection(round=self.survey_round, toilet=self.toilet)
+        kwargs["instance"] = instance
+        if self.inspection is not None:
+            kwargs.setdefault("initial", {})["categories"] = list(self.inspection.categories.all())
+        return kwargs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            round=self.survey_round,
+            toilet=self.toilet,
+            inspection=self.inspection,
+            locked=self.inspection is not None
+            and self.inspection.status == InspectionStatus.VERIFIED,
+        )
+        return context
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        inspection = form.instance
+        inspection.round, inspection.toilet = self.survey_round, self.toilet
+        if self.inspection is not None and data.get("version") is None:
+            # The form was opened before somebody else recorded this toilet: never overwrite.
+            form.add_error(
+                None, "该厕所本轮已有他人录入的摸排记录，您的录入未保存。请返回清单刷新后查看。"
+            )
+            return self.form_invalid(form)
+        try:
+            services.save_inspection(
+                actor=self.request.user,
+                inspection=inspection,
+                categories=data["categories"],
+                photos=data["photos"],
+                expected_version=data.get("version"),
+            )
+        except ValidationError as error:
+            apply_service_errors(form, error)
+            return self.form_invalid(form)
+        except StaleEditError as exc:
+            form.add_error(None, exc.message)
+            return self.form_invalid(form)
+        except services.ConflictError as exc:
+            form.add_error(None, exc.message)
+            return self.form_invalid(form)
+        messages.success(
+            self.request, f"已保存：{self.toilet}（{inspection.get_usability_display()}）。"
+        )
+        return redirect(f"{reverse('surveys:worklist')}?round={self.survey_round.pk}")
+
+
+class InspectionDetailView(ScopedViewMixin, DetailView):
+    model = Inspection
+    template_name = "surveys/inspection_detail.html"
+    context_object_name = "inspection"
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("round", "toilet__household", "toilet__village", "surveyor")
+            .prefetch_related("categories", "photos", "flags")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["can_verify"] = has_capability(self.request.user, VERIFY)
+        context["can_inspect"] = has_capability(self.request.user, INSPECT)
+        return context
+
+
+# Township verification --------------------------------------------------------------------
+
+
+class ReviewQueueView(RoundScopedMixin, TemplateView):
+    template_name = "surveys/review.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        survey_round = self.get_round()
+        villages = Region.objects.visible_to(user).villages()
+        village_code = self.request.GET.get("village", "")
+        queue = (
+            Inspection.objects.visible_to(user)
+            .filter(round=survey_round, status=InspectionStatus.SUBMITTED)
+            .select_related("toilet__household", "toilet__village", "surveyor")
+            .prefetch_related("categories", "flags")
+            .annotate(photo_count=Count("photos", distinct=True))
+            .order_by("toilet__village__code", "inspected_at", "id")
+        )
+        if village_code:
+            village = get_object_or_404(villages, code=village_code)
+            queue = queue.filter(toilet__village=village)
+        per_village = dict(
+            Inspection.objects.visible_to(user)
+            .filter(round=survey_round, status=InspectionStatus.SUBMITTED)
+            .values("toilet__village__code")
+            .annotate(n=Count("id"))
+            .values_list("toilet__village__code", "n")
+        )
+        village_rows = [(v, per_village.get(v.code, 0)) for v in villages]
+        context.update(
+            queue=queue[:100],
+            village_rows=village_rows,
+            village_code=village_code,
+            can_verify=has_capability(user, VERIFY),
+        )
+        return context
+
+
+class InspectionTransitionView(LoginRequiredMixin, View):
+    def get_inspection(self, pk):
+        return get_object_or_404(Inspection.objects.visible_to(self.request.user), pk=pk)
+
+    def back(self, inspection):
+        target = self.request.POST.get("next", "")
+        if target.startswith("/") and not target.startswith("//"):
+            return redirect(target)
+        return redirect("surveys:review", pk=inspection.round_id)
+
+
+class VerifyView(InspectionTransitionView):
+    def post(self, request, pk):
+        inspection = self.get_inspection(pk)
+        try:
+            services.verify_inspection(actor=request.user, inspection=inspection)
+        except services.ConflictError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"已核查通过：{inspection.toilet}。")
+        return self.back(inspection)
+
+
+class ReturnView(InspectionTransitionView):
+    def post(self, request, pk):
+        inspection = self.get_inspection(pk)
+        try:
+            services.return_inspection(
+                actor=request.user, inspection=inspection, reason=request.POST.get("reason", "")
+            )
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+        except services.ConflictError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"已退回：{inspection.toilet}，摸排员将在任务清单顶部看到。")
+        return self.back(inspection)
+
+
+# Progress and coverage --------------------------------------------------------------------
+
+
+def village_counts(user, survey_round):
+    """Per visible village: registered toilets in use, inspected, verified, returned.
+    Three grouped queries whatever the number of villages or toilets."""
+    villages = list(Region.objects.visible_to(user).villages().select_related("parent"))
+    registered = dict(
+        Toilet.objects.visible_to(user)
+        .active()
+        .values("village")
+        .annotate(n=Count("id"))
+        .values_list("village", "n")
+    )
+    inspected = {
+        row["toilet__village"]: row
+        for row in Inspection.objects.visible_to(user)
+        .filter(round=survey_round)
+        .values("toilet__village")
+        .annotate(
+            n=Count("id"),
+            verified=Count("id", filter=Q(status=InspectionStatus.VERIFIED)),
+            returned=Count("id", filter=Q(status=InspectionStatus.RETURNED)),
+        )
+    }
+    rows = []
+    for village in villages:
+        row = inspected.get(village.pk, {})
+        total = registered.get(village.pk, 0)
+        done = row.get("n", 0)
+        rows.append(
+            {
+                "village": village,
+                "registered": total,
+                "inspected": done,
+                "verified": row.get("verified", 0),
+                "returned": row.get("returned", 0),
+                "missing": max(total - done, 0),
+                "percent": round(100 * done / total) if total else 100,
+            }
+        )
+    return rows
+
+
+def _sum_rows(rows):
+    keys = ["registered", "inspected", "verified", "returned", "missing"]
+    total = {k: sum(r[k] for r in rows) for k in keys}
+    total["percent"] = (
+        round(100 * total["inspected"] / total["registered"]) if total["registered"] else 100
+    )
+    return total
+
+
+class ProgressView(RoundScopedMixin, TemplateView):
+    """Village and surveyor progress (for the township, and everybody above it)."""
+
+    template_name = "surveys/progress.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        survey_round = self.get_round()
+        rows = village_counts(user, survey_round)
+        surveyors = (
+            Inspection.objects.visible_to(user)
+            .filter(round=survey_round)
+            .values("surveyor__username", "surveyor__first_name", "toilet__village__name")
+            .annotate(
+                n=Count("id"),
+                verified=Count("id", filter=Q(status=InspectionStatus.VERIFIED)),
+                returned=Count("id", filter=Q(status=InspectionStatus.RETURNED)),
+                problems=Count("id", filter=~Q(usability="normal")),
+            )
+            .order_by("toilet__village__name", "surveyor__username")
+        )
+        context.update(rows=rows, total=_sum_rows(rows), surveyors=surveyors)
+        return context
+
+
+class CoverageView(RoundScopedMixin, TemplateView):
+    """全覆盖: registered vs inspected vs verified per township and village."""
+
+    template_name = "surveys/coverage.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        rows = village_counts(self.request.user, self.get_round())
+        townships = {}
+        for row in rows:
+            townships.setdefault(row["village"].parent, []).append(row)
+        context.update(
+            townships=[(t, vs, _sum_rows(vs)) for t, vs in townships.items()],
+            total=_sum_rows(rows),
+        )
+        return context
+
+
+class MissingToiletsView(RoundScopedMixin, ListView):
+    """The toilets nobody has inspected yet in this round (不漏一户)."""
+
+    template_name = "surveys/missing.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        user = self.request.user
+        toilets = (
+            Toilet.objects.visible_to(user)
+            .active()
+            .exclude(inspections__round=self.get_round())
+            .select_related("household", "village__parent")
+            .order_by("village__code", "id")
+        )
+        code = self.request.GET.get("village")
+        if code:
+            if not Region.objects.visible_to(user).villages().filter(code=code).exists():
+                raise Http404("该村不在您的管辖范围内。")
+            toilets = toilets.filter(village__code=code)
+        return toilets
