@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView
 
 from surveys.models import SurveyRound
+from surveys.spotchecks import can_check
 from toilets.models import Household, Toilet
 
 from .choices import EDIT_REGISTER, INSPECT, MANAGE_ROUNDS, VERIFY, Level, Role
@@ -51,6 +52,7 @@ class HomeView(LoginRequiredMixin, TemplateView):
             can_inspect=has_capability(user, INSPECT),
             can_verify=has_capability(user, VERIFY),
             can_manage_rounds=has_capability(user, MANAGE_ROUNDS),
+            can_check=can_check(user),
         )
         return context
 

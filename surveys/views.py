@@ -5,6 +5,7 @@ from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Sub
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
@@ -20,6 +21,7 @@ from . import services
 from .choices import InspectionStatus, RoundKind
 from .forms import InspectionForm, RoundForm
 from .models import Inspection, SurveyRound
+from .spotchecks import can_use_spotchecks
 
 
 def require(user, capability, message):
@@ -127,6 +129,7 @@ class RoundDetailView(RoundScopedMixin, TemplateView):
             can_inspect=has_capability(user, INSPECT),
             can_verify=has_capability(user, VERIFY),
             is_look_back=survey_round.previous_id is not None,
+            can_spotcheck=can_use_spotchecks(user),
         )
         return context
 
@@ -360,7 +363,9 @@ class InspectionTransitionView(LoginRequiredMixin, View):
 
     def back(self, inspection):
         target = self.request.POST.get("next", "")
-        if target.startswith("/") and not target.startswith("//"):
+        if url_has_allowed_host_and_scheme(
+            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
+        ):
             return redirect(target)
         return redirect("surveys:review", pk=inspection.round_id)
 

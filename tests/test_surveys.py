@@ -520,3 +520,18 @@ def test_a_new_inspection_form_starts_at_now_and_at_home(as_user, users, registe
     assert form["inspected_at"].value()[:10] == timezone.localtime().strftime("%Y-%m-%d")
     assert form["household_present"].value() is True
     assert ("", "---------") not in list(form.fields["usability"].choices)
+
+
+def test_verify_never_redirects_off_site(as_user, users, register, survey):
+    inspection = save(users.surveyor, survey, register.t1)
+    response = as_user(users.township).post(
+        reverse("surveys:verify", args=[inspection.pk]), {"next": "/\\evil.example"}
+    )
+    assert response["Location"] == reverse("surveys:review", args=[survey.pk])
+
+
+def test_surveyors_are_not_offered_spot_checks(as_user, users, survey):
+    page = as_user(users.surveyor).get(reverse("surveys:round-detail", args=[survey.pk]))
+    assert reverse("surveys:spotcheck-list", args=[survey.pk]) not in page.content.decode()
+    page = as_user(users.county).get(reverse("surveys:round-detail", args=[survey.pk]))
+    assert reverse("surveys:spotcheck-list", args=[survey.pk]) in page.content.decode()
