@@ -82,6 +82,11 @@ class InspectionForm(forms.ModelForm):
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
 
+    field_order = [
+        "household_present", "check_method", "usability", "categories", "minor_fixes",
+        "notes", "partner_name", "inspected_at", "photos", "signed",
+    ]  # fmt: skip
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Radio buttons without the empty "---------" choice.

@@ -7,6 +7,7 @@ from django.core.management import call_command
 
 from regions.choices import Level, Role
 from regions.models import Region, RoleAssignment
+from surveys.models import SurveyRound
 from toilets.demo import DEMO_PASSWORD
 from toilets.models import Household, Toilet
 
@@ -29,6 +30,7 @@ def test_it_builds_a_county_with_households_toilets_and_every_role(client):
     assert Toilet.objects.filter(kind="public").count() >= 12
     for role in Role:
         assert RoleAssignment.objects.filter(role=role).exists()
+    assert SurveyRound.objects.get(county=county).status == "open"
     assert DEMO_PASSWORD in out
     for username in ["county", "inspector", "township1", "surveyor1", "admin"]:
         assert username in out

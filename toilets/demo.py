@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 
 from regions.choices import Level, Role
 from regions.models import Region, RoleAssignment
@@ -196,6 +197,7 @@ def seed_demo(households: int = 600) -> SeedResult:
             _flush(batch_households, batch_toilets, result)
     _flush(batch_households, batch_toilets, result)
 
+    _open_round(county)
     for village in villages:
         name = f"{village.name}村委公厕"
         if not Toilet.objects.filter(village=village, kind=ToiletKind.PUBLIC, name=name).exists():
@@ -204,6 +206,33 @@ def seed_demo(households: int = 600) -> SeedResult:
             toilet.save()
             result.toilets_created += 1
     return result
+
+
+DEMO_ROUND = "2026年农村户厕问题摸排"
+
+
+def _open_round(county):
+    """An open survey round, so that surveyors can start on their worklist at once."""
+    from surveys.choices import RoundKind, RoundStatus
+    from surveys.models import ReportTemplate, SurveyRound
+
+    if SurveyRound.objects.filter(county=county, name=DEMO_ROUND).exists():
+        return
+    status = (
+        RoundStatus.DRAFT
+        if SurveyRound.objects.filter(county=county, status=RoundStatus.OPEN).exists()
+        else RoundStatus.OPEN
+    )
+    SurveyRound.objects.create(
+        county=county,
+        name=DEMO_ROUND,
+        kind=RoundKind.SURVEY,
+        start_date=datetime.date(2026, 11, 1),
+        end_date=datetime.date(2026, 12, 31),
+        template=ReportTemplate.objects.get(is_default=True),
+        status=status,
+        opened_at=timezone.now() if status == RoundStatus.OPEN else None,
+    )
 
 
 def _flush(households: list, toilets: list, result: SeedResult):
