@@ -10,6 +10,10 @@ class LedgerState(models.TextChoices):
     RECTIFIED = "rectified", "已整改"
     ACCEPTED = "accepted", "已验收"
     CLOSED = "closed", "已销号"
+    WITHDRAWN = "withdrawn", "已撤销（摸排更正）"
 
 
-OPEN_STATES = [s for s in LedgerState if s != LedgerState.CLOSED]
+# Withdrawn entries never stood (the finding was corrected before verification); they are
+# kept for the audit trail and counted nowhere.
+ENDED_STATES = [LedgerState.CLOSED, LedgerState.WITHDRAWN]
+OPEN_STATES = [s for s in LedgerState if s not in ENDED_STATES]

@@ -7,14 +7,14 @@ from surveys.choices import Usability
 from surveys.models import Inspection, ProblemCategory, SurveyRound
 from toilets.models import Toilet
 
-from .choices import LedgerState
+from .choices import ENDED_STATES, LedgerState
 
 
 class LedgerEntryQuerySet(ScopedQuerySet):
     scope_lookup = "toilet__village__code"
 
     def open(self):
-        return self.exclude(state=LedgerState.CLOSED)
+        return self.exclude(state__in=ENDED_STATES)
 
 
 class LedgerEntry(models.Model):
@@ -56,7 +56,7 @@ class LedgerEntry(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["toilet"],
-                condition=~models.Q(state=LedgerState.CLOSED),
+                condition=~models.Q(state__in=ENDED_STATES),
                 name="rectification_ledgerentry_one_open_per_toilet",
             )
         ]

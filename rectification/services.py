@@ -60,10 +60,19 @@ def sync_from_inspection(*, actor, inspection) -> LedgerEntry | None:
     if entry is None:
         return None
     if entry.opened_by_inspection_id == inspection.pk and entry.state == LedgerState.REGISTERED:
-        # The only finding behind this entry was corrected: the entry never stood.
-        LedgerLog.objects.filter(entry=entry).delete()
-        entry.delete()
-        logger.info("ledger entry withdrawn: inspection %s corrected to normal", inspection.pk)
+        # The only finding behind this entry was corrected: the entry never stood. It is kept,
+        # withdrawn, with the correction in its log.
+        LedgerLog.objects.create(
+            entry=entry,
+            actor=actor,
+            from_state=entry.state,
+            to_state=LedgerState.WITHDRAWN,
+            note=f"摸排更正为正常使用（{inspection.round}），撤销该问题登记",
+            inspection=inspection,
+        )
+        entry.state = LedgerState.WITHDRAWN
+        entry.save(update_fields=["state", "updated_at"])
+        logger.info("ledger entry %s withdrawn: inspection %s corrected", entry.pk, inspection.pk)
         return None
     LedgerLog.objects.create(
         entry=entry,

@@ -116,8 +116,12 @@ def _reused_photo_flags(inspection: Inspection) -> dict[int, str | None]:
     result: dict[int, str | None] = {inspection.pk: None}
     if not hashes:
         return result
+    # Within the inspection's own county: flags are written only where the county can act.
+    county_photos = InspectionPhoto.objects.filter(
+        inspection__toilet__village__code__startswith=inspection.toilet.village.code[:6]
+    )
     photos = list(
-        InspectionPhoto.objects.filter(sha256__in=hashes).values_list(
+        county_photos.filter(sha256__in=hashes).values_list(
             "sha256", "inspection_id", "inspection__toilet_id"
         )
     )
@@ -125,13 +129,13 @@ def _reused_photo_flags(inspection: Inspection) -> dict[int, str | None]:
     # The implicated inspections' own photos may match yet other inspections.
     if implicated - {inspection.pk}:
         more = set(
-            InspectionPhoto.objects.filter(inspection_id__in=implicated)
+            county_photos.filter(inspection_id__in=implicated)
             .exclude(sha256__in=hashes)
             .values_list("sha256", flat=True)
         )
         if more:
             photos += list(
-                InspectionPhoto.objects.filter(sha256__in=more).values_list(
+                county_photos.filter(sha256__in=more).values_list(
                     "sha256", "inspection_id", "inspection__toilet_id"
                 )
             )

@@ -148,7 +148,11 @@ def save_inspection(
         raise ValidationError("该厕所已登记为拆除，不能摸排；如有误请先修改厕所状态。")
     categories = list(categories)
     _check_inspection(inspection, categories)
+    # Every photo is checked (and its EXIF read) before anything is written, so a bad one
+    # refuses the whole save without leaving files behind.
+    processed = _process_photos(photos)
 
+    inspection._history_user = actor  # the edit log names whoever saved, not only the creator
     if inspection.pk is None:
         inspection.surveyor = actor
         try:
@@ -175,7 +179,7 @@ def save_inspection(
         inspection.save()
     inspection.categories.set(categories)
 
-    _store_photos(actor=actor, inspection=inspection, photos=photos)
+    _store_photos(actor=actor, inspection=inspection, processed=processed)
     sync_from_inspection(actor=actor, inspection=inspection)
     from .flags import refresh_flags
 
@@ -184,25 +188,38 @@ def save_inspection(
     return inspection
 
 
-def _store_photos(*, actor, inspection, photos):
-    existing = inspection.photos.count()
-    if existing + len(photos) > PHOTO_MAX_PER_INSPECTION:
+def _process_photos(photos) -> list:
+    if len(photos) > PHOTO_MAX_PER_INSPECTION:
         raise ValidationError({"photos": f"每条记录最多 {PHOTO_MAX_PER_INSPECTION} 张照片。"})
-    for upload in photos:
-        try:
-            processed = process_photo(upload)
-        except ValidationError as exc:
-            raise ValidationError({"photos": exc.messages}) from exc
-        InspectionPhoto.objects.create(
-            inspection=inspection,
-            image=processed.image,
-            thumbnail=processed.thumbnail,
-            sha256=processed.sha256,
-            taken_at=processed.taken_at,
-            latitude=processed.latitude,
-            longitude=processed.longitude,
-            uploaded_by=actor,
-        )
+    try:
+        return [process_photo(upload) for upload in photos]
+    except ValidationError as exc:
+        raise ValidationError({"photos": exc.messages}) from exc
+
+
+def _store_photos(*, actor, inspection, processed):
+    if inspection.photos.count() + len(processed) > PHOTO_MAX_PER_INSPECTION:
+        raise ValidationError({"photos": f"每条记录最多 {PHOTO_MAX_PER_INSPECTION} 张照片。"})
+    stored = []
+    try:
+        for photo in processed:
+            stored.append(
+                InspectionPhoto.objects.create(
+                    inspection=inspection,
+                    image=photo.image,
+                    thumbnail=photo.thumbnail,
+                    sha256=photo.sha256,
+                    taken_at=photo.taken_at,
+                    latitude=photo.latitude,
+                    longitude=photo.longitude,
+                    uploaded_by=actor,
+                )
+            )
+    except Exception:
+        for row in stored:  # the rows roll back with the transaction; the files would not
+            row.image.delete(save=False)
+            row.thumbnail.delete(save=False)
+        raise
 
 
 @transaction.atomic
@@ -216,7 +233,7 @@ def add_photos(*, actor, inspection, photos) -> Inspection:
         raise ConflictError("该记录已经乡镇核查，不能再修改。")
     if current.round.status != RoundStatus.OPEN:
         raise ValidationError("该摸排轮次未开启或已结束，不能录入。")
-    _store_photos(actor=actor, inspection=current, photos=photos)
+    _store_photos(actor=actor, inspection=current, processed=_process_photos(photos))
     from .flags import refresh_flags
 
     refresh_flags(current)
@@ -224,38 +241,55 @@ def add_photos(*, actor, inspection, photos) -> Inspection:
     return current
 
 
-def _move_inspection(*, actor, inspection, to_status, **fields):
+def _move_inspection(*, actor, inspection, to_status, expected_version=None, **fields):
+    """Move a submitted inspection on, only if it is still the version the reviewer saw."""
     _require(actor, VERIFY, "只有乡镇审核员可以核查摸排记录。")
     if not Inspection.objects.visible_to(actor).filter(pk=inspection.pk).exists():
         raise PermissionDenied("该记录不在您的管辖范围内。")
+    guard = {"pk": inspection.pk, "status": InspectionStatus.SUBMITTED}
+    if expected_version is not None:
+        guard["version"] = expected_version
     with transaction.atomic():
-        moved = Inspection.objects.filter(
-            pk=inspection.pk, status=InspectionStatus.SUBMITTED
-        ).update(status=to_status, version=F("version") + 1, **fields)
+        moved = Inspection.objects.filter(**guard).update(
+            status=to_status, version=F("version") + 1, **fields
+        )
     if not moved:
         current = Inspection.objects.get(pk=inspection.pk)
-        raise ConflictError(f"该记录当前为“{current.get_status_display()}”，不能重复操作。")
+        if current.status != InspectionStatus.SUBMITTED:
+            raise ConflictError(f"该记录当前为“{current.get_status_display()}”，不能重复操作。")
+        raise ConflictError("摸排员刚刚修改了这条记录，请查看最新内容后再核查。")
     inspection.refresh_from_db()
+    inspection._history_user = actor
+    inspection.save(
+        update_fields=["status"]
+    )  # same value: writes the history row naming the reviewer
     logger.info("inspection %s -> %s by %s", inspection.pk, to_status, actor)
     return inspection
 
 
-def verify_inspection(*, actor, inspection):
+def verify_inspection(*, actor, inspection, expected_version=None):
     return _move_inspection(
         actor=actor,
         inspection=inspection,
         to_status=InspectionStatus.VERIFIED,
+        expected_version=expected_version,
         verified_by=actor,
         verified_at=timezone.now(),
     )
 
 
-def return_inspection(*, actor, inspection, reason: str):
-    if not reason.strip():
+def return_inspection(*, actor, inspection, reason: str, expected_version=None):
+    reason = reason.strip()
+    if not reason:
         raise ValidationError({"reason": "请填写退回原因，摸排员据此更正。"})
+    if len(reason) > 200:
+        raise ValidationError({"reason": "退回原因不能超过 200 字。"})
+    if inspection.round.status != RoundStatus.OPEN:
+        raise ValidationError("本轮已结束，摸排员无法再更正，不能退回。")
     return _move_inspection(
         actor=actor,
         inspection=inspection,
         to_status=InspectionStatus.RETURNED,
-        return_reason=reason.strip()[:200],
+        expected_version=expected_version,
+        return_reason=reason,
     )

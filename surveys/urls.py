@@ -17,6 +17,7 @@ urlpatterns = [
         name="inspect",
     ),
     path("inspections/<int:pk>/", views.InspectionDetailView.as_view(), name="inspection-detail"),
+    path("photos/<int:pk>/<str:size>/", views.PhotoView.as_view(), name="photo"),
     path("rounds/<int:pk>/review/", views.ReviewQueueView.as_view(), name="review"),
     path("inspections/<int:pk>/verify/", views.VerifyView.as_view(), name="verify"),
     path("inspections/<int:pk>/return/", views.ReturnView.as_view(), name="return"),

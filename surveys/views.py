@@ -2,7 +2,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,7 +20,7 @@ from toilets.services import StaleEditError
 from . import services
 from .choices import InspectionStatus, RoundKind
 from .forms import InspectionForm, RoundForm
-from .models import Inspection, SurveyRound
+from .models import Inspection, InspectionPhoto, SurveyRound
 from .spotchecks import can_use_spotchecks
 
 
@@ -124,7 +124,7 @@ class RoundDetailView(RoundScopedMixin, TemplateView):
         )
         context.update(
             counts=counts,
-            registered=Toilet.objects.visible_to(user).active().count(),
+            registered=round_toilets(user, survey_round).count(),
             can_manage=has_capability(user, MANAGE_ROUNDS),
             can_inspect=has_capability(user, INSPECT),
             can_verify=has_capability(user, VERIFY),
@@ -162,6 +162,24 @@ class RoundCloseView(RoundTransitionView):
 # The surveyor's worklist and the inspection form -------------------------------------------
 
 
+def round_toilets(user, survey_round):
+    """Toilets in use that the round covers: the user's scope within the round's county (a
+    city-level inspector must not see other counties as 'not surveyed')."""
+    return (
+        Toilet.objects.visible_to(user)
+        .active()
+        .filter(village__code__startswith=survey_round.county.prefix)
+    )
+
+
+def round_villages(user, survey_round):
+    return (
+        Region.objects.visible_to(user)
+        .villages()
+        .filter(code__startswith=survey_round.county.prefix)
+    )
+
+
 def current_round(user):
     return SurveyRound.objects.visible_to(user).open().select_related("county", "previous").first()
 
@@ -190,8 +208,7 @@ class WorklistView(LoginRequiredMixin, TemplateView):
             toilet=OuterRef("pk"), created_at__lt=survey_round.opened_at or survey_round.created_at
         )
         toilets = (
-            Toilet.objects.visible_to(user)
-            .active()
+            round_toilets(user, survey_round)
             .select_related("household", "village")
             .annotate(
                 inspection_id=Subquery(own.values("pk")[:1]),
@@ -317,6 +334,26 @@ class InspectionDetailView(ScopedViewMixin, DetailView):
         return context
 
 
+class PhotoView(LoginRequiredMixin, View):
+    """Photos are household data: served only through the scoping, never as public media."""
+
+    def get(self, request, pk, size):
+        photo = get_object_or_404(InspectionPhoto.objects.visible_to(request.user), pk=pk)
+        field = photo.thumbnail if size == "thumb" else photo.image
+        try:
+            handle = field.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404("照片文件不存在。") from exc
+        response = FileResponse(
+            handle, content_type=_PHOTO_TYPES.get(field.name.rsplit(".", 1)[-1])
+        )
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+_PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
 # Township verification --------------------------------------------------------------------
 
 
@@ -327,7 +364,7 @@ class ReviewQueueView(RoundScopedMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         survey_round = self.get_round()
-        villages = Region.objects.visible_to(user).villages()
+        villages = round_villages(user, survey_round)
         village_code = self.request.GET.get("village", "")
         queue = (
             Inspection.objects.visible_to(user)
@@ -359,7 +396,14 @@ class ReviewQueueView(RoundScopedMixin, TemplateView):
 
 class InspectionTransitionView(LoginRequiredMixin, View):
     def get_inspection(self, pk):
-        return get_object_or_404(Inspection.objects.visible_to(self.request.user), pk=pk)
+        return get_object_or_404(
+            Inspection.objects.visible_to(self.request.user).select_related("round"), pk=pk
+        )
+
+    def seen_version(self):
+        """The version the reviewer looked at: a newer edit must be looked at first."""
+        raw = self.request.POST.get("version", "")
+        return int(raw) if raw.isdigit() else None
 
     def back(self, inspection):
         target = self.request.POST.get("next", "")
@@ -374,7 +418,9 @@ class VerifyView(InspectionTransitionView):
     def post(self, request, pk):
         inspection = self.get_inspection(pk)
         try:
-            services.verify_inspection(actor=request.user, inspection=inspection)
+            services.verify_inspection(
+                actor=request.user, inspection=inspection, expected_version=self.seen_version()
+            )
         except services.ConflictError as exc:
             messages.error(request, exc.message)
         else:
@@ -387,7 +433,10 @@ class ReturnView(InspectionTransitionView):
         inspection = self.get_inspection(pk)
         try:
             services.return_inspection(
-                actor=request.user, inspection=inspection, reason=request.POST.get("reason", "")
+                actor=request.user,
+                inspection=inspection,
+                reason=request.POST.get("reason", ""),
+                expected_version=self.seen_version(),
             )
         except ValidationError as error:
             messages.error(request, "；".join(error.messages))
@@ -404,10 +453,9 @@ class ReturnView(InspectionTransitionView):
 def village_counts(user, survey_round):
     """Per visible village: registered toilets in use, inspected, verified, returned.
     Three grouped queries whatever the number of villages or toilets."""
-    villages = list(Region.objects.visible_to(user).villages().select_related("parent"))
+    villages = list(round_villages(user, survey_round).select_related("parent"))
     registered = dict(
-        Toilet.objects.visible_to(user)
-        .active()
+        round_toilets(user, survey_round)
         .values("village")
         .annotate(n=Count("id"))
         .values_list("village", "n")
@@ -504,15 +552,14 @@ class MissingToiletsView(RoundScopedMixin, ListView):
     def get_queryset(self):
         user = self.request.user
         toilets = (
-            Toilet.objects.visible_to(user)
-            .active()
+            round_toilets(user, self.get_round())
             .exclude(inspections__round=self.get_round())
             .select_related("household", "village__parent")
             .order_by("village__code", "id")
         )
         code = self.request.GET.get("village")
         if code:
-            if not Region.objects.visible_to(user).villages().filter(code=code).exists():
+            if not round_villages(user, self.get_round()).filter(code=code).exists():
                 raise Http404("该村不在您的管辖范围内。")
             toilets = toilets.filter(village__code=code)
         return toilets

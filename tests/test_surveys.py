@@ -262,7 +262,13 @@ def test_a_correction_updates_the_single_open_entry(users, register, survey):
 def test_a_correction_to_normal_withdraws_the_entry_it_opened(users, register, survey):
     inspection = save(users.surveyor, survey, register.t1)
     save(users.surveyor, survey, register.t1, "normal", (), inspection)
-    assert not LedgerEntry.objects.exists()
+    entry = LedgerEntry.objects.get()
+    assert entry.state == "withdrawn"
+    assert not LedgerEntry.objects.open().exists()
+    assert [log.to_state for log in entry.log.all()] == ["registered", "withdrawn"]
+    # A new finding later opens a fresh entry next to the withdrawn one.
+    save(users.surveyor, survey, register.t1, "unusable", ("room",), inspection)
+    assert LedgerEntry.objects.open().count() == 1
 
 
 def test_an_entry_from_an_earlier_round_stays_open_when_the_recheck_finds_it_usable(
@@ -480,7 +486,8 @@ def test_the_household_page_shows_every_inspection_with_photos(as_user, users, r
     page = client.get(reverse("toilets:household-detail", args=[register.h1.pk]))
     body = page.content.decode()
     assert "2022年回头看" in body and "不能使用" in body and "粪池问题" in body
-    assert "_thumb.jpg" in body
+    photo = Inspection.objects.get().photos.get()
+    assert reverse("surveys:photo", args=[photo.pk, "thumb"]) in body
     assert "问题台账" in body
 
 
@@ -535,3 +542,51 @@ def test_surveyors_are_not_offered_spot_checks(as_user, users, survey):
     assert reverse("surveys:spotcheck-list", args=[survey.pk]) not in page.content.decode()
     page = as_user(users.county).get(reverse("surveys:round-detail", args=[survey.pk]))
     assert reverse("surveys:spotcheck-list", args=[survey.pk]) in page.content.decode()
+
+
+def test_photos_are_served_only_within_the_scope(as_user, client, users, register, survey):
+    as_user(users.surveyor).post(inspect_url(survey, register.t1), form_data(photos=[jpeg()]))
+    photo = Inspection.objects.get().photos.get()
+    url = reverse("surveys:photo", args=[photo.pk, "thumb"])
+    response = as_user(users.township).get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    assert b"".join(response.streaming_content)[:2] == b"\xff\xd8"
+    assert as_user(users.township_t2).get(url).status_code == 404
+    client.logout()
+    assert client.get(url).status_code == 302
+
+
+def test_a_stale_verify_is_refused(as_user, users, register, survey):
+    inspection = save(users.surveyor, survey, register.t1)
+    seen = inspection.version
+    save(users.surveyor, survey, register.t1, "normal", (), inspection)
+    response = as_user(users.township).post(
+        reverse("surveys:verify", args=[inspection.pk]), {"version": seen}, follow=True
+    )
+    assert "刚刚修改" in response.content.decode()
+    inspection.refresh_from_db()
+    assert inspection.status == "submitted"
+
+
+def test_returning_needs_an_open_round(users, register, survey):
+    from django.core.exceptions import ValidationError
+
+    inspection = save(users.surveyor, survey, register.t1)
+    SurveyRound.objects.filter(pk=survey.pk).update(status="closed")
+    inspection.refresh_from_db()
+    with pytest.raises(ValidationError):
+        services.return_inspection(actor=users.township, inspection=inspection, reason="缺照片")
+
+
+def test_the_edit_log_names_who_saved_and_who_verified(users, register, survey):
+    inspection = save(users.surveyor, survey, register.t1)
+    services.verify_inspection(actor=users.township, inspection=inspection)
+    users_in_log = [h.history_user.username for h in inspection.history.order_by("history_id")]
+    assert users_in_log == ["surveyor", "township"]
+
+
+def test_a_city_inspector_sees_only_the_rounds_county_in_coverage(as_user, register, tree, survey):
+    city_inspector = UserFactory(username="city", role=(Role.INSPECTOR, tree.city))
+    page = as_user(city_inspector).get(reverse("surveys:coverage", args=[survey.pk]))
+    assert page.context["total"]["registered"] == 2  # county A's two toilets, not county B's
+    assert "大垌" not in page.content.decode()

@@ -148,3 +148,39 @@ def test_inspection_lists_are_scoped(api, users, register, survey):
     for who, count in [("township", 1), ("county", 1), ("township_t2", 0), ("outsider", 0)]:
         api.force_authenticate(getattr(users, who))
         assert api.get("/api/inspections/").json()["count"] == count, who
+
+
+def test_an_update_without_a_version_is_refused(api, users, register, survey):
+    api.force_authenticate(users.surveyor)
+    created = api.post("/api/inspections/", payload(survey, register.t1), format="json").json()
+    response = api.patch(f"/api/inspections/{created['id']}/", {"notes": "B"}, format="json")
+    assert response.status_code == 400 and "version" in response.json()
+
+
+def test_another_regions_ids_are_just_invalid(api, users, register, tree, survey):
+    other = SurveyRoundFactory(county=tree.county_b, name="钦北区摸排")
+    api.force_authenticate(users.county)
+    response = api.post(
+        "/api/rounds/",
+        {
+            "name": "x",
+            "kind": "look_back",
+            "start_date": "2022-05-01",
+            "end_date": "2022-05-31",
+            "previous": other.pk,
+            "template": survey.template_id,
+        },
+        format="json",
+    )
+    assert response.status_code == 400 and "不存在" in response.json()["previous"][0]
+    response = api.get("/api/inspections/", {"toilet": register.t4.pk})
+    assert response.status_code == 400
+
+
+def test_photo_urls_in_the_api_go_through_the_scoping(api, users, register, survey):
+    api.force_authenticate(users.surveyor)
+    created = api.post("/api/inspections/", payload(survey, register.t1), format="json").json()
+    data = api.post(
+        f"/api/inspections/{created['id']}/photos/", {"photos": [jpeg()]}, format="multipart"
+    ).json()
+    assert "/surveys/photos/" in data["photos"][0]["thumbnail"]

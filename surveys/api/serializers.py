@@ -1,4 +1,5 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
 from rest_framework import serializers
 
 from regions.api.base import Conflict, raise_as_drf
@@ -8,8 +9,14 @@ from toilets.models import Toilet
 from toilets.services import StaleEditError
 
 
+class ScopedRoundField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        return SurveyRound.objects.visible_to(self.context["request"].user)
+
+
 class SurveyRoundSerializer(serializers.ModelSerializer):
     county = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    previous = ScopedRoundField(required=False, allow_null=True)
     kind_display = serializers.CharField(source="get_kind_display", read_only=True)
     status_display = serializers.CharField(source="get_status_display", read_only=True)
 
@@ -40,19 +47,28 @@ class SurveyRoundSerializer(serializers.ModelSerializer):
 
 
 class PhotoSerializer(serializers.ModelSerializer):
+    image = serializers.SerializerMethodField()
+    thumbnail = serializers.SerializerMethodField()
+
     class Meta:
         model = InspectionPhoto
         fields = ["id", "image", "thumbnail", "sha256", "taken_at", "latitude", "longitude"]
+
+    def _url(self, photo, size) -> str:
+        url = reverse("surveys:photo", args=[photo.pk, size])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+    def get_image(self, photo) -> str:
+        return self._url(photo, "full")
+
+    def get_thumbnail(self, photo) -> str:
+        return self._url(photo, "thumb")
 
 
 class ScopedToiletField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         return Toilet.objects.visible_to(self.context["request"].user)
-
-
-class ScopedRoundField(serializers.PrimaryKeyRelatedField):
-    def get_queryset(self):
-        return SurveyRound.objects.visible_to(self.context["request"].user)
 
 
 class InspectionSerializer(serializers.ModelSerializer):
@@ -103,6 +119,11 @@ class InspectionSerializer(serializers.ModelSerializer):
         return self._save(Inspection(), validated_data)
 
     def update(self, instance, validated_data):
+        if validated_data.get("version") is None:
+            # Never overwrite blindly: the client must say which version it edited.
+            raise serializers.ValidationError(
+                {"version": ["修改时请带上读取到的版本号（version）。"]}
+            )
         validated_data.pop("round", None)
         validated_data.pop("toilet", None)
         return self._save(instance, validated_data)

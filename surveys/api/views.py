@@ -17,6 +17,7 @@ from regions.api.base import (
 from regions.choices import INSPECT, MANAGE_ROUNDS, Level
 from regions.scoping import scope_of
 from surveys import services
+from surveys.filters import InspectionFilter
 from surveys.models import Inspection, SurveyRound
 
 from .serializers import InspectionSerializer, SurveyRoundSerializer
@@ -31,6 +32,16 @@ def _call(service, **kwargs):
         raise_as_drf(error)
     except services.ConflictError as exc:
         raise Conflict(exc.message) from exc
+
+
+def _version(request):
+    raw = request.data.get("version")
+    if raw in (None, ""):
+        return None
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as exc:
+        raise serializers.ValidationError({"version": ["版本号应为整数。"]}) from exc
 
 
 class SurveyRoundViewSet(ScopedReadOnlyViewSet):
@@ -80,7 +91,7 @@ class InspectionViewSet(ScopedWriteViewSet):
     queryset = Inspection.objects.all()
     serializer_class = InspectionSerializer
     select_related = ("surveyor",)
-    filterset_fields = ["round", "status", "usability", "toilet"]
+    filterset_class = InspectionFilter
 
     def get_queryset(self):
         return super().get_queryset().prefetch_related("categories", "photos")
@@ -110,16 +121,28 @@ class InspectionViewSet(ScopedWriteViewSet):
         _call(services.add_photos, actor=request.user, inspection=inspection, photos=files)
         return Response(self.get_serializer(self.get_object()).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=None, responses=InspectionSerializer)
+    @extend_schema(
+        request=inline_serializer("Verify", {"version": serializers.IntegerField(required=False)}),
+        responses=InspectionSerializer,
+    )
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
         inspection = _call(
-            services.verify_inspection, actor=request.user, inspection=self.get_object()
+            services.verify_inspection,
+            actor=request.user,
+            inspection=self.get_object(),
+            expected_version=_version(request),
         )
         return Response(self.get_serializer(inspection).data)
 
     @extend_schema(
-        request=inline_serializer("ReturnReason", {"reason": serializers.CharField()}),
+        request=inline_serializer(
+            "ReturnReason",
+            {
+                "reason": serializers.CharField(),
+                "version": serializers.IntegerField(required=False),
+            },
+        ),
         responses=InspectionSerializer,
     )
     @action(detail=True, methods=["post"], url_path="return")
@@ -129,5 +152,6 @@ class InspectionViewSet(ScopedWriteViewSet):
             actor=request.user,
             inspection=self.get_object(),
             reason=str(request.data.get("reason", "")),
+            expected_version=_version(request),
         )
         return Response(self.get_serializer(inspection).data)
