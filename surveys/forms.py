@@ -53,8 +53,9 @@ class InspectionForm(forms.ModelForm):
     photos = MultiplePhotoField(
         label="现场照片",
         required=False,
-        widget=MultipleFileInput(attrs={"accept": "image/*", "capture": "environment"}),
-        help_text="可一次选多张；照片中的拍摄时间和位置会一并保存。",
+        # No capture attribute: phones then offer the camera *and* picking several photos.
+        widget=MultipleFileInput(attrs={"accept": "image/*"}),
+        help_text="可现场拍照或一次选多张；照片中的拍摄时间和位置会一并保存。",
     )
     inspected_at = forms.DateTimeField(
         label="摸排时间",
@@ -98,6 +99,7 @@ class InspectionForm(forms.ModelForm):
             self.initial["household_present"] = True
         else:
             self.fields["version"].initial = self.instance.version
+            self.initial["signed"] = False  # every save is signed again: 谁摸排、谁签字
         self.fields["partner_name"].help_text = "入户调查组不少于 2 人"
         self.fields["partner_name"].error_messages["required"] = (
             "入户调查组不少于 2 人，请填写同组摸排人。"

@@ -234,6 +234,12 @@ def add_photos(*, actor, inspection, photos) -> Inspection:
     if current.round.status != RoundStatus.OPEN:
         raise ValidationError("该摸排轮次未开启或已结束，不能录入。")
     _store_photos(actor=actor, inspection=current, processed=_process_photos(photos))
+    # New evidence is a change of the record: back to the township, with a new version.
+    current.status = InspectionStatus.SUBMITTED
+    current.return_reason = ""
+    current.version += 1
+    current._history_user = actor
+    current.save(update_fields=["status", "return_reason", "version", "updated_at"])
     from .flags import refresh_flags
 
     refresh_flags(current)

@@ -14,6 +14,7 @@ from regions.choices import INSPECT, MANAGE_ROUNDS, VERIFY, Level
 from regions.models import Region
 from regions.scoping import has_capability, scope_of
 from regions.views import ScopedViewMixin
+from toilets.choices import ToiletStatus
 from toilets.models import Toilet
 from toilets.services import StaleEditError
 
@@ -385,6 +386,9 @@ class ReviewQueueView(RoundScopedMixin, TemplateView):
             .values_list("toilet__village__code", "n")
         )
         village_rows = [(v, per_village.get(v.code, 0)) for v in villages]
+        context["queue_total"] = (
+            per_village.get(village_code, 0) if village_code else sum(per_village.values())
+        )
         context.update(
             queue=queue[:100],
             village_rows=village_rows,
@@ -463,7 +467,7 @@ def village_counts(user, survey_round):
     inspected = {
         row["toilet__village"]: row
         for row in Inspection.objects.visible_to(user)
-        .filter(round=survey_round)
+        .filter(round=survey_round, toilet__status=ToiletStatus.ACTIVE)
         .values("toilet__village")
         .annotate(
             n=Count("id"),

@@ -590,3 +590,30 @@ def test_a_city_inspector_sees_only_the_rounds_county_in_coverage(as_user, regis
     page = as_user(city_inspector).get(reverse("surveys:coverage", args=[survey.pk]))
     assert page.context["total"]["registered"] == 2  # county A's two toilets, not county B's
     assert "大垌" not in page.content.decode()
+
+
+def test_the_household_timeline_shows_inspections_and_their_review(
+    as_user, users, register, survey
+):
+    inspection = save(users.surveyor, survey, register.t1)
+    services.return_inspection(actor=users.township, inspection=inspection, reason="照片模糊")
+    page = as_user(users.surveyor).get(reverse("toilets:household-detail", args=[register.h1.pk]))
+    whats = [e.what for e in page.context["timeline"]]
+    assert whats[0] == "退回摸排记录（2022年回头看）：照片模糊"
+    assert "录入摸排（2022年回头看：不能使用）" in whats
+
+
+def test_coverage_never_exceeds_all_toilets(as_user, users, register, survey):
+    save(users.surveyor, survey, register.t1)
+    register.t1.status = "demolished"
+    register.t1.save()
+    total = (
+        as_user(users.county).get(reverse("surveys:coverage", args=[survey.pk])).context["total"]
+    )
+    assert total["inspected"] <= total["registered"]
+
+
+def test_a_correction_must_be_signed_again(as_user, users, register, survey):
+    save(users.surveyor, survey, register.t1)
+    form = as_user(users.surveyor).get(inspect_url(survey, register.t1)).context["form"]
+    assert not form["signed"].value()

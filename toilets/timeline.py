@@ -39,4 +39,27 @@ def household_timeline(household) -> list[Event]:
         )
         for t in Toilet.history.filter(id__in=toilet_ids).select_related("history_user")[:LIMIT]
     ]
+    events += _inspection_events(toilet_ids)
     return sorted(events, key=lambda e: e.when, reverse=True)[:LIMIT]
+
+
+def _inspection_events(toilet_ids) -> list[Event]:
+    from surveys.models import Inspection
+
+    records = (
+        Inspection.history.filter(toilet_id__in=toilet_ids)
+        .select_related("history_user", "round")
+        .order_by("-history_date")[:LIMIT]
+    )
+    events = []
+    for r in records:
+        if r.history_type == "+":
+            what = f"录入摸排（{r.round.name}：{r.get_usability_display()}）"
+        elif r.status == "verified":
+            what = f"核查通过摸排记录（{r.round.name}）"
+        elif r.status == "returned":
+            what = f"退回摸排记录（{r.round.name}）：{r.return_reason}"
+        else:
+            what = f"修改摸排（{r.round.name}：{r.get_usability_display()}）"
+        events.append(Event(r.history_date, _who(r), what))
+    return events
