@@ -14,6 +14,18 @@ def _describe(inspection) -> str:
     return f"{inspection.get_usability_display()}：{names}"
 
 
+def _log(entry, *, actor, inspection, to_state, note, from_state=""):
+    """The immutable log row every change of an entry writes."""
+    return LedgerLog.objects.create(
+        entry=entry,
+        actor=actor,
+        from_state=from_state,
+        to_state=to_state,
+        note=note,
+        inspection=inspection,
+    )
+
+
 def sync_from_inspection(*, actor, inspection) -> LedgerEntry | None:
     """Open, update or withdraw the toilet's open ledger entry after an inspection is saved.
 
@@ -34,12 +46,12 @@ def sync_from_inspection(*, actor, inspection) -> LedgerEntry | None:
                 usability=inspection.usability,
             )
             entry.categories.set(inspection.categories.all())
-            LedgerLog.objects.create(
-                entry=entry,
+            _log(
+                entry,
                 actor=actor,
+                inspection=inspection,
                 to_state=LedgerState.REGISTERED,
                 note=f"摸排发现问题（{inspection.round}）：{_describe(inspection)}",
-                inspection=inspection,
             )
             logger.info("ledger entry %s opened by inspection %s", entry.pk, inspection.pk)
             return entry
@@ -47,13 +59,13 @@ def sync_from_inspection(*, actor, inspection) -> LedgerEntry | None:
         entry.last_inspection = inspection
         entry.save(update_fields=["usability", "last_inspection", "updated_at"])
         entry.categories.set(inspection.categories.all())
-        LedgerLog.objects.create(
-            entry=entry,
+        _log(
+            entry,
             actor=actor,
+            inspection=inspection,
             from_state=entry.state,
             to_state=entry.state,
             note=f"摸排更新（{inspection.round}）：{_describe(inspection)}",
-            inspection=inspection,
         )
         return entry
 
@@ -62,24 +74,24 @@ def sync_from_inspection(*, actor, inspection) -> LedgerEntry | None:
     if entry.opened_by_inspection_id == inspection.pk and entry.state == LedgerState.REGISTERED:
         # The only finding behind this entry was corrected: the entry never stood. It is kept,
         # withdrawn, with the correction in its log.
-        LedgerLog.objects.create(
-            entry=entry,
+        _log(
+            entry,
             actor=actor,
+            inspection=inspection,
             from_state=entry.state,
             to_state=LedgerState.WITHDRAWN,
             note=f"摸排更正为正常使用（{inspection.round}），撤销该问题登记",
-            inspection=inspection,
         )
         entry.state = LedgerState.WITHDRAWN
         entry.save(update_fields=["state", "updated_at"])
         logger.info("ledger entry %s withdrawn: inspection %s corrected", entry.pk, inspection.pk)
         return None
-    LedgerLog.objects.create(
-        entry=entry,
+    _log(
+        entry,
         actor=actor,
+        inspection=inspection,
         from_state=entry.state,
         to_state=entry.state,
         note=f"复查（{inspection.round}）：使用正常，待按整改流程核实销号",
-        inspection=inspection,
     )
     return entry

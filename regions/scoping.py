@@ -63,10 +63,14 @@ class ScopedQuerySet(models.QuerySet):
 
     scope_lookup: str = ""
 
+    def scope_prefix(self, scope: Scope) -> str:
+        """The code prefix this model's rows must start with (the user's subtree)."""
+        return scope.prefix
+
     def visible_to(self, user):
         scope = scope_of(user)
         if scope is None:
             return self.none()
         if scope.is_global:
             return self.all()
-        return self.filter(**{f"{self.scope_lookup}__startswith": scope.prefix})
+        return self.filter(**{f"{self.scope_lookup}__startswith": self.scope_prefix(scope)})
