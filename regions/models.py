@@ -72,6 +72,11 @@ class Region(models.Model):
         return "".join(r.name for r in self.ancestors() if r.level != Level.PROVINCE) + self.name
 
 
+def display_name(user) -> str:
+    """How a person is named on screen and in logs: full name, else the login name."""
+    return user.get_full_name() or user.username
+
+
 class RoleAssignmentQuerySet(ScopedQuerySet):
     scope_lookup = "region__code"
 

@@ -34,7 +34,7 @@ class ConflictError(Exception):
         self.message = message
 
 
-def _require(actor, capability, message):
+def require(actor, capability, message):
     if not has_capability(actor, capability):
         raise PermissionDenied(message)
 
@@ -44,7 +44,7 @@ def _require(actor, capability, message):
 
 @transaction.atomic
 def create_round(*, actor, survey_round: SurveyRound) -> SurveyRound:
-    _require(actor, MANAGE_ROUNDS, "只有县级管理员可以组织摸排轮次。")
+    require(actor, MANAGE_ROUNDS, "只有县级管理员可以组织摸排轮次。")
     if (
         not type(survey_round.county)
         .objects.visible_to(actor)
@@ -61,7 +61,7 @@ def create_round(*, actor, survey_round: SurveyRound) -> SurveyRound:
 
 
 def _move_round(*, actor, survey_round, from_status, to_status, stamp_field):
-    _require(actor, MANAGE_ROUNDS, "只有县级管理员可以开启或结束摸排轮次。")
+    require(actor, MANAGE_ROUNDS, "只有县级管理员可以开启或结束摸排轮次。")
     if not SurveyRound.objects.visible_to(actor).filter(pk=survey_round.pk).exists():
         raise PermissionDenied("不是本县的摸排轮次。")
     try:
@@ -135,7 +135,7 @@ def save_inspection(
     3. Save (version-checked for an edit; one per toilet per round for a new one), photos.
     4. The toilet's open ledger entry follows the finding; office-made flags are refreshed.
     """
-    _require(actor, INSPECT, "只有村级摸排员可以录入摸排结果。")
+    require(actor, INSPECT, "只有村级摸排员可以录入摸排结果。")
     toilet = inspection.toilet
     if not Toilet.objects.visible_to(actor).filter(pk=toilet.pk).exists():
         raise PermissionDenied("该厕所不在您负责的村。")
@@ -225,7 +225,7 @@ def _store_photos(*, actor, inspection, processed):
 @transaction.atomic
 def add_photos(*, actor, inspection, photos) -> Inspection:
     """Attach photos to an existing inspection (the API uploads them one request each)."""
-    _require(actor, INSPECT, "只有村级摸排员可以上传摸排照片。")
+    require(actor, INSPECT, "只有村级摸排员可以上传摸排照片。")
     if not Inspection.objects.visible_to(actor).filter(pk=inspection.pk).exists():
         raise PermissionDenied("该记录不在您负责的村。")
     current = Inspection.objects.select_for_update().get(pk=inspection.pk)
@@ -249,7 +249,7 @@ def add_photos(*, actor, inspection, photos) -> Inspection:
 
 def _move_inspection(*, actor, inspection, to_status, expected_version=None, **fields):
     """Move a submitted inspection on, only if it is still the version the reviewer saw."""
-    _require(actor, VERIFY, "只有乡镇审核员可以核查摸排记录。")
+    require(actor, VERIFY, "只有乡镇审核员可以核查摸排记录。")
     if not Inspection.objects.visible_to(actor).filter(pk=inspection.pk).exists():
         raise PermissionDenied("该记录不在您的管辖范围内。")
     guard = {"pk": inspection.pk, "status": InspectionStatus.SUBMITTED}

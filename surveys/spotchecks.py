@@ -27,7 +27,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from regions.choices import MANAGE_ROUNDS, Role
-from regions.models import RoleAssignment
+from regions.models import RoleAssignment, display_name
 from regions.scoping import has_capability, scope_of
 
 from .choices import PROBLEM_USABILITY, Usability
@@ -131,10 +131,6 @@ def checker_candidates(actor, survey_round: SurveyRound):
         .select_related("user", "region")
         .order_by("role", "region__code", "user__username")
     )
-
-
-def display_name(user) -> str:
-    return user.get_full_name() or user.username
 
 
 def checker_refusal(assignment: RoleAssignment | None, item: SpotCheckItem) -> str | None:

@@ -22,12 +22,8 @@ from . import services
 from .choices import InspectionStatus, RoundKind
 from .forms import InspectionForm, RoundForm
 from .models import Inspection, InspectionPhoto, SurveyRound
+from .services import require
 from .spotchecks import can_use_spotchecks
-
-
-def require(user, capability, message):
-    if not has_capability(user, capability):
-        raise PermissionDenied(message)
 
 
 def apply_service_errors(form, error: ValidationError):
@@ -174,10 +170,13 @@ def round_toilets(user, survey_round):
 
 
 def round_villages(user, survey_round):
+    """The villages of the round's county that the user may see, in code order."""
     return (
         Region.objects.visible_to(user)
         .villages()
         .filter(code__startswith=survey_round.county.prefix)
+        .select_related("parent")
+        .order_by("code")
     )
 
 
@@ -457,7 +456,7 @@ class ReturnView(InspectionTransitionView):
 def village_counts(user, survey_round):
     """Per visible village: registered toilets in use, inspected, verified, returned.
     Three grouped queries whatever the number of villages or toilets."""
-    villages = list(round_villages(user, survey_round).select_related("parent"))
+    villages = list(round_villages(user, survey_round))
     registered = dict(
         round_toilets(user, survey_round)
         .values("village")

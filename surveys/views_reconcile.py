@@ -24,7 +24,7 @@ from .choices import RoundStatus
 from .flags import clear_flag
 from .models import FlagKind, Inspection, InspectionFlag
 from .services import ConflictError
-from .views import RoundScopedMixin
+from .views import RoundScopedMixin, round_villages
 
 PAGE_SIZE = 20
 
@@ -35,17 +35,6 @@ def can_clear_flags(user) -> bool:
 
 def can_record_reasons(user) -> bool:
     return has_capability(user, INSPECT) or has_capability(user, VERIFY)
-
-
-def round_villages(user, survey_round):
-    """The villages of the round's county that the user may see, township first."""
-    return (
-        Region.objects.visible_to(user)
-        .villages()
-        .filter(code__startswith=survey_round.county.prefix)
-        .select_related("parent")
-        .order_by("code")
-    )
 
 
 # Office-made flags ------------------------------------------------------------------------

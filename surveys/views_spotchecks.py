@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
+from regions.models import display_name
 from toilets.identity import mask_phone
 
 from . import spotchecks
@@ -254,7 +255,7 @@ class SpotCheckDetailView(SpotCheckMixin, TemplateView):
             if not items:
                 raise ValidationError("该村没有待抽查的户（可能都已录入结果）。")
         count = spotchecks.assign_items(actor=request.user, items=items, checker=checker.user)
-        messages.success(request, f"已将 {count} 户分配给{spotchecks.display_name(checker.user)}。")
+        messages.success(request, f"已将 {count} 户分配给{display_name(checker.user)}。")
 
 
 class MySpotChecksView(SpotCheckMixin, TemplateView):

@@ -4,6 +4,8 @@ Later apps (inspections, ledger entries) add their events here."""
 from dataclasses import dataclass
 from datetime import datetime
 
+from regions.models import display_name
+
 from .models import Toilet
 
 LIMIT = 50
@@ -18,10 +20,7 @@ class Event:
 
 
 def _who(record) -> str:
-    user = record.history_user
-    if user is None:
-        return "系统"
-    return user.get_full_name() or user.username
+    return "系统" if record.history_user is None else display_name(record.history_user)
 
 
 def household_timeline(household) -> list[Event]:
