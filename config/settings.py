@@ -8,6 +8,7 @@ DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL (see docs/dep
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str
@@ -171,6 +172,14 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Beat: each township's overdue ledger entries are recorded once a day (after midnight,
+# county time) so the dashboard can show the trend.
+CELERY_BEAT_SCHEDULE = {
+    "record-overdue-daily": {
+        "task": "rectification.record_overdue",
+        "schedule": crontab(hour=0, minute=30),
+    },
+}
 
 LOGGING = {
     "version": 1,

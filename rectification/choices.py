@@ -2,7 +2,7 @@ from django.db import models
 
 
 class LedgerState(models.TextChoices):
-    """The close-out workflow (the transitions arrive with the rectification issue)."""
+    """The close-out workflow; the moves between states are in ``workflow.TRANSITIONS``."""
 
     REGISTERED = "registered", "登记"
     PLANNED = "planned", "已制定方案"
@@ -17,3 +17,45 @@ class LedgerState(models.TextChoices):
 # kept for the audit trail and counted nowhere.
 ENDED_STATES = [LedgerState.CLOSED, LedgerState.WITHDRAWN]
 OPEN_STATES = [s for s in LedgerState if s not in ENDED_STATES]
+# An entry whose deadline has passed while the work is still to be done is overdue. Once the
+# village reports it rectified the deadline was met; acceptance is the township's own queue.
+OVERDUE_STATES = [LedgerState.PLANNED, LedgerState.IN_PROGRESS]
+
+
+class ProblemClass(models.TextChoices):
+    """How a problem is handled (seed 000: 分类有序进行整改)."""
+
+    MINOR = "minor", "立行立改"
+    GUIDANCE = "guidance", "技术指导整改"
+    HARD = "hard", "重点难点（分年度计划）"
+    MAINTENANCE = "maintenance", "后期管护"
+
+
+class Cause(models.TextChoices):
+    CONSTRUCTION = "construction", "施工不到位"
+    PRODUCT = "product", "产品质量不过关"
+    TECH_MODE = "tech_mode", "技术模式不适宜"
+    MAINTENANCE = "maintenance", "管护不到位"
+    OTHER = "other", "其他"
+
+
+class FundingSource(models.TextChoices):
+    HOUSEHOLD = "household", "农户自筹"
+    TOWNSHIP = "township", "乡镇资金"
+    COUNTY = "county", "县级计划"
+    OTHER = "other", "其他"
+
+
+class ConsentMethod(models.TextChoices):
+    SCREEN = "screen", "手机屏幕签字"
+    PAPER = "paper", "纸质签字拍照"
+
+
+class PhotoKind(models.TextChoices):
+    AFTER = "after", "整改后照片"
+    CONSENT = "consent", "户主签字"
+
+
+class LocationSource(models.TextChoices):
+    EXIF = "exif", "照片自带定位"
+    BROWSER = "browser", "手机定位"

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from regions.scoping import ScopedQuerySet
@@ -7,7 +8,17 @@ from surveys.choices import Usability
 from surveys.models import Inspection, ProblemCategory, SurveyRound
 from toilets.models import Toilet
 
-from .choices import ENDED_STATES, LedgerState
+from .choices import (
+    ENDED_STATES,
+    OVERDUE_STATES,
+    Cause,
+    ConsentMethod,
+    FundingSource,
+    LedgerState,
+    LocationSource,
+    PhotoKind,
+    ProblemClass,
+)
 
 
 class LedgerEntryQuerySet(ScopedQuerySet):
@@ -15,6 +26,11 @@ class LedgerEntryQuerySet(ScopedQuerySet):
 
     def open(self):
         return self.exclude(state__in=ENDED_STATES)
+
+    def overdue(self, today=None):
+        """Entries whose deadline has passed while the work is still to be done."""
+        today = today or timezone.localdate()
+        return self.filter(state__in=OVERDUE_STATES, deadline__lt=today)
 
 
 class LedgerEntry(models.Model):
@@ -44,6 +60,33 @@ class LedgerEntry(models.Model):
     state = models.CharField(
         _("状态"), max_length=12, choices=LedgerState.choices, default=LedgerState.REGISTERED
     )
+    # The township's rectification plan (整改方案).
+    problem_class = models.CharField(
+        _("整改类别"), max_length=12, choices=ProblemClass.choices, blank=True
+    )
+    cause = models.CharField(_("问题原因"), max_length=12, choices=Cause.choices, blank=True)
+    measures = models.TextField(_("整改措施"), blank=True)
+    tech_route = models.CharField(_("技术路线"), max_length=100, blank=True)
+    funding_source = models.CharField(
+        _("资金来源"), max_length=12, choices=FundingSource.choices, blank=True
+    )
+    deadline = models.DateField(_("整改时限"), null=True, blank=True)
+    target_year = models.PositiveSmallIntegerField(_("计划完成年度"), null=True, blank=True)
+    responsible_person = models.CharField(_("责任人"), max_length=50, blank=True)
+    responsible_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    # Stamps of the workflow (the log holds the whole story; these make lists cheap).
+    version = models.PositiveIntegerField(default=1, editable=False)
+    state_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("销号时间"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("复核人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("复核时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -58,11 +101,22 @@ class LedgerEntry(models.Model):
                 fields=["toilet"],
                 condition=~models.Q(state__in=ENDED_STATES),
                 name="rectification_ledgerentry_one_open_per_toilet",
-            )
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state=LedgerState.CLOSED) | models.Q(closed_at__isnull=False),
+                name="rectification_ledgerentry_closed_stamped",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "deadline"], name="rectification_state_deadline"),
         ]
 
     def __str__(self):
         return f"{self.toilet} · {self.get_state_display()}"
+
+    def is_overdue(self, today=None) -> bool:
+        today = today or timezone.localdate()
+        return self.state in OVERDUE_STATES and self.deadline is not None and self.deadline < today
 
 
 class LedgerLogQuerySet(ScopedQuerySet):
@@ -79,6 +133,7 @@ class LedgerLog(models.Model):
         _("原状态"), max_length=12, choices=LedgerState.choices, blank=True
     )
     to_state = models.CharField(_("新状态"), max_length=12, choices=LedgerState.choices)
+    action = models.CharField(_("操作"), max_length=16, blank=True)
     note = models.CharField(_("说明"), max_length=300, blank=True)
     inspection = models.ForeignKey(
         Inspection, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -101,3 +156,145 @@ class LedgerLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("ledger log rows are immutable")
+
+
+class ImmutableRow(models.Model):
+    """Evidence written with a log row; like the log, never changed or deleted."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError(f"{self._meta.verbose_name} rows are immutable")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"{self._meta.verbose_name} rows are immutable")
+
+
+class EvidenceQuerySet(ScopedQuerySet):
+    scope_lookup = "entry__toilet__village__code"
+
+
+def evidence_path(instance, filename):
+    return f"rectification/{instance.entry_id}/{filename}"
+
+
+class EvidencePhoto(ImmutableRow):
+    """A photo taken when rectification is recorded: where, when, in which village, by whom,
+    and how far from the toilet's recorded position."""
+
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="photos")
+    log = models.ForeignKey(LedgerLog, on_delete=models.PROTECT, related_name="photos")
+    kind = models.CharField(_("类型"), max_length=10, choices=PhotoKind.choices)
+    image = models.ImageField(_("照片"), upload_to=evidence_path)
+    thumbnail = models.ImageField(_("缩略图"), upload_to=evidence_path)
+    sha256 = models.CharField(_("文件指纹"), max_length=64, db_index=True)
+    taken_at = models.DateTimeField(_("拍摄时间"), null=True, blank=True)
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True)
+    longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True)
+    location_source = models.CharField(
+        _("定位来源"), max_length=10, choices=LocationSource.choices, blank=True
+    )
+    distance_m = models.PositiveIntegerField(_("距厕所距离（米）"), null=True, blank=True)
+    village = models.ForeignKey(
+        "regions.Region", verbose_name=_("行政村"), on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("拍摄人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    objects = EvidenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("整改照片")
+        verbose_name_plural = _("整改照片")
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"整改照片 {self.sha256[:8]}"
+
+    @property
+    def is_far(self) -> bool:
+        from .services import FAR_METRES
+
+        return self.distance_m is not None and self.distance_m > FAR_METRES
+
+
+class AcceptanceCheck(ImmutableRow):
+    """One checklist item's result, recorded with the acceptance (验收) it belongs to."""
+
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="checks")
+    log = models.ForeignKey(LedgerLog, on_delete=models.PROTECT, related_name="checks")
+    code = models.CharField(_("项目编号"), max_length=20)
+    standard = models.CharField(_("依据标准"), max_length=30)
+    text = models.CharField(_("验收项目"), max_length=200)
+    passed = models.BooleanField(_("是否合格"))
+
+    objects = EvidenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("验收记录")
+        verbose_name_plural = _("验收记录")
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.text}：{'合格' if self.passed else '不合格'}"
+
+
+class Consent(ImmutableRow):
+    """The household's signed consent to the close-out (户主签字)."""
+
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="consents")
+    log = models.OneToOneField(LedgerLog, on_delete=models.PROTECT, related_name="consent")
+    method = models.CharField(_("签字方式"), max_length=10, choices=ConsentMethod.choices)
+    signer_name = models.CharField(_("签字人"), max_length=50)
+    signed_on = models.DateField(_("签字日期"))
+    image = models.ImageField(_("签字图片"), upload_to=evidence_path)
+    sha256 = models.CharField(_("文件指纹"), max_length=64)
+
+    objects = EvidenceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("户主签字")
+        verbose_name_plural = _("户主签字")
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"{self.signer_name} {self.signed_on}"
+
+
+class OverdueSnapshotQuerySet(ScopedQuerySet):
+    scope_lookup = "township__code"
+
+
+class OverdueSnapshot(models.Model):
+    """The overdue entries of one township on one day, recorded by the daily beat task so the
+    dashboard can show the trend."""
+
+    day = models.DateField(_("日期"))
+    township = models.ForeignKey(
+        "regions.Region", verbose_name=_("乡镇"), on_delete=models.PROTECT, related_name="+"
+    )
+    count = models.PositiveIntegerField(_("逾期数"))
+    entry_ids = models.JSONField(_("逾期台账"), default=list)
+
+    objects = OverdueSnapshotQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("逾期记录")
+        verbose_name_plural = _("逾期记录")
+        ordering = ["-day", "township__code"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "township"], name="rectification_overdue_one_per_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.township_id}: {self.count}"

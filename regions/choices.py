@@ -30,10 +30,13 @@ SEE_IDENTITY = "see_identity"  # see full ID and phone numbers
 INSPECT = "inspect"  # enter on-site inspections for the own village
 VERIFY = "verify"  # verify or return the villages' inspections (镇级核查)
 MANAGE_ROUNDS = "manage_rounds"  # create/open/close rounds, draw and publish spot-checks
+RECTIFY = "rectify"  # record on site that a problem toilet was rectified (村级)
+PLAN_ACCEPT = "plan_accept"  # plan rectifications, accept (验收) and close out (销号) (乡镇)
+REVIEW_CLOSEOUTS = "review_closeouts"  # review (复核) closed entries and reopen them (县级)
 
 ROLE_CAPABILITIES = {
-    Role.SURVEYOR: {EDIT_REGISTER, SEE_IDENTITY, INSPECT},
-    Role.TOWNSHIP: {EDIT_REGISTER, SEE_IDENTITY, VERIFY},
-    Role.COUNTY: {MANAGE_ROUNDS},
+    Role.SURVEYOR: {EDIT_REGISTER, SEE_IDENTITY, INSPECT, RECTIFY},
+    Role.TOWNSHIP: {EDIT_REGISTER, SEE_IDENTITY, VERIFY, PLAN_ACCEPT},
+    Role.COUNTY: {MANAGE_ROUNDS, REVIEW_CLOSEOUTS},
     Role.INSPECTOR: set(),
 }

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from rectification.services import sync_from_inspection
 from regions.choices import INSPECT, MANAGE_ROUNDS, VERIFY
-from regions.scoping import has_capability
+from regions.guards import ConflictError, require
 from toilets.choices import ToiletStatus
 from toilets.models import Toilet
 from toilets.services import StaleEditError
@@ -24,19 +24,6 @@ from .models import Inspection, InspectionPhoto, SurveyRound
 from .photos import process_photo
 
 logger = logging.getLogger(__name__)
-
-
-class ConflictError(Exception):
-    """Somebody else changed the same thing first; nothing was written."""
-
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
-
-
-def require(actor, capability, message):
-    if not has_capability(actor, capability):
-        raise PermissionDenied(message)
 
 
 # Rounds ---------------------------------------------------------------------------------
