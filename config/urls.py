@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("regions/", include("regions.urls")),
     path("surveys/", include("surveys.urls")),
+    path("ledger/", include("rectification.urls")),
     path("", include("toilets.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),
