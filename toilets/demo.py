@@ -197,7 +197,7 @@ def seed_demo(households: int = 600) -> SeedResult:
             _flush(batch_households, batch_toilets, result)
     _flush(batch_households, batch_toilets, result)
 
-    _open_round(county)
+    survey_round = _open_round(county)
     for village in villages:
         name = f"{village.name}村委公厕"
         if not Toilet.objects.filter(village=village, kind=ToiletKind.PUBLIC, name=name).exists():
@@ -205,6 +205,11 @@ def seed_demo(households: int = 600) -> SeedResult:
             toilet.name = name
             toilet.save()
             result.toilets_created += 1
+    if survey_round.status == "open":
+        from rectification.demo import seed_ledger
+
+        first = townships[0]
+        seed_ledger(survey_round, first, [v for v in villages if v.parent_id == first.pk])
     return result
 
 
@@ -216,14 +221,15 @@ def _open_round(county):
     from surveys.choices import RoundKind, RoundStatus
     from surveys.models import ReportTemplate, SurveyRound
 
-    if SurveyRound.objects.filter(county=county, name=DEMO_ROUND).exists():
-        return
+    existing = SurveyRound.objects.filter(county=county, name=DEMO_ROUND).first()
+    if existing is not None:
+        return existing
     status = (
         RoundStatus.DRAFT
         if SurveyRound.objects.filter(county=county, status=RoundStatus.OPEN).exists()
         else RoundStatus.OPEN
     )
-    SurveyRound.objects.create(
+    return SurveyRound.objects.create(
         county=county,
         name=DEMO_ROUND,
         kind=RoundKind.SURVEY,
