@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from . import views_ledger as views
+
+urlpatterns = [
+    path("", views.LedgerListView.as_view(), name="ledger"),
+    path("export/", views.LedgerExportView.as_view(), name="ledger-export"),
+    path("log/", views.LogListView.as_view(), name="log"),
+    path("log/export/", views.LogExportView.as_view(), name="log-export"),
+    path("overdue/", views.OverdueView.as_view(), name="overdue"),
+]

@@ -54,6 +54,11 @@ class HomeView(LoginRequiredMixin, TemplateView):
             can_manage_rounds=has_capability(user, MANAGE_ROUNDS),
             can_check=can_check(user),
         )
+        if scope is not None:
+            # Imported here: the ledger's views import this module (ScopedViewMixin).
+            from rectification.views_ledger import home_queues
+
+            context["ledger_queues"] = home_queues(user)
         return context
 
 

@@ -1,0 +1,108 @@
+"""Spreadsheet exports of the problem ledger and its log (same rows as the list pages)."""
+
+from django.utils import timezone
+
+from regions.models import display_name
+from toilets.exports import write_xlsx
+from toilets.identity import mask_id_number, mask_phone
+
+from .workflow import TRANSITIONS
+
+# Log rows written outside the workflow table (by the inspections keeping the ledger in step).
+_SYNC_ACTIONS = {"register": "登记问题", "inspect": "摸排更新", "withdraw": "撤销登记"}
+
+
+def action_label(action: str) -> str:
+    """The verb a log row is shown with."""
+    if action in TRANSITIONS:
+        return TRANSITIONS[action].label
+    return _SYNC_ACTIONS.get(action, action)
+
+
+def _stamp(value) -> str:
+    # openpyxl refuses aware datetimes; the county reads local time anyway.
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def _day(value) -> str:
+    return value.isoformat() if value else ""
+
+
+LEDGER_HEADERS = [
+    "乡镇", "行政村", "区划代码", "村民小组", "户主", "身份证号", "联系电话", "厕所类别", "公厕名称",
+    "技术模式", "建造年份", "使用情况", "问题类型", "整改类别", "问题原因", "整改措施", "资金来源",
+    "整改时限", "计划完成年度", "责任人", "责任人电话", "状态", "是否逾期", "发现轮次", "登记时间",
+    "销号时间",
+]  # fmt: skip
+
+
+def ledger_xlsx(entries, *, show_identity: bool, today=None) -> bytes:
+    """``entries`` with toilet__household, toilet__village__parent, found_in selected and
+    categories prefetched (the prefetch runs once per chunk of the iterator)."""
+    today = today or timezone.localdate()
+
+    def rows():
+        for e in entries.iterator(chunk_size=2000):
+            toilet, household, village = e.toilet, e.toilet.household, e.toilet.village
+            id_number = household.id_number if household else ""
+            phone = household.phone if household else ""
+            yield [
+                village.parent.name if village.parent_id else "",
+                village.name,
+                village.code,
+                household.group_name if household else "",
+                household.head_name if household else "",
+                id_number if show_identity else mask_id_number(id_number),
+                phone if show_identity else mask_phone(phone),
+                toilet.get_kind_display(),
+                toilet.name,
+                toilet.get_tech_type_display(),
+                toilet.build_year,
+                e.get_usability_display(),
+                "、".join(c.name for c in e.categories.all()),
+                e.get_problem_class_display(),
+                e.get_cause_display(),
+                e.measures,
+                e.get_funding_source_display(),
+                _day(e.deadline),
+                e.target_year or "",
+                e.responsible_person,
+                e.responsible_phone,
+                e.get_state_display(),
+                "是" if e.is_overdue(today) else "否",
+                e.found_in.name,
+                _stamp(e.created_at),
+                _stamp(e.closed_at),
+            ]
+
+    return write_xlsx("问题台账", LEDGER_HEADERS, rows())
+
+
+LOG_HEADERS = [
+    "时间", "乡镇", "行政村", "户主", "身份证号", "操作", "原状态", "新状态", "操作人", "说明",
+]  # fmt: skip
+
+
+def log_xlsx(logs, *, show_identity: bool) -> bytes:
+    """``logs`` with actor, entry__toilet__household and entry__toilet__village__parent
+    selected."""
+
+    def rows():
+        for log in logs.iterator(chunk_size=2000):
+            toilet = log.entry.toilet
+            household, village = toilet.household, toilet.village
+            id_number = household.id_number if household else ""
+            yield [
+                _stamp(log.at),
+                village.parent.name if village.parent_id else "",
+                village.name,
+                household.head_name if household else toilet.name,
+                id_number if show_identity else mask_id_number(id_number),
+                action_label(log.action),
+                log.get_from_state_display() if log.from_state else "",
+                log.get_to_state_display(),
+                display_name(log.actor),
+                log.note,
+            ]
+
+    return write_xlsx("整改日志", LOG_HEADERS, rows())

@@ -1,0 +1,292 @@
+"""The problem ledger's list pages (问题台账, 整改日志), their exports and the overdue dashboard.
+
+Every page reads through ``visible_to(user)`` and the shared filtersets; the exports take the
+same querystring as the page they sit on, so a download holds exactly the rows on screen.
+"""
+
+import datetime
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.db.models import Count, Q, Sum
+from django.http import Http404, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+from django.views.generic import TemplateView
+
+from regions.choices import PLAN_ACCEPT, RECTIFY, REVIEW_CLOSEOUTS, SEE_IDENTITY, Level
+from regions.models import Region, display_name
+from regions.scoping import has_capability, scope_of
+from regions.views import ScopedViewMixin
+from toilets.exports import XLSX_CONTENT_TYPE, quote_filename
+from toilets.filters import filtered
+from toilets.views import FilteredListView
+
+from . import exports
+from .choices import OVERDUE_STATES, LedgerState
+from .filters import QUEUES, LedgerFilter, LedgerLogFilter
+from .models import LedgerEntry, LedgerLog, OverdueSnapshot
+from .overdue import overdue_by_township
+
+TREND_DAYS = 30
+
+# Whose work each queue is; the overdue queue is everybody's concern.
+QUEUE_CAPABILITY = {
+    "to_plan": PLAN_ACCEPT,
+    "to_rectify": RECTIFY,
+    "to_accept": PLAN_ACCEPT,
+    "to_close": PLAN_ACCEPT,
+    "to_review": REVIEW_CLOSEOUTS,
+    "overdue": None,
+}
+
+
+@dataclass(frozen=True)
+class Tab:
+    """A count above a list, linking to the list filtered down to it."""
+
+    key: str
+    label: str
+    count: int
+    url: str
+    current: bool = False
+
+
+def queues_for(user) -> list[str]:
+    return [
+        key
+        for key in QUEUES
+        if QUEUE_CAPABILITY[key] is None or has_capability(user, QUEUE_CAPABILITY[key])
+    ]
+
+
+def _queue_q(key: str, today) -> Q:
+    if key == "overdue":
+        return Q(state__in=OVERDUE_STATES, deadline__lt=today)
+    return Q(**QUEUES[key][1])
+
+
+def ledger_counts(entries, queues, today=None) -> tuple[dict[str, int], dict[str, int]]:
+    """Entries per state and per queue, in one aggregate query."""
+    today = today or timezone.localdate()
+    aggregates = {f"s_{state}": Count("pk", filter=Q(state=state)) for state in LedgerState}
+    aggregates |= {f"q_{key}": Count("pk", filter=_queue_q(key, today)) for key in queues}
+    row = entries.order_by().aggregate(**aggregates)
+    return (
+        {state: row[f"s_{state}"] for state in LedgerState},
+        {key: row[f"q_{key}"] for key in queues},
+    )
+
+
+def home_queues(user) -> list[Tab]:
+    """The user's work queues with their counts, for the home page's card."""
+    queues = queues_for(user)
+    _, counts = ledger_counts(LedgerEntry.objects.visible_to(user), queues)
+    url = reverse("rectification:ledger")
+    return [Tab(k, QUEUES[k][0], counts[k], f"{url}?queue={k}") for k in queues]
+
+
+def _unfiltered_by(filterset, names):
+    """The filterset's rows with the filters in ``names`` left out (the counts above the list
+    are taken over the rows of every other filter, so each count says where a click leads)."""
+    if not filterset.is_bound:
+        return filterset.queryset
+    if not filterset.is_valid():
+        return filterset.queryset.none()
+    rows = filterset.queryset.all()
+    for name, value in filterset.form.cleaned_data.items():
+        if name not in names:
+            rows = filterset.filters[name].filter(rows, value)
+    return rows
+
+
+def _link(params, **overrides) -> str:
+    query = params.copy()
+    for key in ["page", "state", "queue", *overrides]:
+        query.pop(key, None)
+    for key, value in overrides.items():
+        query[key] = value
+    return f"?{query.urlencode()}"
+
+
+def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote_filename(filename)}"
+    return response
+
+
+def _valid_filterset(filterset_class, request, queryset):
+    filterset = filterset_class(request.GET or None, queryset=queryset, request=request)
+    if filterset.is_bound and not filterset.is_valid():
+        # e.g. a village outside the user's region: nothing to export, as for any object
+        # the user cannot see.
+        raise Http404("筛选条件无效或超出您的管辖范围。")
+    return filterset
+
+
+# The ledger -----------------------------------------------------------------------------
+
+LEDGER_RELATED = ("toilet__household", "toilet__village__parent", "found_in")
+
+
+class LedgerListView(FilteredListView):
+    """问题台账: the problem toilets of the user's village, township or county."""
+
+    model = LedgerEntry
+    filterset_class = LedgerFilter
+    template_name = "rectification/ledger_list.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related(*LEDGER_RELATED).prefetch_related("categories")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user, params, today = self.request.user, self.request.GET, timezone.localdate()
+        filterset = self.filterset
+        cleaned = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
+        queues = queues_for(user)
+        by_state, by_queue = ledger_counts(
+            _unfiltered_by(filterset, {"state", "queue"}), queues, today
+        )
+        current_state, current_queue = cleaned.get("state"), cleaned.get("queue")
+        state_tabs = [
+            Tab(s, s.label, by_state[s], _link(params, state=s), s == current_state)
+            for s in LedgerState
+            if by_state[s] or s != LedgerState.WITHDRAWN
+        ]
+        queue_tabs = [
+            Tab(k, QUEUES[k][0], by_queue[k], _link(params, queue=k), k == current_queue)
+            for k in queues
+        ]
+        for entry in context["object_list"]:
+            entry.overdue_days = (today - entry.deadline).days if entry.is_overdue(today) else 0
+
+        scope = scope_of(user)
+        village = cleaned.get("village")
+        if village is None and scope is not None and scope.region is not None:
+            village = scope.region if scope.region.level == Level.VILLAGE else None
+        region_filter = {
+            key: cleaned[key].code for key in ("township", "village") if cleaned.get(key)
+        }
+        context.update(
+            state_tabs=state_tabs,
+            queue_tabs=queue_tabs,
+            all_url=_link(params),
+            current_queue=current_queue,
+            total=sum(by_state.values()),
+            bulk_accept=current_queue == "to_accept" and has_capability(user, PLAN_ACCEPT),
+            notice_village=village,
+            log_query=urlencode(region_filter),
+        )
+        return context
+
+
+class LedgerExportView(ScopedViewMixin, View):
+    """The ledger as xlsx: same filters, same scoping, masked unless allowed."""
+
+    model = LedgerEntry
+
+    def get(self, request):
+        filterset = _valid_filterset(LedgerFilter, request, self.get_queryset())
+        rows = (
+            filtered(filterset)
+            .select_related(*LEDGER_RELATED)
+            .prefetch_related("categories")
+            .order_by(*LedgerEntry._meta.ordering)
+        )
+        content = exports.ledger_xlsx(
+            rows, show_identity=has_capability(request.user, SEE_IDENTITY)
+        )
+        return _xlsx_response(content, "问题台账.xlsx")
+
+
+# The log --------------------------------------------------------------------------------
+
+LOG_RELATED = ("actor", "entry__toilet__household", "entry__toilet__village__parent")
+
+
+class LogListView(FilteredListView):
+    """整改日志: every change of the ledger entries the user can see, newest first."""
+
+    model = LedgerLog
+    filterset_class = LedgerLogFilter
+    template_name = "rectification/log_list.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related(*LOG_RELATED).order_by("-at", "-id")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        for name in ("since", "until"):
+            self.filterset.form.fields[name].widget.input_type = "date"
+        for log in context["object_list"]:
+            log.actor_name = display_name(log.actor)
+            log.action_label = exports.action_label(log.action)
+        return context
+
+
+class LogExportView(ScopedViewMixin, View):
+    model = LedgerLog
+
+    def get(self, request):
+        filterset = _valid_filterset(LedgerLogFilter, request, self.get_queryset())
+        rows = filtered(filterset).select_related(*LOG_RELATED).order_by("-at", "-id")
+        content = exports.log_xlsx(rows, show_identity=has_capability(request.user, SEE_IDENTITY))
+        return _xlsx_response(content, "整改日志.xlsx")
+
+
+# Overdue --------------------------------------------------------------------------------
+
+
+class OverdueView(LoginRequiredMixin, TemplateView):
+    """逾期台账: today's overdue entries per township, and the trend the daily task recorded."""
+
+    template_name = "rectification/overdue.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user, today = self.request.user, timezone.localdate()
+        overdue = overdue_by_township(LedgerEntry.objects.visible_to(user), today)
+        ledger = reverse("rectification:ledger")
+        rows = []
+        townships = Region.objects.visible_to(user).filter(level=Level.TOWNSHIP)
+        for township in townships.select_related("parent"):
+            count = len(overdue.get(township.prefix, ()))
+            if township.abolished and not count:
+                continue
+            query = urlencode({"township": township.code, "queue": "overdue"})
+            rows.append((township, count, f"{ledger}?{query}"))
+        scope = scope_of(user)
+        if not rows and scope is not None and scope.region is not None:
+            # A village user sees no township: its own village is the one row.
+            region = scope.region
+            if region.level == Level.VILLAGE:
+                query = urlencode({"village": region.code, "queue": "overdue"})
+                count = sum(len(ids) for ids in overdue.values())
+                rows.append((region, count, f"{ledger}?{query}"))
+        rows.sort(key=lambda row: (-row[1], row[0].code))
+
+        since = today - datetime.timedelta(days=TREND_DAYS - 1)
+        trend = list(
+            OverdueSnapshot.objects.visible_to(user)
+            .filter(day__gte=since, day__lte=today)
+            .values("day")
+            .annotate(total=Sum("count"))
+            .order_by("day")
+        )
+        peak = max((day["total"] for day in trend), default=0)
+        for day in trend:
+            day["percent"] = round(day["total"] * 100 / peak) if peak else 0
+        context.update(
+            rows=rows,
+            total=sum(row[1] for row in rows),
+            show_county=len({row[0].parent_id for row in rows}) > 1,
+            trend=trend,
+            trend_days=TREND_DAYS,
+            is_village=scope is not None
+            and scope.region is not None
+            and scope.region.level == Level.VILLAGE,
+        )
+        return context
