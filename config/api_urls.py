@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from rectification.api.views import LedgerEntryViewSet, LedgerLogViewSet
 from regions.api.views import RegionViewSet
 from surveys.api.views import InspectionViewSet, SurveyRoundViewSet
 from toilets.api.views import HouseholdViewSet, ToiletViewSet
@@ -13,6 +14,8 @@ router.register("households", HouseholdViewSet, basename="household")
 router.register("toilets", ToiletViewSet, basename="toilet")
 router.register("rounds", SurveyRoundViewSet, basename="round")
 router.register("inspections", InspectionViewSet, basename="inspection")
+router.register("ledger", LedgerEntryViewSet, basename="ledger")
+router.register("ledger-log", LedgerLogViewSet, basename="ledger-log")
 
 urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),

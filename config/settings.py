@@ -157,6 +157,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "LedgerStateEnum": "rectification.choices.LedgerState",
+        "ConsentMethodEnum": "rectification.choices.ConsentMethod",
+    },
 }
 
 # Celery: with no REDIS_URL, tasks run eagerly in-process (the embedded default for `make run`).
