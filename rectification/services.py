@@ -268,6 +268,8 @@ def _clean_location(location) -> tuple[Decimal | None, Decimal | None]:
         return None, None
     try:
         lat, lon = (Decimal(str(v)).quantize(Decimal("0.000001")) for v in location)
+        if not (lat.is_finite() and lon.is_finite()):  # "NaN" parses; comparing it raises
+            raise ValueError(location)
     except (InvalidOperation, TypeError, ValueError) as exc:
         raise ValidationError({"location": "定位数据格式不正确。"}) from exc
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
@@ -428,8 +430,8 @@ def transition(
     to_state = move.target or current.state
     if to_state != current.state:
         fields["state_changed_at"] = now
-    if to_state == LedgerState.CLOSED:
-        fields["closed_at"] = now
+        if to_state == LedgerState.CLOSED:  # not on review, which keeps the close-out time
+            fields["closed_at"] = now
     if action == "review":
         fields.update(reviewed_by=actor, reviewed_at=now)
     if action == "reopen":
@@ -462,8 +464,9 @@ def transition(
                 source = LocationSource.EXIF if plat is not None else ""
                 if plat is None and lat is not None:
                     plat, plon, source = lat, lon, LocationSource.BROWSER
-                stored.append(
-                    EvidencePhoto.objects.create(
+                _store(
+                    stored,
+                    EvidencePhoto(
                         entry=current,
                         log=log,
                         kind=PhotoKind.AFTER,
@@ -477,7 +480,7 @@ def transition(
                         distance_m=_distance(current, plat, plon),
                         village_id=current.toilet.village_id,
                         uploaded_by=actor,
-                    )
+                    ),
                 )
             AcceptanceCheck.objects.bulk_create(
                 AcceptanceCheck(
@@ -493,8 +496,9 @@ def transition(
             if consent is not None and move.needs == "consent":
                 digest = hashlib.sha256(consent_bytes).hexdigest()
                 ext = "png" if consent.method == ConsentMethod.SCREEN else "jpg"
-                stored.append(
-                    Consent.objects.create(
+                _store(
+                    stored,
+                    Consent(
                         entry=current,
                         log=log,
                         method=consent.method,
@@ -502,19 +506,27 @@ def transition(
                         signed_on=consent.signed_on,
                         image=ContentFile(consent_bytes, name=f"consent_{digest[:16]}.{ext}"),
                         sha256=digest,
-                    )
+                    ),
                 )
     except Exception:
         for row in stored:  # rows roll back with the transaction; files would not
-            row.image.delete(save=False)
-            if hasattr(row, "thumbnail"):
-                row.thumbnail.delete(save=False)
+            for field in (row.image, getattr(row, "thumbnail", None)):
+                if field and field._committed:  # written to storage (not still in memory)
+                    field.delete(save=False)
         raise
     current.refresh_from_db()
     logger.info(
         "ledger entry %s: %s (%s -> %s) by %s", current.pk, action, log.from_state, to_state, actor
     )
     return current
+
+
+def _store(stored: list, row):
+    """Save an evidence row that carries files, listed first: a failed INSERT would leave
+    behind the files its save() already wrote."""
+    stored.append(row)
+    row.save()
+    return row
 
 
 def _log_note(move: Transition, note: str, fields: dict, *, checks, consent) -> str:
