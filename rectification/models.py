@@ -119,7 +119,20 @@ class LedgerEntry(models.Model):
         return self.state in OVERDUE_STATES and self.deadline is not None and self.deadline < today
 
 
-class LedgerLogQuerySet(ScopedQuerySet):
+class ImmutableQuerySet(ScopedQuerySet):
+    """Rows that are written once: bulk ``update()`` and ``delete()`` are refused too, so no
+    code path (page, admin action, API, shell) can rewrite the record."""
+
+    def update(self, **kwargs):
+        raise ValueError(f"{self.model._meta.verbose_name} rows are immutable")
+
+    def delete(self):
+        raise ValueError(f"{self.model._meta.verbose_name} rows are immutable")
+
+    delete.queryset_only = True
+
+
+class LedgerLogQuerySet(ImmutableQuerySet):
     scope_lookup = "entry__toilet__village__code"
 
 
@@ -173,7 +186,7 @@ class ImmutableRow(models.Model):
         raise ValueError(f"{self._meta.verbose_name} rows are immutable")
 
 
-class EvidenceQuerySet(ScopedQuerySet):
+class EvidenceQuerySet(ImmutableQuerySet):
     scope_lookup = "entry__toilet__village__code"
 
 

@@ -969,3 +969,20 @@ def test_the_checklists_follow_the_national_standards():
     texts = " ".join(item.text for item in checklist_for(TechType.THREE_COMPARTMENT))
     for fact in ("1.5 m³", "2:1:3", "1000 mm", "满水试验", "排气管", "0.2%", "1.2 m²"):
         assert fact in texts
+
+
+@pytest.mark.parametrize("model", ["LedgerLog", "EvidencePhoto", "AcceptanceCheck", "Consent"])
+def test_log_and_evidence_refuse_bulk_update_and_delete(users, register, tree, model):
+    from rectification import models
+
+    survey_round = SurveyRoundFactory(county=tree.county)
+    entry = open_entry(users.surveyor, survey_round, register.t1)
+    drive(entry, township=users.township, surveyor=users.surveyor, to="closed")
+    rows = getattr(models, model).objects.filter(entry=entry)
+    before = list(rows.values_list("pk", flat=True))
+    assert before
+    with pytest.raises(ValueError, match="immutable"):
+        rows.delete()
+    with pytest.raises(ValueError, match="immutable"):
+        rows.update(entry=entry)
+    assert list(rows.values_list("pk", flat=True)) == before
