@@ -39,6 +39,7 @@ def household_timeline(household) -> list[Event]:
         for t in Toilet.history.filter(id__in=toilet_ids).select_related("history_user")[:LIMIT]
     ]
     events += _inspection_events(toilet_ids)
+    events += _ledger_events(toilet_ids)
     return sorted(events, key=lambda e: e.when, reverse=True)[:LIMIT]
 
 
@@ -61,4 +62,30 @@ def _inspection_events(toilet_ids) -> list[Event]:
         else:
             what = f"修改摸排（{r.round.name}：{r.get_usability_display()}）"
         events.append(Event(r.history_date, _who(r), what))
+    return events
+
+
+def _ledger_events(toilet_ids) -> list[Event]:
+    """The problem ledger's log: "问题台账：登记 → 已制定方案（说明）"."""
+    from rectification.choices import LedgerState
+    from rectification.models import LedgerLog
+    from rectification.views_entry import action_label
+
+    rows = (
+        LedgerLog.objects.filter(entry__toilet_id__in=toilet_ids)
+        .select_related("actor")
+        .order_by("-at", "-id")[:LIMIT]
+    )
+    events = []
+    for row in rows:
+        to_state = LedgerState(row.to_state).label
+        if not row.from_state:
+            what = f"问题台账：{to_state}"
+        elif row.from_state != row.to_state:
+            what = f"问题台账：{LedgerState(row.from_state).label} → {to_state}"
+        else:
+            what = f"问题台账：{action_label(row.action)}（{to_state}）"
+        if row.note:
+            what += f"（{row.note}）"
+        events.append(Event(row.at, display_name(row.actor), what))
     return events

@@ -130,6 +130,10 @@ class HouseholdDetailView(ScopedViewMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["timeline"] = household_timeline(self.object)
+        # From the prefetched toilets: no further query.
+        context["ledger_entries"] = [
+            entry for toilet in self.object.toilets.all() for entry in toilet.ledger_entries.all()
+        ]
         return context
 
 
