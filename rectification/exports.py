@@ -6,17 +6,7 @@ from regions.models import display_name
 from toilets.exports import write_xlsx
 from toilets.identity import mask_id_number, mask_phone
 
-from .workflow import TRANSITIONS
-
-# Log rows written outside the workflow table (by the inspections keeping the ledger in step).
-_SYNC_ACTIONS = {"register": "登记问题", "inspect": "摸排更新", "withdraw": "撤销登记"}
-
-
-def action_label(action: str) -> str:
-    """The verb a log row is shown with."""
-    if action in TRANSITIONS:
-        return TRANSITIONS[action].label
-    return _SYNC_ACTIONS.get(action, action)
+from .workflow import action_label
 
 
 def _stamp(value) -> str:

@@ -29,10 +29,7 @@ from .checklists import checklist_for, standards_for
 from .choices import LedgerState, PhotoKind
 from .forms import FORMS, ChecklistForm, ConsentForm, ReasonForm
 from .models import Consent, EvidencePhoto, LedgerEntry, LedgerLog
-from .workflow import TRANSITIONS
-
-# Log actions that are not moves of the workflow table (written by the inspection sync).
-_OTHER_ACTIONS = {"register": "登记问题", "inspect": "摸排更新", "withdraw": "撤销登记"}
+from .workflow import TRANSITIONS, action_label
 
 # What the user sees after each move: what happened and what comes next.
 DONE_MESSAGES = {
@@ -50,11 +47,6 @@ DONE_MESSAGES = {
 
 # Moves that go forward are the page's primary buttons; the others are secondary.
 _SECONDARY = {"replan", "return", "reopen", "quick_fix"}
-
-
-def action_label(action: str) -> str:
-    move = TRANSITIONS.get(action)
-    return move.label if move is not None else _OTHER_ACTIONS.get(action, action)
 
 
 def has_plan(entry) -> bool:

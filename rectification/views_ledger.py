@@ -29,6 +29,7 @@ from .choices import OVERDUE_STATES, LedgerState
 from .filters import QUEUES, LedgerFilter, LedgerLogFilter
 from .models import LedgerEntry, LedgerLog, OverdueSnapshot
 from .overdue import overdue_by_township
+from .workflow import action_label
 
 TREND_DAYS = 30
 
@@ -223,7 +224,7 @@ class LogListView(FilteredListView):
             self.filterset.form.fields[name].widget.input_type = "date"
         for log in context["object_list"]:
             log.actor_name = display_name(log.actor)
-            log.action_label = exports.action_label(log.action)
+            log.action_label = action_label(log.action)
         return context
 
 

@@ -39,3 +39,13 @@ TRANSITIONS: dict[str, Transition] = {
 
 def allowed_from(state: str) -> list[Transition]:
     return [t for t in TRANSITIONS.values() if state in t.sources]
+
+
+# Log rows written outside the table, by the inspections keeping the ledger in step.
+SYNC_ACTIONS = {"register": "登记问题", "inspect": "摸排更新", "withdraw": "撤销登记"}
+
+
+def action_label(action: str) -> str:
+    """The verb a log row is shown with, on pages, in exports and in the API."""
+    move = TRANSITIONS.get(action)
+    return move.label if move is not None else SYNC_ACTIONS.get(action, action)

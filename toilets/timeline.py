@@ -69,7 +69,7 @@ def _ledger_events(toilet_ids) -> list[Event]:
     """The problem ledger's log: "问题台账：登记 → 已制定方案（说明）"."""
     from rectification.choices import LedgerState
     from rectification.models import LedgerLog
-    from rectification.views_entry import action_label
+    from rectification.workflow import action_label
 
     rows = (
         LedgerLog.objects.filter(entry__toilet_id__in=toilet_ids)

@@ -15,19 +15,11 @@ from rectification.checklists import checklist_for
 from rectification.choices import Cause, ConsentMethod, FundingSource, ProblemClass
 from rectification.models import AcceptanceCheck, Consent, EvidencePhoto, LedgerEntry, LedgerLog
 from rectification.services import available_actions
-from rectification.workflow import TRANSITIONS
+from rectification.workflow import TRANSITIONS, action_label
 from regions.choices import SEE_IDENTITY
 from regions.models import display_name
 from regions.scoping import has_capability
 from toilets.identity import mask_id_number, mask_phone
-
-# Log rows written outside the workflow table (by inspections) carry these actions.
-ACTION_LABELS = {
-    "register": "登记问题",
-    "inspect": "摸排更新",
-    "withdraw": "撤销登记",
-    **{move.action: move.label for move in TRANSITIONS.values()},
-}
 
 
 def _url(context, name, *args) -> str:
@@ -55,7 +47,7 @@ class LedgerLogSerializer(serializers.ModelSerializer):
         return display_name(row.actor)
 
     def get_action_label(self, row) -> str:
-        return ACTION_LABELS.get(row.action, row.action)
+        return action_label(row.action)
 
     def get_photos(self, row) -> list[int]:
         by_log = self.context.get("photo_ids_by_log")
