@@ -4,6 +4,7 @@ rounds are looked up within the caller's scope: another region's code is an inva
 import django_filters
 from django.db.models import Q
 from django.utils import timezone
+from django_filters.widgets import BooleanWidget
 
 from regions.choices import Level
 from regions.models import Region
@@ -21,6 +22,12 @@ QUEUES = {
     "to_review": ("待复核", {"state": LedgerState.CLOSED, "reviewed_at__isnull": True}),
     "overdue": ("已逾期", None),  # computed from today's date
 }
+
+
+class _OverdueWidget(BooleanWidget):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", "全部"), ("true", "已逾期"), ("false", "未逾期")]
 
 
 def _scoped(model, **filters):
@@ -57,7 +64,9 @@ class LedgerFilter(django_filters.FilterSet):
         to_field_name="code",
         field_name="categories",
     )
-    overdue = django_filters.BooleanFilter(label="已逾期", method="filter_overdue")
+    overdue = django_filters.BooleanFilter(
+        label="是否逾期", method="filter_overdue", widget=_OverdueWidget
+    )
     queue = django_filters.ChoiceFilter(
         label="待办",
         choices=[(key, label) for key, (label, _) in QUEUES.items()],
