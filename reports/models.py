@@ -1,1 +1,195 @@
-"""Models of the reports app (arrive with their issue)."""
+"""Submissions of the summary table up the hierarchy, the units' seals, report jobs and the
+weekly progress targets."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from regions.scoping import ScopedQuerySet
+
+
+class SubmissionKind(models.TextChoices):
+    TOWNSHIP = "township", "乡镇上报"
+    COUNTY = "county", "县级报送"
+
+
+class SubmissionStatus(models.TextChoices):
+    SUBMITTED = "submitted", "已上报"  # a township's rows, waiting for the county
+    ACCEPTED = "accepted", "已接收"
+    RETURNED = "returned", "已退回"
+    FINAL = "final", "已报送"  # the county's stamped table (immutable)
+
+
+class SubmissionQuerySet(ScopedQuerySet):
+    # A township sees its own submissions; the county its townships' and its own.
+    scope_lookup = "region__code"
+
+
+class Submission(models.Model):
+    """A frozen copy of summary rows sent up: a township's rows to the county, or the county's
+    whole table (with its stamped spreadsheet). The numbers never change after submission; a
+    correction is a new version."""
+
+    survey_round = models.ForeignKey(
+        "surveys.SurveyRound", verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+"
+    )
+    region = models.ForeignKey(
+        "regions.Region", verbose_name=_("填报单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("类型"), max_length=10, choices=SubmissionKind.choices)
+    version = models.PositiveIntegerField(_("版本"))
+    status = models.CharField(_("状态"), max_length=10, choices=SubmissionStatus.choices)
+    cutoff = models.DateTimeField(_("数据截止时间"))
+    rows = models.JSONField(_("各行数据"))  # [{"code", "name", "values": {"1": n, …}}]
+    total = models.JSONField(_("合计"))  # {"1": n, …}
+    sources = models.JSONField(_("数据来源"), default=dict)  # ids behind the numbers
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("报送人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    submitted_at = models.DateTimeField(_("报送时间"), auto_now_add=True)
+    filler_name = models.CharField(_("填报人"), max_length=50)
+    filler_phone = models.CharField(_("联系电话"), max_length=20)
+    filled_on = models.DateField(_("填报日期"))
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    return_reason = models.CharField(_("退回原因"), max_length=300, blank=True)
+    code = models.CharField(_("核验码"), max_length=16, blank=True, db_index=True)
+    file = models.FileField(_("盖章汇总表"), upload_to="submissions/", blank=True)
+    sha256 = models.CharField(_("文件指纹"), max_length=64, blank=True, db_index=True)
+
+    objects = SubmissionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("汇总表报送")
+        verbose_name_plural = _("汇总表报送")
+        ordering = ["-submitted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey_round", "region", "version"], name="reports_submission_version"
+            ),
+            models.UniqueConstraint(
+                fields=["code"], condition=~models.Q(code=""), name="reports_submission_code"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.region} · {self.survey_round} · 第{self.version}版"
+
+
+class SealQuerySet(ScopedQuerySet):
+    scope_lookup = "region__code"
+
+
+class Seal(models.Model):
+    """A unit's seal image, uploaded once by its administrator, placed on stamped tables."""
+
+    region = models.OneToOneField(
+        "regions.Region", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="seal"
+    )
+    image = models.ImageField(_("印章图片"), upload_to="seals/")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now=True)
+
+    objects = SealQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("单位印章")
+        verbose_name_plural = _("单位印章")
+
+    def __str__(self):
+        return f"{self.region} 印章"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "排队中"
+    RUNNING = "running", "进行中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "失败"
+
+
+class ReportJobQuerySet(ScopedQuerySet):
+    scope_lookup = "region__code"
+
+
+class ReportJob(models.Model):
+    """A long build or export run by Celery; the page polls its progress."""
+
+    kind = models.CharField(_("类型"), max_length=30)
+    region = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    params = models.JSONField(default=dict)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING
+    )
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.CharField(max_length=300, blank=True)
+    result = models.FileField(upload_to="jobs/", blank=True)
+    result_name = models.CharField(max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ReportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("报表任务")
+        verbose_name_plural = _("报表任务")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.kind} {self.get_status_display()}"
+
+    @property
+    def percent(self) -> int:
+        return (
+            100
+            if self.status == JobStatus.DONE
+            else (100 * self.done // self.total if self.total else 0)
+        )
+
+
+class ProgressTargetQuerySet(ScopedQuerySet):
+    scope_lookup = "village__code"
+
+
+class ProgressTarget(models.Model):
+    """A village in the year's 整村推进 programme and its targets (seed 003)."""
+
+    year = models.PositiveSmallIntegerField(_("年度"))
+    village = models.ForeignKey(
+        "regions.Region", verbose_name=_("整村推进村"), on_delete=models.PROTECT, related_name="+"
+    )
+    new_builds = models.PositiveIntegerField(_("新建目标"), default=0)
+    rectifications = models.PositiveIntegerField(_("整改目标"), default=0)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProgressTargetQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("整村推进目标")
+        verbose_name_plural = _("整村推进目标")
+        ordering = ["year", "village__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "village"], name="reports_target_one_per_year")
+        ]
+
+    def __str__(self):
+        return f"{self.year} {self.village}"

@@ -1,0 +1,267 @@
+"""Build the 33-column summary for (round, region, cut-off) with grouped database aggregates:
+one query over toilets, one over inspections, one over ledger entries, one over their
+categories, whatever the number of toilets. Nothing loops over toilets in Python.
+
+Definitions (DESIGN.md, "The 33-column summary"):
+- Toilets (1–4): active toilets of the region registered by the cut-off.
+- Villages (5): villages with at least one inspection in the round by the cut-off.
+- Problem toilets (6–28): the round's ledger entries, i.e. those found in it plus those from
+  earlier rounds still open when it opened, registered by the cut-off, withdrawn ones never;
+  each counted with its latest finding (usability, categories).
+- Closed out (29–32): those entries 已销号 by the cut-off. 33 = (6+9) − (29+32).
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q
+from django.db.models.functions import Substr
+from django.urls import reverse
+from django.utils import timezone
+
+from rectification.choices import LedgerState
+from rectification.models import LedgerEntry
+from regions.choices import Level
+from regions.codes import LEVEL_DIGITS
+from regions.models import Region
+from surveys.choices import PROBLEM_CATEGORIES, Usability
+from surveys.models import Inspection
+from toilets.choices import FlushKind, Funding, ToiletKind, ToiletStatus
+from toilets.models import Toilet
+
+from .columns import COLUMNS
+from .rules import check_table
+
+GOVERNMENT_SINCE = 2013  # column 3: 财政支持改造 and built 2013 or later
+TOTAL_LABEL = "合计"
+CATEGORY_COLUMNS = {code: column for code, _, column in PROBLEM_CATEGORIES}
+
+
+@dataclass
+class Row:
+    code: str
+    name: str
+    values: dict[int, int]
+
+
+@dataclass
+class DataError:
+    """Something that would make the table wrong; listed (with a link) before it is built."""
+
+    message: str
+    url: str = ""
+
+
+@dataclass
+class Summary:
+    survey_round: object
+    region: Region
+    cutoff: datetime.datetime
+    rows: list[Row]
+    total: dict[int, int]
+    errors: list[DataError] = field(default_factory=list)
+
+    @property
+    def violations(self):
+        return check_table([(row.name, row.values) for row in self.rows], (TOTAL_LABEL, self.total))
+
+    def as_dict(self) -> dict:
+        def values(v):
+            return {str(c): v.get(c, 0) for c in COLUMNS}
+
+        return {
+            "round": self.survey_round.name,
+            "region": {"code": self.region.code, "name": self.region.name},
+            "cutoff": timezone.localtime(self.cutoff).isoformat(),
+            "rows": [
+                {"code": row.code, "name": row.name, "values": values(row.values)}
+                for row in self.rows
+            ],
+            "total": values(self.total),
+            "violations": [v.as_dict() for v in self.violations],
+            "errors": [{"message": e.message, "url": e.url} for e in self.errors],
+        }
+
+
+def child_rows(region: Region) -> tuple[list[Region], int]:
+    """The table's rows: the region's children (townships of a county, counties of a city,
+    villages of a township); a village is its own single row."""
+    if region.level == Level.VILLAGE:
+        return [region], 12
+    children = list(region.children.order_by("code"))
+    digits = LEVEL_DIGITS[Level(children[0].level)] if children else len(region.prefix)
+    return children, digits
+
+
+def _base(model, user):
+    """Everything a report reads goes through the scoping when it is built for a user."""
+    return model.objects.visible_to(user) if user is not None else model.objects.all()
+
+
+def round_entries(survey_round, cutoff, user=None):
+    """The round's problem toilets (ledger entries) as of the cut-off."""
+    found_here = Q(found_in=survey_round)
+    if survey_round.opened_at is not None:
+        opened = survey_round.opened_at
+        found_here |= Q(found_in__county=survey_round.county, created_at__lt=opened) & ~Q(
+            state=LedgerState.CLOSED, closed_at__lt=opened
+        )
+    return (
+        _base(LedgerEntry, user)
+        .filter(found_here, created_at__lte=cutoff)
+        .exclude(state=LedgerState.WITHDRAWN)
+        .filter(toilet__status=ToiletStatus.ACTIVE)
+    )
+
+
+def _government():
+    return Q(toilet__funding=Funding.GOVERNMENT, toilet__build_year__gte=GOVERNMENT_SINCE)
+
+
+def _year_q(bucket, lookup="toilet__build_year"):
+    q = Q()
+    if bucket["from"] is not None:
+        q &= Q(**{f"{lookup}__gte": bucket["from"]})
+    if bucket["to"] is not None:
+        q &= Q(**{f"{lookup}__lte": bucket["to"]})
+    return q
+
+
+def build_summary(survey_round, region: Region, cutoff=None, *, user=None) -> Summary:
+    """The table for ``region``'s children; with ``user``, read through that user's scoping
+    (the pages and tasks always pass it; the operator's commands read everything)."""
+    cutoff = cutoff or timezone.now()
+    children, digits = child_rows(region)
+    prefix = region.prefix
+    buckets = survey_round.template.year_buckets
+    per_child: dict[str, dict[int, int]] = {
+        c.code[:digits]: dict.fromkeys(COLUMNS, 0) for c in children
+    }
+
+    def add(child, column, n):
+        if child in per_child:
+            per_child[child][column] += n
+
+    # 1–4: the register.
+    household = Q(kind=ToiletKind.HOUSEHOLD)
+    government = Q(funding=Funding.GOVERNMENT, build_year__gte=GOVERNMENT_SINCE)
+    toilets = (
+        _base(Toilet, user)
+        .filter(
+            village__code__startswith=prefix, status=ToiletStatus.ACTIVE, created_at__lte=cutoff
+        )
+        .annotate(child=Substr("village__code", 1, digits))
+        .values("child")
+        .annotate(
+            c1=Count("id"),
+            c2=Count("id", filter=Q(kind=ToiletKind.PUBLIC)),
+            c3=Count("id", filter=household & government),
+            c4=Count("id", filter=household & ~government),
+        )
+        .order_by()
+    )
+    for row in toilets:
+        for column in (1, 2, 3, 4):
+            add(row["child"], column, row[f"c{column}"])
+
+    # 5: villages reached by the round.
+    villages = (
+        _base(Inspection, user)
+        .filter(
+            round=survey_round,
+            toilet__village__code__startswith=prefix,
+            inspected_at__lte=cutoff,
+        )
+        .annotate(child=Substr("toilet__village__code", 1, digits))
+        .values("child")
+        .annotate(n=Count("toilet__village", distinct=True))
+        .order_by()
+    )
+    for row in villages:
+        add(row["child"], 5, row["n"])
+
+    # 6–11, 20–33: the round's problem toilets.
+    entries = round_entries(survey_round, cutoff, user).filter(
+        toilet__village__code__startswith=prefix
+    )
+    hh = Q(toilet__kind=ToiletKind.HOUSEHOLD)
+    public = Q(toilet__kind=ToiletKind.PUBLIC)
+    closed = Q(state=LedgerState.CLOSED, closed_at__lte=cutoff)
+    aggregates = {
+        "c6": Count("id", filter=hh),
+        "c7": Count("id", filter=hh & _government()),
+        "c8": Count("id", filter=hh & ~_government()),
+        "c9": Count("id", filter=public),
+        "c10": Count("id", filter=Q(usability=Usability.UNUSABLE)),
+        "c11": Count("id", filter=Q(usability=Usability.NOT_YEAR_ROUND)),
+        "c20": Count("id", filter=Q(toilet__flush_kind=FlushKind.FLUSH)),
+        "c21": Count("id", filter=Q(toilet__flush_kind=FlushKind.DRY)),
+        "c29": Count("id", filter=hh & closed),
+        "c30": Count("id", filter=hh & closed & _government()),
+        "c31": Count("id", filter=hh & closed & ~_government()),
+        "c32": Count("id", filter=public & closed),
+    }
+    for i, bucket in enumerate(buckets):
+        aggregates[f"c{22 + i}"] = Count("id", filter=_year_q(bucket))
+    problem_rows = (
+        entries.annotate(child=Substr("toilet__village__code", 1, digits))
+        .values("child")
+        .annotate(**aggregates)
+        .order_by()
+    )
+    for row in problem_rows:
+        for key, n in row.items():
+            if key != "child":
+                add(row["child"], int(key[1:]), n)
+
+    # 12–19: categories (an entry counts once in each of its categories).
+    categories = (
+        entries.annotate(child=Substr("toilet__village__code", 1, digits))
+        .values("child", "categories__code")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for row in categories:
+        if row["categories__code"] in CATEGORY_COLUMNS:
+            add(row["child"], CATEGORY_COLUMNS[row["categories__code"]], row["n"])
+
+    rows = []
+    for child in children:
+        values = per_child[child.code[:digits]]
+        values[33] = values[6] + values[9] - values[29] - values[32]
+        rows.append(Row(child.code, child.name, values))
+    total = {c: sum(row.values[c] for row in rows) for c in COLUMNS}
+    return Summary(survey_round, region, cutoff, rows, total, data_errors(entries, buckets))
+
+
+DATA_ERROR_LIMIT = 50
+
+
+def data_errors(entries, buckets) -> list[DataError]:
+    """Problem toilets the table could not place: no category, a build year outside every
+    bucket of the round's template, no technical type or flush/dry."""
+    errors = []
+    in_some_bucket = Q()
+    for bucket in buckets:
+        in_some_bucket |= _year_q(bucket)
+    checks = [
+        (entries.filter(categories__isnull=True), "没有问题类型"),
+        (entries.exclude(in_some_bucket), "建造年份不在本轮模板的任何年份区间内"),
+        (
+            entries.filter(Q(toilet__tech_type="") | ~Q(toilet__flush_kind__in=FlushKind.values)),
+            "没有技术模式或未注明水冲/旱厕",
+        ),
+    ]
+    for queryset, problem in checks:
+        for entry in queryset.select_related("toilet__household", "toilet__village")[
+            :DATA_ERROR_LIMIT
+        ]:
+            toilet = entry.toilet
+            who = toilet.household.head_name if toilet.household_id else toilet.name or "公厕"
+            errors.append(
+                DataError(
+                    f"{toilet.village.name} {who}（{toilet.build_year} 年建）：{problem}",
+                    reverse("rectification:entry", args=[entry.pk]),
+                )
+            )
+    return errors
