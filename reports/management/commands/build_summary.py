@@ -1,0 +1,61 @@
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from regions.models import Region
+from reports.build import build_summary
+from reports.sheet import summary_workbook_bytes
+from surveys.models import SurveyRound
+
+ROW_LABELS = {"city": "县区", "county": "乡镇", "township": "行政村", "village": "行政村"}
+
+
+class Command(BaseCommand):
+    help = "生成某轮次、某区划的汇总表（33 列），输出 JSON 或 xlsx。"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--round", required=True, help="摸排轮次名称")
+        parser.add_argument("--region", required=True, help="12 位区划代码（县或市）")
+        parser.add_argument("--format", choices=["json", "xlsx"], default="json")
+        parser.add_argument("--output", help="输出文件路径（xlsx 必填；json 缺省输出到屏幕）")
+
+    def handle(self, *args, **options):
+        region = Region.objects.filter(code=options["region"]).first()
+        if region is None:
+            raise CommandError(f"区划代码 {options['region']} 不存在。")
+        rounds = SurveyRound.objects.filter(name=options["round"]).select_related(
+            "county", "template"
+        )
+        # Round names are unique per county; the region picks the county when it is in one.
+        if len(region.prefix) >= 6:
+            rounds = rounds.filter(county__code__startswith=region.code[:6])
+        survey_round = rounds.order_by("-id").first()
+        if survey_round is None:
+            raise CommandError(f"没有名为“{options['round']}”的摸排轮次。")
+        summary = build_summary(survey_round, region)
+        if options["format"] == "json":
+            text = json.dumps(summary.as_dict(), ensure_ascii=False, indent=2)
+            if options["output"]:
+                with open(options["output"], "w", encoding="utf-8") as handle:
+                    handle.write(text + "\n")
+            else:
+                self.stdout.write(text)
+        else:
+            data = summary_workbook_bytes(
+                title=f"{region.name}{'农村厕所问题摸排整改情况汇总表'}",
+                unit=region.name,
+                row_label=ROW_LABELS.get(region.level, "单位"),
+                rows=[(row.name, row.values) for row in summary.rows],
+                total=summary.total,
+                bucket_labels=[b["label"] for b in survey_round.template.year_buckets],
+            )
+            if options["output"]:
+                with open(options["output"], "wb") as handle:
+                    handle.write(data)
+            else:
+                sys.stdout.buffer.write(data)
+        for error in summary.errors:
+            self.stderr.write(f"数据问题：{error.message}")
+        if summary.errors:
+            raise CommandError(f"有 {len(summary.errors)} 条数据问题，汇总表不准确，请先更正。")

@@ -1,0 +1,274 @@
+"""The summary table as a spreadsheet in the official layout (seed 000): writing it, and reading
+a sheet a unit filled in by hand so that the same rule engine can check it."""
+
+import datetime
+import io
+import zipfile
+from dataclasses import dataclass, field
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Border, Font, Side
+from openpyxl.utils import get_column_letter
+
+from .columns import COLUMNS, HEADER, Group
+from .rules import IMPLIED_RULES, PRINTED_RULES, Violation, check_table
+
+TITLE_SUFFIX = "农村厕所问题摸排整改情况汇总表"
+TOTAL_LABELS = {"合计", "总计"}
+FIRST_DATA_COLUMN = 2  # column A holds the row label; B…AH are columns 1…33
+HEADER_TOP = 3
+NUMBER_ROW = 6
+NOTES = [
+    "填报说明：1.请填写本县区农村厕所问题摸排整改的汇总数量。",
+    f"2.各指标之间存在约束关系：{PRINTED_RULES}。",
+    f"3.由指标定义可推出：{IMPLIED_RULES}。",
+    "4.第3列为各级财政支持改造且2013年及以后建造的户厕；第4列为其余户厕（农户自建的，以及2013年以前建造的）。",
+    "5.问题厕所指不能使用或不能全年使用的厕所；已完成整改指已验收并经农户签字销号。",
+]
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_ROWS = 2000
+MAX_UNCOMPRESSED = 200 * 1024 * 1024  # an xlsx bomb expands far beyond this
+
+_thin = Side(style="thin")
+_BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
+_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+@dataclass
+class Layout:
+    """Where things landed in a written sheet (for the seal and the footer)."""
+
+    last_data_row: int
+    footer_row: int
+    stamp_anchor: str
+
+
+def write_summary(
+    sheet,
+    *,
+    title: str,
+    unit: str,
+    row_label: str,
+    rows: list[tuple[str, dict]],
+    total: dict,
+    filler: str = "",
+    phone: str = "",
+    filled_on: datetime.date | None = None,
+    bucket_labels: list[str] | None = None,
+) -> Layout:
+    """Lay the table out on ``sheet`` as printed: title, 县区（盖章）, 单位：个, three merged
+    header levels, the 1…33 row, the rows, 合计, the footer and the 填报说明."""
+    last_col = FIRST_DATA_COLUMN + len(COLUMNS) - 1
+    last_letter = get_column_letter(last_col)
+    sheet.merge_cells(f"A1:{last_letter}1")
+    sheet["A1"] = title
+    sheet["A1"].font = Font(size=16, bold=True)
+    sheet["A1"].alignment = Alignment(horizontal="center")
+    sheet["A2"] = f"县区（盖章）：{unit}"
+    sheet.cell(row=2, column=last_col, value="单位：个").alignment = Alignment(horizontal="right")
+
+    def col(n: int) -> int:
+        return FIRST_DATA_COLUMN + n - 1
+
+    def place(group: Group, level_row: int, bottom_row: int):
+        top_left = sheet.cell(row=level_row, column=col(group.first), value=group.title)
+        end_row = level_row if group.children else bottom_row
+        if (group.first, level_row) != (group.last, end_row):
+            sheet.merge_cells(
+                start_row=level_row,
+                start_column=col(group.first),
+                end_row=end_row,
+                end_column=col(group.last),
+            )
+        top_left.alignment = _CENTER
+        for child in group.children:
+            place(child, level_row + 1, bottom_row)
+
+    header_bottom = NUMBER_ROW - 1
+    sheet.cell(row=HEADER_TOP, column=1, value=row_label).alignment = _CENTER
+    sheet.merge_cells(start_row=HEADER_TOP, start_column=1, end_row=header_bottom, end_column=1)
+    for group in HEADER:
+        place(group, HEADER_TOP, header_bottom)
+    if bucket_labels:
+        for i, label in enumerate(bucket_labels):
+            sheet.cell(row=header_bottom, column=col(22 + i), value=label)
+    for n in COLUMNS:
+        sheet.cell(row=NUMBER_ROW, column=col(n), value=n).alignment = _CENTER
+
+    row_index = NUMBER_ROW
+    for label, values in [*rows, ("合计", total)]:
+        row_index += 1
+        sheet.cell(row=row_index, column=1, value=label)
+        for n in COLUMNS:
+            sheet.cell(
+                row=row_index, column=col(n), value=int(values.get(n, values.get(str(n), 0)))
+            )
+    for r in range(HEADER_TOP, row_index + 1):
+        for c in range(1, last_col + 1):
+            sheet.cell(row=r, column=c).border = _BORDER
+    footer = row_index + 2
+    date_text = (
+        f"{filled_on.year}年{filled_on.month}月{filled_on.day}日"
+        if filled_on
+        else "    年    月    日"
+    )
+    sheet.cell(row=footer, column=1, value=f"填报人：{filler}")
+    sheet.cell(row=footer, column=col(12), value=f"联系电话：{phone}")
+    sheet.cell(row=footer, column=col(25), value=f"填报日期：{date_text}")
+    for i, note in enumerate(NOTES, start=1):
+        sheet.cell(row=footer + i, column=1, value=note)
+    sheet.column_dimensions["A"].width = 14
+    for n in COLUMNS:
+        sheet.column_dimensions[get_column_letter(col(n))].width = 7
+    for r in (HEADER_TOP, HEADER_TOP + 1, header_bottom):
+        sheet.row_dimensions[r].height = 48
+    return Layout(
+        last_data_row=row_index,
+        footer_row=footer,
+        stamp_anchor=f"{get_column_letter(col(2))}1",
+    )
+
+
+def summary_workbook_bytes(**kwargs) -> bytes:
+    """A plain (unstamped) workbook of one table, for downloads and tests."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "汇总表"
+    write_summary(sheet, **kwargs)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+# Reading ----------------------------------------------------------------------------------
+
+
+class SheetFormatError(Exception):
+    """The file cannot be read as a sheet in the official layout."""
+
+
+@dataclass
+class CellError:
+    cell: str
+    message: str
+
+    def as_dict(self):
+        return {"cell": self.cell, "message": self.message}
+
+
+@dataclass
+class ParsedSheet:
+    rows: list[tuple[str, dict[int, int]]] = field(default_factory=list)
+    total: tuple[str, dict[int, int]] | None = None
+    errors: list[CellError] = field(default_factory=list)
+    cells: dict[tuple[str, int], str] = field(default_factory=dict)  # (label, column) → ref
+
+    @property
+    def violations(self) -> list[Violation]:
+        return check_table(self.rows, self.total)
+
+
+def _whole_number(value) -> int | None:
+    """A non-negative whole number given as a number or as text; None if it is not one."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    if isinstance(value, float):
+        return int(value) if value.is_integer() and value >= 0 else None
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("，", "")
+        if text == "":
+            return 0
+        if text.isdigit() and text.isascii():
+            return int(text)
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() and number >= 0 else None
+    return None
+
+
+def _is_number_row(values: list) -> int | None:
+    """The index where 1, 2, …, 33 start in this row, if they do."""
+    normalized = []
+    for v in values:
+        n = _whole_number(v) if v not in (None, "") else None
+        normalized.append(n)
+    for start in range(0, len(normalized) - len(COLUMNS) + 1):
+        if all(normalized[start + i] == i + 1 for i in range(len(COLUMNS))):
+            return start
+    return None
+
+
+def _check_container(data: bytes):
+    if len(data) > MAX_FILE_BYTES:
+        raise SheetFormatError(f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB。")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise SheetFormatError("不是 Excel（.xlsx）文件。") from exc
+    if expanded > MAX_UNCOMPRESSED:
+        raise SheetFormatError("文件解压后过大，可能不是正常的汇总表。")
+
+
+def read_summary(data: bytes) -> ParsedSheet:
+    """Find the row numbering the columns 1…33, read the rows below it until the footer."""
+    _check_container(data)
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds on a damaged file
+        raise SheetFormatError("无法读取该 Excel 文件。") from exc
+    try:
+        for sheet in workbook.worksheets:
+            parsed = _read_sheet(sheet)
+            if parsed is not None:
+                return parsed
+    finally:
+        workbook.close()
+    raise SheetFormatError("没有找到标有 1…33 列序号的行，不是汇总表的格式。")
+
+
+def _read_sheet(sheet) -> ParsedSheet | None:
+    parsed, start, seen = None, None, 0
+    for row_number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+        seen += 1
+        if seen > MAX_ROWS:
+            raise SheetFormatError(f"表格超过 {MAX_ROWS} 行，不是汇总表的格式。")
+        values = list(row)
+        if parsed is None:
+            start = _is_number_row(values)
+            if start is not None:
+                parsed = ParsedSheet()
+            continue
+        label_value = values[start - 1] if start > 0 and len(values) >= start else None
+        label = str(label_value).strip() if label_value is not None else ""
+        compact = label.replace(" ", "").replace("\u3000", "")
+        if compact.startswith(("填报人", "填报说明", "核验码")):
+            break
+        cells = values[start : start + len(COLUMNS)]
+        cells += [None] * (len(COLUMNS) - len(cells))
+        if not label and all(v in (None, "") for v in cells):
+            continue
+        if not label:
+            label = f"第{row_number}行"
+        numbers = {}
+        for i, value in enumerate(cells):
+            ref = f"{get_column_letter(start + i + 1)}{row_number}"
+            parsed.cells[(label, i + 1)] = ref
+            n = _whole_number(value)
+            if n is None:
+                parsed.errors.append(
+                    CellError(ref, f"{ref}（{label} 第{i + 1}列）“{value}”不是非负整数")
+                )
+                n = 0
+            numbers[i + 1] = n
+        if compact in TOTAL_LABELS:
+            parsed.total = (label, numbers)
+        else:
+            parsed.rows.append((label, numbers))
+    return parsed
