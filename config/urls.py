@@ -14,6 +14,7 @@ urlpatterns = [
     path("regions/", include("regions.urls")),
     path("surveys/", include("surveys.urls")),
     path("ledger/", include("rectification.urls")),
+    path("reports/", include("reports.urls")),
     path("", include("toilets.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),
