@@ -33,10 +33,14 @@ MANAGE_ROUNDS = "manage_rounds"  # create/open/close rounds, draw and publish sp
 RECTIFY = "rectify"  # record on site that a problem toilet was rectified (村级)
 PLAN_ACCEPT = "plan_accept"  # plan rectifications, accept (验收) and close out (销号) (乡镇)
 REVIEW_CLOSEOUTS = "review_closeouts"  # review (复核) closed entries and reopen them (县级)
+SUBMIT_TOWNSHIP = "submit_township"  # submit the township's rows of the summary table (乡镇)
+REVIEW_SUBMISSIONS = "review_submissions"  # accept or return the townships' rows (县级)
+SUBMIT_COUNTY = "submit_county"  # submit the county's stamped summary table (县级)
+MANAGE_SEAL = "manage_seal"  # upload or replace the own unit's seal image (乡镇、县级)
 
 ROLE_CAPABILITIES = {
     Role.SURVEYOR: {EDIT_REGISTER, SEE_IDENTITY, INSPECT, RECTIFY},
-    Role.TOWNSHIP: {EDIT_REGISTER, SEE_IDENTITY, VERIFY, PLAN_ACCEPT},
-    Role.COUNTY: {MANAGE_ROUNDS, REVIEW_CLOSEOUTS},
+    Role.TOWNSHIP: {EDIT_REGISTER, SEE_IDENTITY, VERIFY, PLAN_ACCEPT, SUBMIT_TOWNSHIP, MANAGE_SEAL},
+    Role.COUNTY: {MANAGE_ROUNDS, REVIEW_CLOSEOUTS, REVIEW_SUBMISSIONS, SUBMIT_COUNTY, MANAGE_SEAL},
     Role.INSPECTOR: set(),
 }

@@ -1,6 +1,8 @@
 """Build the 33-column summary for (round, region, cut-off) with grouped database aggregates:
-one query over toilets, one over inspections, one over ledger entries, one over their
-categories, whatever the number of toilets. Nothing loops over toilets in Python.
+one query over toilets, one over villages (has each an inspection in the round?), one over
+ledger entries, one over their categories, whatever the number of toilets; the entries the
+table could not place are counted by the same queries and listed by one more only when there
+are any. Nothing loops over toilets in Python.
 
 Definitions (DESIGN.md, "The 33-column summary"):
 - Toilets (1–4): active toilets of the region registered by the cut-off.
@@ -14,7 +16,15 @@ Definitions (DESIGN.md, "The 33-column summary"):
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Q,
+    Value,
+)
 from django.db.models.functions import Substr
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +34,7 @@ from rectification.models import LedgerEntry
 from regions.choices import Level
 from regions.codes import LEVEL_DIGITS
 from regions.models import Region
-from surveys.choices import PROBLEM_CATEGORIES, Usability
+from surveys.choices import PROBLEM_CATEGORIES, PROBLEM_USABILITY, Usability
 from surveys.models import Inspection
 from toilets.choices import FlushKind, Funding, ToiletKind, ToiletStatus
 from toilets.models import Toilet
@@ -33,6 +43,7 @@ from .columns import COLUMNS
 from .rules import check_table
 
 GOVERNMENT_SINCE = 2013  # column 3: 财政支持改造 and built 2013 or later
+YEAR_COLUMNS = 7  # the form has columns 22–28 for build-year buckets
 TOTAL_LABEL = "合计"
 CATEGORY_COLUMNS = {code: column for code, _, column in PROBLEM_CATEGORIES}
 
@@ -99,23 +110,46 @@ def _base(model, user):
 
 
 def round_entries(survey_round, cutoff, user=None):
-    """The round's problem toilets (ledger entries) as of the cut-off."""
+    """The round's problem toilets as of the cut-off, as ledger entries: those found in the
+    round plus those from the county's earlier rounds still open when it opened, registered by
+    the cut-off, never withdrawn ones, on toilets still in use.
+
+    One entry per toilet: a toilet closed out and then found broken again (later in the round,
+    or in this round after an earlier round's entry was closed) has two entries, and only the
+    latest stands for it, so that it is counted once in 6–33 as it is once in 1–4.
+    """
     found_here = Q(found_in=survey_round)
     if survey_round.opened_at is not None:
         opened = survey_round.opened_at
-        found_here |= Q(found_in__county=survey_round.county, created_at__lt=opened) & ~Q(
+        found_here |= Q(found_in__county_id=survey_round.county_id, created_at__lt=opened) & ~Q(
             state=LedgerState.CLOSED, closed_at__lt=opened
         )
+    in_round = Q(found_here, created_at__lte=cutoff) & ~Q(state=LedgerState.WITHDRAWN)
+    superseded = Exists(
+        LedgerEntry.objects.filter(in_round, toilet_id=OuterRef("toilet_id"), pk__gt=OuterRef("pk"))
+    )
     return (
         _base(LedgerEntry, user)
-        .filter(found_here, created_at__lte=cutoff)
-        .exclude(state=LedgerState.WITHDRAWN)
+        .filter(in_round)
+        .filter(~superseded)
         .filter(toilet__status=ToiletStatus.ACTIVE)
     )
 
 
 def _government():
     return Q(toilet__funding=Funding.GOVERNMENT, toilet__build_year__gte=GOVERNMENT_SINCE)
+
+
+def _in_some_bucket(buckets):
+    """Build year within one of the template's buckets (None: a template without buckets)."""
+    q = None
+    for bucket in buckets:
+        q = _year_q(bucket) if q is None else q | _year_q(bucket)
+    return q
+
+
+def _typed():
+    return ~Q(toilet__tech_type="") & Q(toilet__flush_kind__in=FlushKind.values)
 
 
 def _year_q(bucket, lookup="toilet__build_year"):
@@ -164,17 +198,19 @@ def build_summary(survey_round, region: Region, cutoff=None, *, user=None) -> Su
         for column in (1, 2, 3, 4):
             add(row["child"], column, row[f"c{column}"])
 
-    # 5: villages reached by the round.
-    villages = (
-        _base(Inspection, user)
-        .filter(
-            round=survey_round,
-            toilet__village__code__startswith=prefix,
-            inspected_at__lte=cutoff,
+    # 5: villages reached by the round. One index probe per village (does it have an
+    # inspection?), rather than reading every inspection of the round to count villages.
+    reached = Exists(
+        _base(Inspection, user).filter(
+            round=survey_round, toilet__village=OuterRef("pk"), inspected_at__lte=cutoff
         )
-        .annotate(child=Substr("toilet__village__code", 1, digits))
+    )
+    villages = (
+        Region.objects.filter(code__startswith=prefix)
+        .filter(reached)
+        .annotate(child=Substr("code", 1, digits))
         .values("child")
-        .annotate(n=Count("toilet__village", distinct=True))
+        .annotate(n=Count("id"))
         .order_by()
     )
     for row in villages:
@@ -201,17 +237,27 @@ def build_summary(survey_round, region: Region, cutoff=None, *, user=None) -> Su
         "c31": Count("id", filter=hh & closed & ~_government()),
         "c32": Count("id", filter=public & closed),
     }
-    for i, bucket in enumerate(buckets):
+    for i, bucket in enumerate(buckets[:YEAR_COLUMNS]):
         aggregates[f"c{22 + i}"] = Count("id", filter=_year_q(bucket))
+    # Entries the table could not place, counted on the way (listed below only if any).
+    in_some_bucket = _in_some_bucket(buckets[:YEAR_COLUMNS])
+    aggregates["no_year"] = (
+        Count("id", filter=~in_some_bucket) if in_some_bucket is not None else Count("id")
+    )
+    aggregates["no_type"] = Count("id", filter=~_typed())
+    aggregates["no_problem"] = Count("id", filter=~Q(usability__in=PROBLEM_USABILITY))
     problem_rows = (
         entries.annotate(child=Substr("toilet__village__code", 1, digits))
         .values("child")
         .annotate(**aggregates)
         .order_by()
     )
+    suspicious = 0
     for row in problem_rows:
         for key, n in row.items():
-            if key != "child":
+            if key.startswith("no_"):
+                suspicious += n
+            elif key != "child":
                 add(row["child"], int(key[1:]), n)
 
     # 12–19: categories (an entry counts once in each of its categories).
@@ -224,6 +270,8 @@ def build_summary(survey_round, region: Region, cutoff=None, *, user=None) -> Su
     for row in categories:
         if row["categories__code"] in CATEGORY_COLUMNS:
             add(row["child"], CATEGORY_COLUMNS[row["categories__code"]], row["n"])
+        else:  # an entry without a category (the join found none)
+            suspicious += row["n"]
 
     rows = []
     for child in children:
@@ -231,7 +279,17 @@ def build_summary(survey_round, region: Region, cutoff=None, *, user=None) -> Su
         values[33] = values[6] + values[9] - values[29] - values[32]
         rows.append(Row(child.code, child.name, values))
     total = {c: sum(row.values[c] for row in rows) for c in COLUMNS}
-    return Summary(survey_round, region, cutoff, rows, total, data_errors(entries, buckets))
+    errors = []
+    if len(buckets) > YEAR_COLUMNS:
+        errors.append(
+            DataError(
+                f"报表模板“{survey_round.template}”有 {len(buckets)} 个建造年份分段，"
+                f"表中只有 {YEAR_COLUMNS} 列（第22–28列），多出的分段没有列可填。"
+            )
+        )
+    if suspicious:
+        errors += data_errors(entries, buckets[:YEAR_COLUMNS])
+    return Summary(survey_round, region, cutoff, rows, total, errors)
 
 
 DATA_ERROR_LIMIT = 50
@@ -239,29 +297,53 @@ DATA_ERROR_LIMIT = 50
 
 def data_errors(entries, buckets) -> list[DataError]:
     """Problem toilets the table could not place: no category, a build year outside every
-    bucket of the round's template, no technical type or flush/dry."""
+    bucket of the round's template, no technical type or flush/dry, a usability that is not a
+    problem one. One query; past ``DATA_ERROR_LIMIT`` the rest are counted, never dropped."""
+    has_category = Exists(
+        LedgerEntry.categories.through.objects.filter(ledgerentry_id=OuterRef("pk"))
+    )
+    in_some_bucket = _in_some_bucket(buckets)
+    wrong = (
+        entries.annotate(
+            has_category=has_category,
+            in_bucket=ExpressionWrapper(in_some_bucket, output_field=BooleanField())
+            if in_some_bucket is not None
+            else Value(False),
+            typed=ExpressionWrapper(_typed(), output_field=BooleanField()),
+            problem_usability=ExpressionWrapper(
+                Q(usability__in=PROBLEM_USABILITY), output_field=BooleanField()
+            ),
+        )
+        .filter(
+            Q(has_category=False) | Q(in_bucket=False) | Q(typed=False) | Q(problem_usability=False)
+        )
+        .select_related("toilet__household", "toilet__village")
+        .order_by("toilet__village__code", "pk")
+    )
     errors = []
-    in_some_bucket = Q()
-    for bucket in buckets:
-        in_some_bucket |= _year_q(bucket)
-    checks = [
-        (entries.filter(categories__isnull=True), "没有问题类型"),
-        (entries.exclude(in_some_bucket), "建造年份不在本轮模板的任何年份区间内"),
-        (
-            entries.filter(Q(toilet__tech_type="") | ~Q(toilet__flush_kind__in=FlushKind.values)),
-            "没有技术模式或未注明水冲/旱厕",
-        ),
-    ]
-    for queryset, problem in checks:
-        for entry in queryset.select_related("toilet__household", "toilet__village")[
-            :DATA_ERROR_LIMIT
-        ]:
-            toilet = entry.toilet
-            who = toilet.household.head_name if toilet.household_id else toilet.name or "公厕"
-            errors.append(
-                DataError(
-                    f"{toilet.village.name} {who}（{toilet.build_year} 年建）：{problem}",
-                    reverse("rectification:entry", args=[entry.pk]),
-                )
+    found = list(wrong[: DATA_ERROR_LIMIT + 1])
+    for entry in found[:DATA_ERROR_LIMIT]:
+        problems = [
+            text
+            for failed, text in [
+                (not entry.has_category, "没有问题类型"),
+                (not entry.in_bucket, "建造年份不在本轮模板的任何年份区间内"),
+                (not entry.typed, "没有技术模式或未注明水冲/旱厕"),
+                (not entry.problem_usability, "使用情况不是“不能使用”或“不能全年使用”"),
+            ]
+            if failed
+        ]
+        toilet = entry.toilet
+        who = toilet.household.head_name if toilet.household_id else toilet.name or "公厕"
+        errors.append(
+            DataError(
+                f"{toilet.village.name} {who}（{toilet.build_year} 年建）：{'；'.join(problems)}",
+                reverse("rectification:entry", args=[entry.pk]),
             )
+        )
+    if len(found) > DATA_ERROR_LIMIT:
+        more = wrong.count() - DATA_ERROR_LIMIT
+        errors.append(
+            DataError(f"另有 {more} 个问题厕所存在以上数据问题，请在问题台账中逐一更正。")
+        )
     return errors

@@ -17,7 +17,17 @@ class SubmissionStatus(models.TextChoices):
     SUBMITTED = "submitted", "已上报"  # a township's rows, waiting for the county
     ACCEPTED = "accepted", "已接收"
     RETURNED = "returned", "已退回"
+    # A township's pending rows replaced by a newer version before the county looked at them.
+    SUPERSEDED = "superseded", "已被新版本替代"
     FINAL = "final", "已报送"  # the county's stamped table (immutable)
+
+
+TOWNSHIP_STATUSES = [
+    SubmissionStatus.SUBMITTED,
+    SubmissionStatus.ACCEPTED,
+    SubmissionStatus.RETURNED,
+    SubmissionStatus.SUPERSEDED,
+]
 
 
 class SubmissionQuerySet(ScopedQuerySet):
@@ -79,6 +89,25 @@ class Submission(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["code"], condition=~models.Q(code=""), name="reports_submission_code"
+            ),
+            # The county reviews one pending version per township and round: submitting a new
+            # one supersedes the pending one first.
+            models.UniqueConstraint(
+                fields=["survey_round", "region"],
+                condition=models.Q(status=SubmissionStatus.SUBMITTED),
+                name="reports_submission_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(kind=SubmissionKind.TOWNSHIP, status__in=TOWNSHIP_STATUSES)
+                    | models.Q(kind=SubmissionKind.COUNTY, status=SubmissionStatus.FINAL)
+                ),
+                name="reports_submission_status_fits_kind",
+            ),
+            # Only the county's stamped table carries a verification code.
+            models.CheckConstraint(
+                condition=models.Q(kind=SubmissionKind.COUNTY) | models.Q(code=""),
+                name="reports_submission_code_only_on_county",
             ),
         ]
 

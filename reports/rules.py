@@ -16,7 +16,12 @@ IMPLIED_RULES = "29=30+31；33=6+9-29-32；4≥8"
 
 _OPS = {"=": "=", "≥": "≥", ">=": "≥", "≤": "≤", "<=": "≤"}
 _BROKEN = {"=": "≠", "≥": "<", "≤": ">"}
-_TERM = re.compile(r"([+-]?)\s*(\d+|…|\.\.\.)")
+_TERM = re.compile(r"\s*([+-]?)\s*(\d+|…|\.\.\.)\s*")
+# Spellings met in typed and printed rule texts: the minus sign (33=6+9−29−32), full-width
+# operators from a Chinese input method, the midline ellipsis.
+_NORMALIZE = str.maketrans(
+    {"−": "-", "－": "-", "＋": "+", "＝": "=", "≧": "≥", "≦": "≤", "⋯": "…", "　": " "}
+)
 
 
 class RuleSyntaxError(ValueError):
@@ -53,14 +58,13 @@ class Rule:
 
 
 def _parse_side(text: str, rule: str) -> tuple[tuple[int, int], ...]:
-    compact = text.replace(" ", "")
-    if not compact:
+    if not text.strip():
         raise RuleSyntaxError(f"规则“{rule}”缺少一侧")
     position, terms, pending_range = 0, [], False
-    while position < len(compact):
-        match = _TERM.match(compact, position)
-        if match is None or match.end() == position:
-            raise RuleSyntaxError(f"规则“{rule}”无法识别：{compact[position:]}")
+    while position < len(text):
+        match = _TERM.match(text, position)
+        if match is None:
+            raise RuleSyntaxError(f"规则“{rule}”无法识别：{text[position:].strip()}")
         sign_text, token = match.groups()
         position = match.end()
         if token in ("…", "..."):
@@ -75,7 +79,7 @@ def _parse_side(text: str, rule: str) -> tuple[tuple[int, int], ...]:
             raise RuleSyntaxError(f"规则“{rule}”中的第 {column} 列不存在（共 33 列）")
         if pending_range:
             start = terms[-1][1]
-            if column <= start:
+            if column <= start or sign < 0:
                 raise RuleSyntaxError(f"规则“{rule}”中的省略范围不对")
             terms.extend((1, c) for c in range(start + 1, column))
             pending_range = False
@@ -86,7 +90,7 @@ def _parse_side(text: str, rule: str) -> tuple[tuple[int, int], ...]:
 
 
 def parse_rule(text: str) -> Rule:
-    text = text.strip()
+    text = text.translate(_NORMALIZE).strip()
     match = re.fullmatch(r"(.+?)(>=|<=|≥|≤|=)(.+)", text)
     if match is None:
         raise RuleSyntaxError(f"规则“{text}”缺少 =、≥ 或 ≤")

@@ -225,7 +225,12 @@ def read_summary(data: bytes) -> ParsedSheet:
         raise SheetFormatError("无法读取该 Excel 文件。") from exc
     try:
         for sheet in workbook.worksheets:
-            parsed = _read_sheet(sheet)
+            try:
+                parsed = _read_sheet(sheet)
+            except SheetFormatError:
+                raise
+            except Exception as exc:  # damaged sheet XML surfaces only while iterating
+                raise SheetFormatError("工作表内容已损坏，无法读取。") from exc
             if parsed is not None:
                 return parsed
     finally:
@@ -233,27 +238,66 @@ def read_summary(data: bytes) -> ParsedSheet:
     raise SheetFormatError("没有找到标有 1…33 列序号的行，不是汇总表的格式。")
 
 
+# A row holding one of these (in any cell) is the footer: the table ends above it.
+FOOTER_MARKERS = (
+    "填报人",
+    "填表人",
+    "制表人",
+    "审核人",
+    "单位负责人",
+    "负责人",
+    "联系电话",
+    "填报日期",
+    "填报说明",
+    "核验码",
+    "注：",
+    "注:",
+    "说明：",
+    "说明:",
+)
+MAX_SCANNED_ROWS = 20_000  # blank formatted rows are cheap; a million of them is not
+
+
+def _compact(value) -> str:
+    return "".join(str(value).split()) if value is not None else ""
+
+
+def _row_label(cells_left: list) -> str:
+    """The row's label, from the cells left of column 1: the rightmost one that is text (a
+    序号 column of plain numbers is skipped), else the rightmost non-empty one."""
+    filled = [v for v in cells_left if v is not None and str(v).strip()]
+    for value in reversed(filled):
+        if _whole_number(value) is None:
+            return str(value).strip()
+    return str(filled[-1]).strip() if filled else ""
+
+
+def _is_footer(values: list) -> bool:
+    return any(isinstance(v, str) and _compact(v).startswith(FOOTER_MARKERS) for v in values)
+
+
 def _read_sheet(sheet) -> ParsedSheet | None:
-    parsed, start, seen = None, None, 0
+    parsed, start = None, None
     for row_number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-        seen += 1
-        if seen > MAX_ROWS:
-            raise SheetFormatError(f"表格超过 {MAX_ROWS} 行，不是汇总表的格式。")
+        if row_number > MAX_SCANNED_ROWS:
+            raise SheetFormatError(f"表格超过 {MAX_SCANNED_ROWS} 行，不是汇总表的格式。")
         values = list(row)
         if parsed is None:
             start = _is_number_row(values)
             if start is not None:
                 parsed = ParsedSheet()
             continue
-        label_value = values[start - 1] if start > 0 and len(values) >= start else None
-        label = str(label_value).strip() if label_value is not None else ""
-        compact = label.replace(" ", "").replace("\u3000", "")
-        if compact.startswith(("填报人", "填报说明", "核验码")):
+        label = _row_label(values[:start])
+        # The footer: a marker where the labels are, or anywhere in a row without a label. A
+        # note typed into a data cell of a labelled row is a cell error, not the table's end.
+        if _is_footer(values[:start] if label else values):
             break
         cells = values[start : start + len(COLUMNS)]
         cells += [None] * (len(COLUMNS) - len(cells))
-        if not label and all(v in (None, "") for v in cells):
-            continue
+        if not label and all(v is None or str(v).strip() == "" for v in cells):
+            continue  # a blank row between (or after) the data rows
+        if len(parsed.rows) >= MAX_ROWS:
+            raise SheetFormatError(f"表格超过 {MAX_ROWS} 行，不是汇总表的格式。")
         if not label:
             label = f"第{row_number}行"
         numbers = {}
@@ -267,8 +311,10 @@ def _read_sheet(sheet) -> ParsedSheet | None:
                 )
                 n = 0
             numbers[i + 1] = n
-        if compact in TOTAL_LABELS:
+        if _compact(label) in TOTAL_LABELS:
             parsed.total = (label, numbers)
         else:
             parsed.rows.append((label, numbers))
+    if parsed is not None and not parsed.rows and parsed.total is None:
+        raise SheetFormatError("标有 1…33 列序号的行下面没有数据行，不是填好的汇总表。")
     return parsed

@@ -8,6 +8,7 @@ from reports.build import build_summary
 from reports.sheet import summary_workbook_bytes
 from surveys.models import SurveyRound
 
+JSON_KEYS = ("round", "region", "rows", "total", "violations")
 ROW_LABELS = {"city": "县区", "county": "乡镇", "township": "行政村", "village": "行政村"}
 
 
@@ -21,21 +22,28 @@ class Command(BaseCommand):
         parser.add_argument("--output", help="输出文件路径（xlsx 必填；json 缺省输出到屏幕）")
 
     def handle(self, *args, **options):
-        region = Region.objects.filter(code=options["region"]).first()
+        code = options["region"].strip()
+        # A code may be given by its significant digits (450702 for 450702000000).
+        if code.isdigit() and len(code) < 12:
+            code = code.ljust(12, "0")
+        region = Region.objects.filter(code=code).first()
         if region is None:
             raise CommandError(f"区划代码 {options['region']} 不存在。")
         rounds = SurveyRound.objects.filter(name=options["round"]).select_related(
             "county", "template"
         )
-        # Round names are unique per county; the region picks the county when it is in one.
-        if len(region.prefix) >= 6:
-            rounds = rounds.filter(county__code__startswith=region.code[:6])
+        # Round names are unique per county: the region picks the county when it is in one,
+        # and above a county, a round of one of its counties.
+        rounds = rounds.filter(county__code__startswith=region.prefix[:6])
         survey_round = rounds.order_by("-id").first()
         if survey_round is None:
-            raise CommandError(f"没有名为“{options['round']}”的摸排轮次。")
+            raise CommandError(f"{region.name}没有名为“{options['round']}”的摸排轮次。")
         summary = build_summary(survey_round, region)
         if options["format"] == "json":
-            text = json.dumps(summary.as_dict(), ensure_ascii=False, indent=2)
+            built = summary.as_dict()
+            # Exactly the documented shape; data errors go to stderr (below).
+            document = {key: built[key] for key in JSON_KEYS}
+            text = json.dumps(document, ensure_ascii=False, indent=2)
             if options["output"]:
                 with open(options["output"], "w", encoding="utf-8") as handle:
                     handle.write(text + "\n")

@@ -32,7 +32,7 @@ class Command(BaseCommand):
                     )
                 )
             else:
-                self.stderr.write(f"无法识别：{message}")
+                self.stdout.write(f"无法识别：{message}")
             sys.exit(2)
         violations = parsed.violations
         ok = not violations and not parsed.errors

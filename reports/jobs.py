@@ -1,0 +1,213 @@
+"""Report jobs: long builds and exports run by Celery while the page shows a progress bar.
+
+``start_job`` checks what the actor asks for and queues the task once the job row is
+committed; ``run_job`` (the task's body) does the work, reading everything through the
+creator's scoping, updates done/total/message as it goes and saves the result file. Any
+failure ends the job as failed with a message in Chinese; the task itself never raises.
+"""
+
+import logging
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from regions.choices import Level
+from regions.models import Region
+from surveys.models import SurveyRound
+
+from .build import build_summary
+from .models import JobStatus, ReportJob
+from .progress import MAX_YEAR, MIN_YEAR, PROGRESS_LEVELS, build_progress, progress_filename
+from .progress import progress_workbook_bytes as progress_xlsx
+from .sheet import TITLE_SUFFIX, summary_workbook_bytes
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_XLSX = "summary_xlsx"
+PROGRESS_XLSX = "progress_xlsx"
+KINDS = {
+    SUMMARY_XLSX: "汇总表（33列）Excel",
+    PROGRESS_XLSX: "整村推进每周进展情况汇总表 Excel",
+}
+ACTIVE = [JobStatus.PENDING, JobStatus.RUNNING]
+ROW_LABELS = {Level.CITY: "县区", Level.COUNTY: "乡镇", Level.TOWNSHIP: "行政村"}
+SUMMARY_LEVELS = (Level.COUNTY, Level.TOWNSHIP)
+
+
+class JobFailure(Exception):
+    """Ends a job as failed with this (Chinese, user-facing) message."""
+
+
+def _visible_region(actor, region: Region) -> bool:
+    return Region.objects.visible_to(actor).filter(pk=region.pk).exists()
+
+
+def _round_for(actor, region: Region, round_id):
+    """The round, visible to ``actor`` and covering ``region`` (rounds belong to a county)."""
+    try:
+        round_id = int(round_id)
+    except (TypeError, ValueError):
+        return None
+    return (
+        SurveyRound.objects.visible_to(actor)
+        .filter(pk=round_id, county__code__startswith=region.code[:6])
+        .select_related("county", "template")
+        .first()
+    )
+
+
+def clean_params(actor, kind: str, region: Region, params: dict) -> dict:
+    """What the job will build, checked against the actor's scope; a ValidationError says
+    what is wrong."""
+    if kind == SUMMARY_XLSX:
+        if region.level not in SUMMARY_LEVELS:
+            raise ValidationError("汇总表按县或乡镇生成，请选择县（区）或乡镇（街道）。")
+        survey_round = _round_for(actor, region, params.get("round"))
+        if survey_round is None:
+            raise ValidationError("请选择本县的摸排轮次。")
+        return {"round": survey_round.pk}
+    if kind == PROGRESS_XLSX:
+        if region.level not in PROGRESS_LEVELS:
+            raise ValidationError("整村推进进展表按县或乡镇生成，请选择县（区）或乡镇（街道）。")
+        try:
+            year = int(params.get("year"))
+        except (TypeError, ValueError):
+            year = 0
+        if not MIN_YEAR <= year <= MAX_YEAR:
+            raise ValidationError(f"年度应在 {MIN_YEAR}—{MAX_YEAR} 之间。")
+        return {"year": year}
+    raise ValidationError("不支持的报表类型。")
+
+
+def start_job(actor, kind: str, region: Region, params: dict) -> ReportJob:
+    """Create the job row and queue its task after the row is committed. The same job
+    already queued or running for the same person is returned instead of a second one."""
+    if not _visible_region(actor, region):
+        raise PermissionDenied("该区划不在您的管辖范围内。")
+    params = clean_params(actor, kind, region, params)
+    for job in ReportJob.objects.filter(
+        kind=kind, region=region, created_by=actor, status__in=ACTIVE
+    ):
+        if job.params == params:
+            return job
+    job = ReportJob.objects.create(
+        kind=kind, region=region, params=params, created_by=actor, message="排队等待中…"
+    )
+    from .tasks import run_report_job
+
+    transaction.on_commit(lambda: run_report_job.delay(job.pk))
+    return job
+
+
+def describe(job: ReportJob, user) -> str:
+    """`钦南区 · 2024年 · 整村推进每周进展情况汇总表 Excel`"""
+    parts = [job.region.name]
+    if job.kind == PROGRESS_XLSX and "year" in job.params:
+        parts.append(f"{job.params['year']}年")
+    if job.kind == SUMMARY_XLSX and "round" in job.params:
+        name = (
+            SurveyRound.objects.visible_to(user)
+            .filter(pk=job.params["round"])
+            .values_list("name", flat=True)
+            .first()
+        )
+        if name:
+            parts.append(name)
+    parts.append(KINDS.get(job.kind, job.kind))
+    return " · ".join(parts)
+
+
+# The work ---------------------------------------------------------------------------------
+
+
+def _step(job: ReportJob, done: int, total: int, message: str):
+    job.done, job.total, job.message = done, total, message
+    ReportJob.objects.filter(pk=job.pk).update(done=done, total=total, message=message)
+
+
+def _summary(job: ReportJob) -> tuple[str, bytes, str]:
+    user, region = job.created_by, job.region
+    _step(job, 0, 3, "正在汇总各项数据…")
+    survey_round = _round_for(user, region, job.params.get("round"))
+    if survey_round is None:
+        raise JobFailure("摸排轮次不存在或不在您的管辖范围内。")
+    summary = build_summary(survey_round, region, user=user)
+    if summary.errors:
+        first = summary.errors[0].message
+        raise JobFailure(
+            f"有 {len(summary.errors)} 条数据问题，汇总表不准确，请先在汇总表页面查看并更正"
+            f"（例如：{first}）。"
+        )
+    _step(job, 1, 3, "正在检查约束规则…")
+    violations = summary.violations
+    _step(job, 2, 3, "正在生成 Excel…")
+    data = summary_workbook_bytes(
+        title=f"{region.name}{TITLE_SUFFIX}",
+        unit=region.name,
+        row_label=ROW_LABELS.get(region.level, "单位"),
+        rows=[(row.name, row.values) for row in summary.rows],
+        total=summary.total,
+        bucket_labels=[b["label"] for b in survey_round.template.year_buckets],
+    )
+    stamp = timezone.localtime(summary.cutoff).strftime("%Y%m%d-%H%M")
+    name = f"{region.name}-{survey_round.name}-汇总表-{stamp}.xlsx"
+    message = "已完成。"
+    if violations:
+        message = f"已完成，但有 {len(violations)} 处违反约束规则，请在汇总表页面核对。"
+    return name, data, message
+
+
+def _progress(job: ReportJob) -> tuple[str, bytes, str]:
+    _step(job, 0, 2, "正在汇总整村推进进展…")
+    table = build_progress(job.region, int(job.params["year"]), user=job.created_by)
+    _step(job, 1, 2, "正在生成 Excel…")
+    data = progress_xlsx(table)
+    return progress_filename(table), data, "已完成。"
+
+
+HANDLERS = {SUMMARY_XLSX: _summary, PROGRESS_XLSX: _progress}
+
+
+def _fail(job_id: int, message: str):
+    ReportJob.objects.filter(pk=job_id).update(
+        status=JobStatus.FAILED, message=message[:300], finished_at=timezone.now()
+    )
+
+
+def run_job(job_id: int) -> str:
+    """1. claim the job (pending → running, in SQL, so that two workers can't both run it);
+    2. check that its creator still sees its region;
+    3. run the kind's handler, which reports its steps;
+    4. save the file and mark it done — or mark it failed with a Chinese message."""
+    claimed = ReportJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+        status=JobStatus.RUNNING, message="开始生成…"
+    )
+    if not claimed:
+        return "skipped"
+    job = ReportJob.objects.select_related("region", "created_by").get(pk=job_id)
+    try:
+        handler = HANDLERS.get(job.kind)
+        if handler is None:
+            raise JobFailure("不支持的报表类型。")
+        if not job.created_by.is_active or not _visible_region(job.created_by, job.region):
+            raise JobFailure("发起人已无权查看该区划，任务未执行。")
+        name, data, message = handler(job)
+        job.result.save(f"job-{job.pk}.xlsx", ContentFile(data), save=False)
+        job.result_name = name if len(name) <= 100 else f"{name[:95]}.xlsx"
+        job.status = JobStatus.DONE
+        job.done = job.total
+        job.message = message[:300]
+        job.finished_at = timezone.now()
+        job.save()
+        return "done"
+    except JobFailure as exc:
+        _fail(job_id, f"生成失败：{exc}")
+    except SoftTimeLimitExceeded:
+        _fail(job_id, "生成失败：超过时间限制，请缩小范围后重试。")
+    except Exception:
+        logger.exception("report job %s failed", job_id)
+        _fail(job_id, "生成失败：服务器内部错误，请稍后重试；如仍失败请联系系统管理员。")
+    return "failed"

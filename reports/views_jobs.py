@@ -1,0 +1,115 @@
+"""Report jobs in the browser: start one, watch its progress bar, download the result. Every
+job is looked up through ReportJob.objects.visible_to (another region's job is a 404)."""
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.generic import DetailView, ListView
+
+from regions.models import Region
+from regions.views import ScopedViewMixin
+from toilets.exports import XLSX_CONTENT_TYPE
+
+from .jobs import KINDS, describe, start_job
+from .models import JobStatus, ReportJob
+
+JOB_LIST_SIZE = 30
+
+
+def status_payload(job: ReportJob) -> dict:
+    done = job.status == JobStatus.DONE and bool(job.result)
+    return {
+        "id": job.pk,
+        "status": job.status,
+        "status_label": job.get_status_display(),
+        "done": job.done,
+        "total": job.total,
+        "percent": job.percent,
+        "message": job.message,
+        "finished": job.status in (JobStatus.DONE, JobStatus.FAILED),
+        "download_url": reverse("reports:job-download", args=[job.pk]) if done else None,
+        "result_name": job.result_name if done else "",
+    }
+
+
+class JobStartView(LoginRequiredMixin, View):
+    """POST kind, region (code) and the kind's parameters (year, or round)."""
+
+    def post(self, request):
+        region = get_object_or_404(
+            Region.objects.visible_to(request.user), code=request.POST.get("region", "")
+        )
+        kind = request.POST.get("kind", "")
+        params = {key: request.POST.get(key) for key in ("year", "round") if key in request.POST}
+        try:
+            job = start_job(request.user, kind, region, params)
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+            back = request.POST.get("next", "")
+            if not url_has_allowed_host_and_scheme(back, {request.get_host()}):
+                back = reverse("reports:progress")
+            return redirect(back)
+        return redirect("reports:job", pk=job.pk)
+
+
+class JobQuerysetMixin(ScopedViewMixin):
+    model = ReportJob
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("region", "created_by")
+
+
+class JobDetailView(JobQuerysetMixin, DetailView):
+    template_name = "reports/job.html"
+    context_object_name = "job"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["title"] = describe(self.object, self.request.user)
+        context["status"] = status_payload(self.object)
+        return context
+
+
+class JobListView(JobQuerysetMixin, ListView):
+    template_name = "reports/job_list.html"
+    context_object_name = "jobs"
+
+    def get_queryset(self):
+        return super().get_queryset()[:JOB_LIST_SIZE]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["kinds"] = KINDS
+        return context
+
+
+class JobStatusView(JobQuerysetMixin, View):
+    """What the progress bar polls."""
+
+    def get(self, request, pk):
+        job = get_object_or_404(self.get_queryset(), pk=pk)
+        response = JsonResponse(status_payload(job), json_dumps_params={"ensure_ascii": False})
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class JobDownloadView(JobQuerysetMixin, View):
+    def get(self, request, pk):
+        job = get_object_or_404(self.get_queryset(), pk=pk)
+        if job.status != JobStatus.DONE or not job.result:
+            raise Http404("文件尚未生成。")
+        try:
+            handle = job.result.open("rb")
+        except FileNotFoundError as exc:
+            raise Http404("文件已不存在，请重新生成。") from exc
+        return FileResponse(
+            handle,
+            as_attachment=True,
+            filename=job.result_name or f"report-{job.pk}.xlsx",
+            content_type=XLSX_CONTENT_TYPE,
+        )
