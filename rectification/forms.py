@@ -2,11 +2,7 @@
 move (required evidence, dates, the checklist) is checked by ``services.transition``, whose
 errors the views put back on these fields."""
 
-import base64
-import binascii
-
 from django import forms
-from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from surveys.forms import MultipleFileInput, MultiplePhotoField
@@ -14,9 +10,7 @@ from surveys.forms import MultipleFileInput, MultiplePhotoField
 from . import services
 from .choices import Cause, ConsentMethod, FundingSource, ProblemClass
 
-SIGNATURE_PREFIX = "data:image/png;base64,"
 # The drawn signature arrives base64-encoded: 4 characters per 3 bytes.
-SIGNATURE_MAX_CHARS = len(SIGNATURE_PREFIX) + (services.SIGNATURE_MAX_BYTES + 2) // 3 * 4
 
 PASS, FAIL = "pass", "fail"
 CHECK_CHOICES = [(PASS, "合格"), (FAIL, "不合格")]
@@ -206,19 +200,6 @@ class ChecklistForm(VersionedForm):
         return {"note": self.cleaned_data.get("note", ""), "checklist": self.results()}
 
 
-def decode_signature(data_url: str) -> ContentFile:
-    """The PNG a signature pad drew, from its ``data:image/png;base64,…`` URL."""
-    if len(data_url) > SIGNATURE_MAX_CHARS:
-        raise forms.ValidationError("签字图片过大，请清除后重新签字。")
-    if not data_url.startswith(SIGNATURE_PREFIX):
-        raise forms.ValidationError("签字数据格式不正确，请清除后重新签字。")
-    try:
-        data = base64.b64decode(data_url[len(SIGNATURE_PREFIX) :], validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise forms.ValidationError("签字数据格式不正确，请清除后重新签字。") from exc
-    return ContentFile(data, name="signature.png")
-
-
 class ConsentForm(VersionedForm):
     """户主签字: drawn on the screen, or a photo of the signed paper."""
 
@@ -251,7 +232,7 @@ class ConsentForm(VersionedForm):
 
     def clean_signature(self):
         value = self.cleaned_data.get("signature", "").strip()
-        return decode_signature(value) if value else None
+        return services.decode_signature(value) if value else None
 
     def image_field(self) -> str:
         """The field a service error about the image belongs to, by the chosen method."""

@@ -6,6 +6,8 @@ current state against ``workflow.TRANSITIONS``, moves the entry with a condition
 clicks or two users: exactly one wins), and writes an immutable log row with its evidence.
 """
 
+import base64
+import binascii
 import datetime
 import hashlib
 import io
@@ -304,6 +306,24 @@ def _clean_checklist(entry, checklist: dict | None) -> list[tuple]:
             {"checklist": "有不合格项，不能验收，请退回整改：" + "；".join(failed)}
         )
     return [(item, True) for item in items]
+
+
+SIGNATURE_PREFIX = "data:image/png;base64,"
+SIGNATURE_MAX_CHARS = len(SIGNATURE_PREFIX) + (SIGNATURE_MAX_BYTES + 2) // 3 * 4
+
+
+def decode_signature(data_url: str) -> ContentFile:
+    """The PNG a signature pad drew, from its ``data:image/png;base64,…`` URL (pages and API)."""
+    data_url = "".join(data_url.split())
+    if len(data_url) > SIGNATURE_MAX_CHARS:
+        raise ValidationError("签字图片过大，请清除后重新签字。")
+    if not data_url.startswith(SIGNATURE_PREFIX):
+        raise ValidationError("签字应为 PNG 图片（data:image/png;base64,…），请清除后重新签字。")
+    try:
+        data = base64.b64decode(data_url[len(SIGNATURE_PREFIX) :], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValidationError("签字数据无法解码，请清除后重新签字。") from exc
+    return ContentFile(data, name="signature.png")
 
 
 def _signature_is_blank(image: Image.Image) -> bool:

@@ -2,11 +2,7 @@
 transition request, and the log on its own. ID and phone numbers are masked unless the
 caller's role holds SEE_IDENTITY, as everywhere else."""
 
-import base64
-import binascii
-import re
-
-from django.core.files.base import ContentFile
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -14,7 +10,7 @@ from rest_framework import serializers
 from rectification.checklists import checklist_for
 from rectification.choices import Cause, ConsentMethod, FundingSource, ProblemClass
 from rectification.models import AcceptanceCheck, Consent, EvidencePhoto, LedgerEntry, LedgerLog
-from rectification.services import available_actions
+from rectification.services import available_actions, decode_signature
 from rectification.workflow import TRANSITIONS, action_label
 from regions.choices import SEE_IDENTITY
 from regions.models import display_name
@@ -242,8 +238,6 @@ class LedgerEntryDetailSerializer(LedgerEntrySerializer):
 
 # The transition request -------------------------------------------------------------------
 
-_DATA_URL = re.compile(r"^data:image/png;base64,(?P<data>[A-Za-z0-9+/=\s]+)$")
-
 
 class TransitionSerializer(serializers.Serializer):
     """One move of the close-out workflow. Send what the action needs: the plan (plan,
@@ -347,16 +341,10 @@ class TransitionSerializer(serializers.Serializer):
     def validate_signature(self, value):
         if not value:
             return None
-        match = _DATA_URL.match(value.strip())
-        if match is None:
-            raise serializers.ValidationError(
-                "签字应为 PNG 图片的 data URL（data:image/png;base64,…）。"
-            )
         try:
-            data = base64.b64decode(re.sub(r"\s+", "", match["data"]), validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise serializers.ValidationError("签字图片数据无法解码。") from exc
-        return ContentFile(data, name="signature.png")
+            return decode_signature(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from error
 
     def validate(self, attrs):
         if (attrs.get("latitude") is None) != (attrs.get("longitude") is None):
