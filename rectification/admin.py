@@ -3,20 +3,9 @@ calls on the pages and the API, and the log and its evidence can never be edited
 
 from django.contrib import admin
 
-from regions.admin import ScopedAdmin
+from regions.admin import ReadOnlyAdmin
 
 from .models import AcceptanceCheck, Consent, EvidencePhoto, LedgerEntry, LedgerLog
-
-
-class ReadOnlyAdmin(ScopedAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class LedgerLogInline(admin.TabularInline):

@@ -10,6 +10,20 @@ class ScopedAdmin(admin.ModelAdmin):
         return self.model.objects.visible_to(request.user)
 
 
+class ReadOnlyAdmin(ScopedAdmin):
+    """Records that only move through service calls (ledger logs, submissions): shown, never
+    added, changed or deleted here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Region)
 class RegionAdmin(ScopedAdmin):
     list_display = ["code", "name", "level", "parent", "abolished"]

@@ -4,20 +4,9 @@ checked; the admin only shows them. Jobs and progress targets are entered on the
 
 from django.contrib import admin
 
-from regions.admin import ScopedAdmin
+from regions.admin import ReadOnlyAdmin
 
 from .models import ProgressTarget, ReportJob, Seal, Submission
-
-
-class ReadOnlyAdmin(ScopedAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Submission)

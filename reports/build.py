@@ -41,6 +41,7 @@ from toilets.models import Toilet
 
 from .columns import COLUMNS
 from .rules import check_table
+from .sheet import TITLE_SUFFIX, row_label, summary_workbook_bytes
 
 GOVERNMENT_SINCE = 2013  # column 3: 财政支持改造 and built 2013 or later
 YEAR_COLUMNS = 7  # the form has columns 22–28 for build-year buckets
@@ -75,6 +76,17 @@ class Summary:
     @property
     def violations(self):
         return check_table([(row.name, row.values) for row in self.rows], (TOTAL_LABEL, self.total))
+
+    def xlsx(self) -> bytes:
+        """This table as a plain (unstamped) workbook in the official layout."""
+        return summary_workbook_bytes(
+            title=f"{self.region.name}{TITLE_SUFFIX}",
+            unit=self.region.name,
+            row_label=row_label(self.region.level),
+            rows=[(row.name, row.values) for row in self.rows],
+            total=self.total,
+            bucket_labels=[b["label"] for b in self.survey_round.template.year_buckets],
+        )
 
     def as_dict(self) -> dict:
         def values(v):

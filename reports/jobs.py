@@ -22,7 +22,6 @@ from .build import build_summary
 from .models import JobStatus, ReportJob
 from .progress import MAX_YEAR, MIN_YEAR, PROGRESS_LEVELS, build_progress, progress_filename
 from .progress import progress_workbook_bytes as progress_xlsx
-from .sheet import TITLE_SUFFIX, summary_workbook_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +32,6 @@ KINDS = {
     PROGRESS_XLSX: "整村推进每周进展情况汇总表 Excel",
 }
 ACTIVE = [JobStatus.PENDING, JobStatus.RUNNING]
-ROW_LABELS = {Level.CITY: "县区", Level.COUNTY: "乡镇", Level.TOWNSHIP: "行政村"}
 SUMMARY_LEVELS = (Level.COUNTY, Level.TOWNSHIP)
 
 
@@ -144,14 +142,7 @@ def _summary(job: ReportJob) -> tuple[str, bytes, str]:
     _step(job, 1, 3, "正在检查约束规则…")
     violations = summary.violations
     _step(job, 2, 3, "正在生成 Excel…")
-    data = summary_workbook_bytes(
-        title=f"{region.name}{TITLE_SUFFIX}",
-        unit=region.name,
-        row_label=ROW_LABELS.get(region.level, "单位"),
-        rows=[(row.name, row.values) for row in summary.rows],
-        total=summary.total,
-        bucket_labels=[b["label"] for b in survey_round.template.year_buckets],
-    )
+    data = summary.xlsx()
     stamp = timezone.localtime(summary.cutoff).strftime("%Y%m%d-%H%M")
     name = f"{region.name}-{survey_round.name}-汇总表-{stamp}.xlsx"
     message = "已完成。"

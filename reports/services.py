@@ -42,7 +42,7 @@ from .build import TOTAL_LABEL, Row, Summary, build_summary, child_rows, round_e
 from .columns import COLUMNS
 from .models import Seal, Submission, SubmissionKind, SubmissionStatus
 from .rules import Violation, check_table
-from .sheet import MAX_FILE_BYTES, SheetFormatError, read_summary
+from .sheet import MAX_FILE_BYTES, TITLE_SUFFIX, SheetFormatError, read_summary, row_label
 from .stamp import code_in_file, data_digest, stamped_workbook
 
 logger = logging.getLogger(__name__)
@@ -54,8 +54,6 @@ SEAL_MAX_BYTES = 2 * 1024 * 1024
 SEAL_MIN_PIXELS = 100
 SEAL_MAX_PIXELS = 4000
 SEAL_FORMATS = {"PNG": "png", "JPEG": "jpg"}
-ROW_LABELS = {Level.COUNTY: "乡镇", Level.TOWNSHIP: "行政村"}
-TITLE = "农村厕所问题摸排整改情况汇总表"
 
 
 class Refused(ConflictError):
@@ -424,9 +422,9 @@ def submit_county(
                 if not Submission.objects.filter(code=code).exists():
                     break
             workbook = stamped_workbook(
-                title=f"{county.name}{TITLE}（{survey_round.name}）",
+                title=f"{county.name}{TITLE_SUFFIX}（{survey_round.name}）",
                 unit=county.name,
-                row_label=ROW_LABELS[Level.COUNTY],
+                row_label=row_label(Level.COUNTY),
                 rows=[(row.name, row.values) for row in table.rows],
                 total=table.total,
                 filler=name,

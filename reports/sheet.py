@@ -10,10 +10,26 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
+from regions.choices import Level
+
 from .columns import COLUMNS, HEADER, Group
 from .rules import IMPLIED_RULES, PRINTED_RULES, Violation, check_table
 
 TITLE_SUFFIX = "农村厕所问题摸排整改情况汇总表"
+# The label column's header names the level of a table's rows, i.e. the region's children.
+ROW_LABELS = {
+    Level.PROVINCE: "市",
+    Level.CITY: "县区",
+    Level.COUNTY: "乡镇",
+    Level.TOWNSHIP: "行政村",
+    Level.VILLAGE: "行政村",
+}
+
+
+def row_label(level: str) -> str:
+    return ROW_LABELS.get(level, "单位")
+
+
 TOTAL_LABELS = {"合计", "总计"}
 FIRST_DATA_COLUMN = 2  # column A holds the row label; B…AH are columns 1…33
 HEADER_TOP = 3

@@ -38,6 +38,7 @@ from .columns import COLUMNS, HEADER, column_titles
 from .forms import FillerForm, ReturnForm, SealForm, VerifyForm
 from .models import Seal, Submission, SubmissionKind, SubmissionStatus
 from .rules import RULES
+from .sheet import row_label
 
 RULES_BY_TEXT = {rule.text: rule for rule in RULES}
 _TOTAL_COLUMN = re.compile(r"第(\d+)列")
@@ -121,7 +122,7 @@ def frozen_table(submission) -> dict:
     ]
     total = services.values_of(submission.total)
     violations = services.check_table([(n, v) for _, n, v in rows], (TOTAL_LABEL, total))
-    label = services.ROW_LABELS.get(Level(submission.region.level), "单位")
+    label = row_label(submission.region.level)
     return table_context(submission.survey_round, rows, total, violations, row_label=label)
 
 
@@ -266,7 +267,7 @@ class SummaryView(RoundMixin, TemplateView):
                 summary.total,
                 violations,
                 links,
-                services.ROW_LABELS.get(Level(region.level), "单位"),
+                row_label(region.level),
             ),
         )
         return context
@@ -275,7 +276,30 @@ class SummaryView(RoundMixin, TemplateView):
 # The township's page ----------------------------------------------------------------------
 
 
-class TownshipView(RoundMixin, TemplateView):
+class SubmitPageMixin(RoundMixin):
+    """A page whose POST submits a table through a reports service."""
+
+    def submit(self, form, service, **kwargs):
+        """(submission, None) when submitted; (None, the response to show) when refused."""
+        try:
+            submission = service(
+                actor=self.request.user,
+                survey_round=self.survey_round,
+                **kwargs,
+                **form.service_kwargs(),
+            )
+        except ValidationError as error:
+            put_errors(form, error)
+            return None, self.render_page(form)
+        except services.Refused as exc:
+            return None, self.render_page(form, refusal=exc)
+        except ConflictError as exc:
+            messages.error(self.request, exc.message)
+            return None, redirect(self.request.path)
+        return submission, None
+
+
+class TownshipView(SubmitPageMixin, TemplateView):
     """A township's submissions for the round. The township builds, checks and submits here;
     the county reviews the latest version here as well."""
 
@@ -306,21 +330,9 @@ class TownshipView(RoundMixin, TemplateView):
         form = FillerForm(request.POST, previous=self.latest)
         if not form.is_valid():
             return self.render_page(form)
-        try:
-            submission = services.submit_township(
-                actor=request.user,
-                survey_round=self.survey_round,
-                township=self.township,
-                **form.service_kwargs(),
-            )
-        except ValidationError as error:
-            put_errors(form, error)
-            return self.render_page(form)
-        except services.Refused as exc:
-            return self.render_page(form, refusal=exc)
-        except ConflictError as exc:
-            messages.error(request, exc.message)
-            return redirect(request.path)
+        submission, refused = self.submit(form, services.submit_township, township=self.township)
+        if refused is not None:
+            return refused
         messages.success(
             request,
             f"已上报第{submission.version}版。下一步：等待县级接收；如被退回，按退回原因更正后重新上报。",
@@ -382,7 +394,7 @@ def put_errors(form, error: ValidationError):
 # The county's page ------------------------------------------------------------------------
 
 
-class CountyView(RoundMixin, TemplateView):
+class CountyView(SubmitPageMixin, TemplateView):
     """Each township's latest submission with accept / return, then the county table from the
     accepted rows and its submission (stamped), then the county's versions."""
 
@@ -413,21 +425,9 @@ class CountyView(RoundMixin, TemplateView):
         form = FillerForm(request.POST)
         if not form.is_valid():
             return self.render_page(form)
-        try:
-            submission = services.submit_county(
-                actor=request.user,
-                survey_round=self.survey_round,
-                county=self.county,
-                **form.service_kwargs(),
-            )
-        except ValidationError as error:
-            put_errors(form, error)
-            return self.render_page(form)
-        except services.Refused as exc:
-            return self.render_page(form, refusal=exc)
-        except ConflictError as exc:
-            messages.error(request, exc.message)
-            return redirect(request.path)
+        submission, refused = self.submit(form, services.submit_county, county=self.county)
+        if refused is not None:
+            return refused
         messages.success(
             request,
             f"已报送第{submission.version}版，核验码 {submission.code}。"

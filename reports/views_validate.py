@@ -26,12 +26,13 @@ from .sheet import (
     TITLE_SUFFIX,
     SheetFormatError,
     read_summary,
+    row_label,
     summary_workbook_bytes,
 )
 
 logger = logging.getLogger(__name__)
 
-ROW_LABELS = {Level.PROVINCE: "市", Level.CITY: "县区", Level.COUNTY: "乡镇"}
+_PARENT_LEVELS = (Level.PROVINCE, Level.CITY, Level.COUNTY)  # a template row per child
 # The build-year columns as printed on the form, when no report template says otherwise.
 PRINTED_BUCKETS = ["2013以前", "2013至2016", "2017", "2018", "2019", "2020", "2021"]
 _RULE_COLUMNS = {rule.text: {column for _, column in (*rule.left, *rule.right)} for rule in RULES}
@@ -180,7 +181,7 @@ def template_rows(user) -> tuple[str, str, list[str]]:
     region = scope.region if scope else None
     if region is None:
         return "", "单位", []
-    if region.level in ROW_LABELS:
+    if region.level in _PARENT_LEVELS:
         children = (
             Region.objects.visible_to(user)
             .filter(parent=region)
@@ -188,7 +189,7 @@ def template_rows(user) -> tuple[str, str, list[str]]:
             .order_by("code")
             .values_list("name", flat=True)
         )
-        return region.name, ROW_LABELS[region.level], list(children)
+        return region.name, row_label(region.level), list(children)
     return region.name, "乡镇" if region.level == Level.TOWNSHIP else "行政村", [region.name]
 
 

@@ -1,44 +1,16 @@
 """Browser journeys in real headless Chromium on a phone-sized screen."""
 
-import os
-
 import pytest
 
-from .browser import CHROMIUM_ARGS, PHONE, require_chromium
-from .factories import PASSWORD
+from .browser import PHONE, log_in, phone_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def page(live_server):
-    path = require_chromium()
-    # Playwright's sync API runs an event loop in this thread; the ORM calls made by
-    # fixtures in the same thread are safe here.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "1"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport=PHONE, locale="zh-CN")
-        page = context.new_page()
-        page.set_default_timeout(15000)
+    with phone_page() as page:
         yield page
-        context.close()
-        browser.close()
-        # ORM calls made while Playwright runs use a connection of their own (Playwright's
-        # greenlet has its own context); close it before the test database is dropped.
-        from django.db import connections
-
-        connections.close_all()
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
 
 
 def test_surveyor_sees_only_the_own_village_and_opens_a_household(

@@ -2,12 +2,9 @@
 with a photo, the township accepts it against the checklist and closes it out with the
 household's signature drawn on the screen."""
 
-import os
-
 import pytest
 
-from .browser import CHROMIUM_ARGS, PHONE, require_chromium
-from .factories import PASSWORD
+from .browser import fits_a_phone, log_in, phone_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,39 +14,10 @@ PHONE_POSITION = {"latitude": 21.912345, "longitude": 108.612345}
 
 @pytest.fixture
 def page(live_server):
-    path = require_chromium()
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "1"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(
-            viewport=PHONE,
-            locale="zh-CN",
-            has_touch=True,
-            geolocation=PHONE_POSITION,
-            permissions=["geolocation"],
-        )
-        page = context.new_page()
-        page.set_default_timeout(15000)
+    with phone_page(
+        has_touch=True, geolocation=PHONE_POSITION, permissions=["geolocation"]
+    ) as page:
         yield page
-        context.close()
-        browser.close()
-        from django.db import connections
-
-        connections.close_all()
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-
-
-def no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def test_a_rectification_is_recorded_accepted_and_closed_out_on_a_phone(
@@ -74,7 +42,7 @@ def test_a_rectification_is_recorded_accepted_and_closed_out_on_a_phone(
     assert "整改中" in page.inner_text("#entry")
     page.click("#actions >> text=登记已整改")
     page.wait_for_url(f"**/ledger/entries/{entry.pk}/rectify/")
-    assert no_sideways_scroll(page)
+    assert fits_a_phone(page)
     page.wait_for_function(
         "document.querySelector('[data-geo-status]').textContent.includes('已获取手机定位')"
     )
@@ -98,7 +66,7 @@ def test_a_rectification_is_recorded_accepted_and_closed_out_on_a_phone(
     assert page.locator("#evidence img[alt=整改后照片]").count() == 1
     page.click("#actions >> text=验收通过")
     page.wait_for_url(f"**/ledger/entries/{entry.pk}/accept/")
-    assert no_sideways_scroll(page)
+    assert fits_a_phone(page)
     passes = page.locator("ul.checklist label:not(.bad)")
     assert passes.count() == 13
     for i in range(passes.count()):
@@ -110,7 +78,7 @@ def test_a_rectification_is_recorded_accepted_and_closed_out_on_a_phone(
     # …and closes it out with the household's signature drawn on the screen.
     page.click("#actions >> text=销号")
     page.wait_for_url(f"**/ledger/entries/{entry.pk}/close/")
-    assert no_sideways_scroll(page)
+    assert fits_a_phone(page)
     assert page.input_value("input[name=signer_name]") == "王建国"
     assert page.is_hidden("input[name=paper_photo]")  # the screen method is chosen
     pad = page.locator("canvas[data-signature-pad]").bounding_box()
@@ -129,6 +97,6 @@ def test_a_rectification_is_recorded_accepted_and_closed_out_on_a_phone(
         assert state in timeline
     assert "户主 王建国 签字同意销号（手机屏幕签字" in timeline
     assert page.locator("#consent img").count() == 1
-    assert no_sideways_scroll(page)
+    assert fits_a_phone(page)
     assert LedgerEntry.objects.get(pk=entry.pk).state == "closed"
     assert Consent.objects.get(entry=entry).method == "screen"

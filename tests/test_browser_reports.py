@@ -3,46 +3,18 @@ the county returns it with a reason, the township resubmits, the county accepts,
 county table, downloads the stamped file and verifies its code on the public verify page."""
 
 import hashlib
-import os
 
 import pytest
 
-from .browser import CHROMIUM_ARGS, PHONE, require_chromium
-from .factories import PASSWORD
+from .browser import fits_a_phone, log_in, phone_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
 def page(live_server):
-    path = require_chromium()
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "1"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport=PHONE, locale="zh-CN", accept_downloads=True)
-        page = context.new_page()
-        page.set_default_timeout(15000)
+    with phone_page(accept_downloads=True) as page:
         yield page
-        context.close()
-        browser.close()
-        from django.db import connections
-
-        connections.close_all()
-
-
-def log_in(page, live_server, username):
-    page.context.clear_cookies()
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-
-
-def no_sideways_scroll(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 def fill_footer(page):
@@ -79,7 +51,7 @@ def test_a_township_submits_the_county_reviews_submits_downloads_and_verifies(
     assert "全部约束规则检查通过" in page.inner_text("main")
     assert page.locator("table.sheet thead tr.numbers th").count() == 34  # 栏次 + 1…33
     # The 33-column table scrolls inside its own box; the page itself does not.
-    assert no_sideways_scroll(page)
+    assert fits_a_phone(page)
     box = page.evaluate(
         "(() => { const w = document.querySelector('.sheet-wrap');"
         " return [w.scrollWidth, w.clientWidth]; })()"
@@ -94,7 +66,7 @@ def test_a_township_submits_the_county_reviews_submits_downloads_and_verifies(
     page.goto(f"{live_server.url}/reports/")
     page.locator("a.button", has_text="报送").first.click()
     page.wait_for_url(f"**/reports/rounds/{survey.pk}/counties/{tree.county.code}/")
-    assert no_sideways_scroll(page)
+    assert fits_a_phone(page)
     row = page.locator(f"tr[data-township='{tree.t1.code}']")
     assert "已上报" in row.inner_text()
     row.locator("input[name=reason]").fill("第5列涉及行政村数与实际不符")
@@ -135,7 +107,7 @@ def test_a_township_submits_the_county_reviews_submits_downloads_and_verifies(
     final = Submission.objects.get(kind="county")
     assert final.code in page.inner_text("[data-code]")
     assert final.sha256 in page.inner_text("[data-sha256]")
-    assert no_sideways_scroll(page)
+    assert fits_a_phone(page)
     with page.expect_download() as download_info:
         page.click("[data-download]")
     download = download_info.value
@@ -152,4 +124,4 @@ def test_a_township_submits_the_county_reviews_submits_downloads_and_verifies(
     assert page.inner_text("[data-verdict]") == "核验通过"
     result = page.inner_text("#verdict")
     assert "钦南区" in result and "第1版" in result and "2022年摸排" in result
-    assert no_sideways_scroll(page)
+    assert fits_a_phone(page)

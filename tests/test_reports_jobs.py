@@ -16,6 +16,7 @@ from reports.models import JobStatus, ProgressTarget, ReportJob
 from reports.sheet import read_summary
 from reports.tasks import run_report_job
 
+from .browser import fits_a_phone, log_in, phone_page
 from .factories import HouseholdFactory, SurveyRoundFactory, ToiletFactory
 
 pytestmark = pytest.mark.django_db
@@ -297,43 +298,14 @@ def test_a_job_runs_once(users, tree, township_job):
 
 @pytest.fixture
 def phone(live_server):
-    import os
-
-    from .browser import CHROMIUM_ARGS, PHONE, require_chromium
-
-    path = require_chromium()
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "1"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(viewport=PHONE, locale="zh-CN", has_touch=True)
-        page = context.new_page()
-        page.set_default_timeout(15000)
+    with phone_page(has_touch=True) as page:
         yield page
-        context.close()
-        browser.close()
-        from django.db import connections
-
-        connections.close_all()
-
-
-def fits_a_phone(page) -> bool:
-    from .browser import PHONE
-
-    return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_township_sets_targets_and_watches_a_job_on_a_phone(phone, live_server, users, tree):
-    from .factories import PASSWORD
-
-    phone.goto(f"{live_server.url}/accounts/login/")
-    phone.fill("#id_username", "township")
-    phone.fill("#id_password", PASSWORD)
-    phone.click("button[type=submit]")
-    phone.wait_for_url(f"{live_server.url}/")
+    log_in(phone, live_server, "township")
 
     phone.goto(f"{live_server.url}{PROGRESS}")
     assert fits_a_phone(phone)

@@ -13,6 +13,8 @@ from openpyxl import Workbook, load_workbook
 
 from reports.sheet import read_summary, summary_workbook_bytes
 
+from .browser import fits_a_phone, log_in, phone_page
+
 pytestmark = pytest.mark.django_db
 
 VALIDATE = reverse("reports:validate")
@@ -225,26 +227,10 @@ def test_the_downloaded_template_checks_clean_on_the_page(as_user, users):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_a_bad_sheet_is_shown_on_a_phone_without_sideways_scrolling(live_server, users, tmp_path):
-    import os
-
-    from .browser import CHROMIUM_ARGS, PHONE, require_chromium
-    from .factories import PASSWORD
-
-    path = require_chromium()
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "1"
-    from playwright.sync_api import sync_playwright
-
     upload_file = tmp_path / "汇总表.xlsx"
     upload_file.write_bytes(sheet_bytes(edit={"K7": 4, "P8": "三户"}))
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page(viewport=PHONE, locale="zh-CN", has_touch=True)
-        page.set_default_timeout(15000)
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_username", "township")
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
+    with phone_page(has_touch=True) as page:
+        log_in(page, live_server, "township")
         page.goto(f"{live_server.url}{VALIDATE}")
         page.set_input_files("#id_file", str(upload_file))
         page.click("text=上传并检查")
@@ -252,12 +238,8 @@ def test_a_bad_sheet_is_shown_on_a_phone_without_sideways_scrolling(live_server,
         assert page.locator("td.cell-bad").inner_text() == "P8"
         assert page.locator("tr.row-bad").count() == 2  # 沙埠镇 and 合计
         # The 34 columns scroll inside their box; the page itself does not.
-        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        assert fits_a_phone(page)
         assert page.evaluate(
             "document.querySelector('.sheet-wrap').scrollWidth"
             " > document.querySelector('.sheet-wrap').clientWidth"
         )
-        browser.close()
-    from django.db import connections
-
-    connections.close_all()

@@ -5,11 +5,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from regions.models import Region
 from reports.build import build_summary
-from reports.sheet import summary_workbook_bytes
 from surveys.models import SurveyRound
 
 JSON_KEYS = ("round", "region", "rows", "total", "violations")
-ROW_LABELS = {"city": "县区", "county": "乡镇", "township": "行政村", "village": "行政村"}
 
 
 class Command(BaseCommand):
@@ -50,14 +48,7 @@ class Command(BaseCommand):
             else:
                 self.stdout.write(text)
         else:
-            data = summary_workbook_bytes(
-                title=f"{region.name}{'农村厕所问题摸排整改情况汇总表'}",
-                unit=region.name,
-                row_label=ROW_LABELS.get(region.level, "单位"),
-                rows=[(row.name, row.values) for row in summary.rows],
-                total=summary.total,
-                bucket_labels=[b["label"] for b in survey_round.template.year_buckets],
-            )
+            data = summary.xlsx()
             if options["output"]:
                 with open(options["output"], "wb") as handle:
                     handle.write(data)
