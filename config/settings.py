@@ -42,11 +42,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "import_export",
     "regions",
     "toilets",
     "surveys",
     "rectification",
     "reports",
+    "imports",
+    "apitokens",
 ]
 
 MIDDLEWARE = [

@@ -15,6 +15,8 @@ urlpatterns = [
     path("surveys/", include("surveys.urls")),
     path("ledger/", include("rectification.urls")),
     path("reports/", include("reports.urls")),
+    path("imports/", include("imports.urls")),
+    path("account/tokens/", include("apitokens.urls")),
     path("", include("toilets.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),

@@ -37,10 +37,26 @@ SUBMIT_TOWNSHIP = "submit_township"  # submit the township's rows of the summary
 REVIEW_SUBMISSIONS = "review_submissions"  # accept or return the townships' rows (县级)
 SUBMIT_COUNTY = "submit_county"  # submit the county's stamped summary table (县级)
 MANAGE_SEAL = "manage_seal"  # upload or replace the own unit's seal image (乡镇、县级)
+IMPORT_LEDGER = "import_ledger"  # load an Excel survey ledger into the own region (乡镇、县级)
 
 ROLE_CAPABILITIES = {
     Role.SURVEYOR: {EDIT_REGISTER, SEE_IDENTITY, INSPECT, RECTIFY},
-    Role.TOWNSHIP: {EDIT_REGISTER, SEE_IDENTITY, VERIFY, PLAN_ACCEPT, SUBMIT_TOWNSHIP, MANAGE_SEAL},
-    Role.COUNTY: {MANAGE_ROUNDS, REVIEW_CLOSEOUTS, REVIEW_SUBMISSIONS, SUBMIT_COUNTY, MANAGE_SEAL},
+    Role.TOWNSHIP: {
+        EDIT_REGISTER,
+        SEE_IDENTITY,
+        VERIFY,
+        PLAN_ACCEPT,
+        SUBMIT_TOWNSHIP,
+        MANAGE_SEAL,
+        IMPORT_LEDGER,
+    },
+    Role.COUNTY: {
+        MANAGE_ROUNDS,
+        REVIEW_CLOSEOUTS,
+        REVIEW_SUBMISSIONS,
+        SUBMIT_COUNTY,
+        MANAGE_SEAL,
+        IMPORT_LEDGER,
+    },
     Role.INSPECTOR: set(),
 }

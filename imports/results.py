@@ -1,0 +1,73 @@
+"""What an import reports back: every bad row with its column and a Chinese message, and the
+counts of what was (or, in a dry run, would be) written."""
+
+from dataclasses import dataclass, field
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be read (not an xlsx, empty, too big, a bomb, wrong
+    headers): a Chinese message for the user; nothing was written."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int  # the spreadsheet row number (the header is row 1)
+    column: str  # the template column's Chinese name, or "" for the row as a whole
+    message: str
+
+    def __str__(self):
+        where = f"第 {self.row} 行"
+        if self.column:
+            where += f"“{self.column}”"
+        return f"{where}：{self.message}"
+
+    def as_dict(self) -> dict:
+        return {"row": self.row, "column": self.column, "message": self.message}
+
+
+COUNT_LABELS = {
+    "rows": "数据行",
+    "households_created": "新增农户",
+    "households_updated": "更新农户",
+    "toilets_created": "新增厕所",
+    "toilets_updated": "更新厕所",
+    "inspections_created": "新增摸排记录",
+    "inspections_updated": "更新摸排记录",
+    "entries_opened": "新增问题台账",
+    "entries_updated": "更新问题台账",
+    "entries_closed": "导入为已销号",
+}
+
+
+@dataclass
+class ImportResult:
+    dry_run: bool
+    round_name: str = ""
+    round_created: bool = False
+    county_code: str = ""
+    errors: list[RowError] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_LABELS, 0))
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def saved(self) -> bool:
+        return self.ok and not self.dry_run
+
+    def as_dict(self) -> dict:
+        return {
+            "dry_run": self.dry_run,
+            "round": self.round_name,
+            "round_created": self.round_created,
+            "county": self.county_code,
+            "ok": self.ok,
+            "saved": self.saved,
+            "errors": [e.as_dict() for e in self.errors],
+            "counts": dict(self.counts),
+        }
