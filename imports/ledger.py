@@ -1,6 +1,75 @@
-"""Loading a county's Excel survey ledger (one row per toilet): see ``import_ledger``."""
+"""Loading a county's Excel survey ledger (one row per toilet): see ``import_ledger``.
 
-from .results import ImportResult
+Three phases, each over all rows:
+
+1. **check** every row on its own (``rows.clean_row``), streaming the sheet;
+2. **resolve** what needs the database, with a few set-based queries: villages and the
+   importer's region, the county and its round, households already registered (matched by
+   ID number within the county), their toilets, the round's inspections and the ledger;
+3. **write** — only when no row is bad — in one transaction with bulk inserts and updates,
+   chunk by chunk. A dry run does the same writes and rolls them back, so its counts are
+   exactly what the import would do.
+
+Re-importing the same file matches every row to what the first import wrote and changes
+nothing; a corrected file updates the rows that differ.
+"""
+
+import datetime
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+
+from rectification.choices import ENDED_STATES, LedgerState
+from rectification.models import LedgerEntry, LedgerLog
+from rectification.workflow import SYNC_ACTIONS
+from regions.choices import IMPORT_LEDGER, Level
+from regions.guards import require
+from regions.models import Region
+from surveys.choices import (
+    PROBLEM_CATEGORIES,
+    CheckMethod,
+    InspectionStatus,
+    RoundKind,
+    RoundStatus,
+    Usability,
+)
+from surveys.models import Inspection, ReportTemplate, SurveyRound
+from toilets.choices import ToiletKind, ToiletStatus, default_lead_department
+from toilets.models import Household, Toilet
+
+from .columns import COLUMN_BY_KEY, HEADERS
+from .reader import LedgerSheet
+from .results import ImportFileError, ImportResult, RowError
+from .rows import LedgerRow, clean_row
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 5000  # rows written per step: bounds memory and gives the progress bar steps
+BATCH = 2000  # rows per INSERT/UPDATE statement
+IN_CHUNK = 5000  # values per IN (...) lookup (SQLite's variable limit is 32766)
+SYSTEM_USERNAME = "ledger-import"
+TOILET_FIELDS = [
+    "village", "household", "kind", "name", "tech_type", "flush_kind", "build_year", "funding",
+    "lead_department", "version", "updated_at",
+]  # fmt: skip
+ENTRY_FIELDS = [
+    "usability", "last_inspection", "state", "state_changed_at", "closed_at", "version",
+    "updated_at",
+]  # fmt: skip
+IMPORTED_NOTE = "由 Excel 台账导入"
+# Log actions that only mirror survey findings; any other action is a workflow move, after
+# which an import no longer changes the entry's state.
+_FINDING_ACTIONS = {"import", *SYNC_ACTIONS}
+
+
+class _Rollback(Exception):
+    pass
 
 
 def import_ledger(
@@ -14,4 +83,737 @@ def import_ledger(
     ``progress(done, total, message)`` is called now and then. Raises ImportFileError for a
     file that cannot be read at all; bad rows are returned in ``result.errors``.
     """
-    raise NotImplementedError
+    round_name = (round_name or "").strip()
+    if not round_name:
+        raise ImportFileError("请填写导入到哪个摸排轮次（轮次名称）。")
+    if len(round_name) > 100:
+        raise ImportFileError("轮次名称不能超过 100 个字。")
+    if actor is not None:
+        require(actor, IMPORT_LEDGER, "您没有导入台账的权限。")
+    report = progress or (lambda done, total, message: None)
+    result = ImportResult(dry_run=dry_run, round_name=round_name)
+
+    rows = _check_rows(source, result, report)
+    if not rows and not result.errors:
+        raise ImportFileError("表格中没有数据行：表头下面从第 2 行起每行填写一个厕所。")
+    plan = _resolve(rows, actor, result)
+    if result.errors:
+        order = {name: i for i, name in enumerate(HEADERS)}
+        result.errors.sort(key=lambda e: (e.row, order.get(e.column, -1)))
+        report(0, 0, f"发现 {len(result.errors)} 处错误，未导入任何数据。")
+        return result
+
+    try:
+        with transaction.atomic():
+            _Writer(plan, actor, result, report).write()
+            if dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    except IntegrityError as exc:
+        logger.warning("ledger import collided with a concurrent change: %s", exc)
+        raise ImportFileError(
+            "导入期间有人同时修改了这些农户或厕所，未保存任何数据；请稍后重新导入。"
+        ) from exc
+    if not dry_run:
+        logger.info(
+            "ledger imported into round %r (county %s) by %s: %s",
+            round_name,
+            result.county_code,
+            getattr(actor, "username", "command line"),
+            result.counts,
+        )
+    report(len(rows), len(rows), "检查通过，可以导入。" if dry_run else "导入完成。")
+    return result
+
+
+def system_user():
+    """The account the command line imports as: it signs imported inspections and log rows.
+    It cannot log in."""
+    user, created = get_user_model().objects.get_or_create(
+        username=SYSTEM_USERNAME, defaults={"first_name": "台账导入", "is_active": False}
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user
+
+
+# 1. Every row on its own ---------------------------------------------------------------
+
+
+def _check_rows(source, result: ImportResult, report) -> list[LedgerRow]:
+    rows: list[LedgerRow] = []
+    with LedgerSheet(source) as sheet:
+        total = sheet.estimated_rows
+        report(0, total, "正在逐行检查…")
+        count = 0
+        for number, values in sheet.rows():
+            count += 1
+            row, errors = clean_row(number, values)
+            if errors:
+                result.errors.extend(errors)
+            else:
+                rows.append(row)
+            if count % 5000 == 0:
+                report(count, max(total, count), f"正在逐行检查…（已检查 {count} 行）")
+    result.counts["rows"] = count
+    return rows
+
+
+# 2. What needs the database ------------------------------------------------------------
+
+
+@dataclass
+class _ToiletMatch:
+    pk: int | None = None  # None: a new toilet
+    household_key: str = ""  # the ID number (household toilets)
+
+
+@dataclass
+class _Plan:
+    rows: list[LedgerRow]
+    county: Region | None = None
+    survey_round: SurveyRound | None = None
+    villages: dict[str, Region] = field(default_factory=dict)
+    households: dict[str, int] = field(default_factory=dict)  # ID number → pk
+    toilets: list[int | None] = field(default_factory=list)  # per row: matched toilet pk
+
+
+def _chunks(values, size=IN_CHUNK):
+    values = list(values)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _error(result, row: int, key: str, message: str):
+    result.errors.append(RowError(row, COLUMN_BY_KEY[key].name if key else "", message))
+
+
+def _resolve(rows: list[LedgerRow], actor, result: ImportResult) -> _Plan:
+    plan = _Plan(rows=rows)
+    codes = {row.code for row in rows}
+    regions: dict[str, Region] = {}
+    visible: set[str] = set()
+    visible_regions = Region.objects.visible_to(actor) if actor is not None else Region.objects
+    for chunk in _chunks(codes):
+        regions.update({r.code: r for r in Region.objects.filter(code__in=chunk)})
+        visible.update(visible_regions.filter(code__in=chunk).values_list("code", flat=True))
+    county_codes = {code[:6].ljust(12, "0") for code in codes}
+    counties = {r.code: r for r in Region.objects.filter(code__in=county_codes, level=Level.COUNTY)}
+
+    first_county: tuple[int, Region] | None = None
+    good: list[LedgerRow] = []
+    for row in rows:
+        region = regions.get(row.code)
+        if region is None:
+            _error(result, row.number, "code", f"区划代码 {row.code} 不存在，请核对")
+            continue
+        if region.level != Level.VILLAGE:
+            _error(
+                result,
+                row.number,
+                "code",
+                f"{row.code} 是{region.name}（{region.get_level_display()}）的代码，"
+                "请填写行政村的 12 位代码",
+            )
+            continue
+        if region.abolished:
+            _error(result, row.number, "code", f"{region.name}（{row.code}）已撤销，不能再登记")
+            continue
+        if row.code not in visible:
+            _error(result, row.number, "code", f"{region.name}（{row.code}）不在您的管辖范围内")
+            continue
+        county = counties.get(row.code[:6].ljust(12, "0"))
+        if county is None:
+            _error(result, row.number, "code", f"找不到{region.name}所属的县（区）")
+            continue
+        if first_county is None:
+            first_county = (row.number, county)
+        elif county.pk != first_county[1].pk:
+            _error(
+                result,
+                row.number,
+                "code",
+                f"{region.name}属于{county.name}，而第 {first_county[0]} 行属于"
+                f"{first_county[1].name}；一个文件只能导入同一个县（区）的台账",
+            )
+            continue
+        good.append(row)
+    plan.villages = regions
+    if first_county is None:
+        return plan
+    county = plan.county = first_county[1]
+    result.county_code = county.code
+    plan.survey_round = (
+        SurveyRound.objects.filter(county=county, name=result.round_name)
+        .select_related("template")
+        .first()
+    )
+    result.round_created = plan.survey_round is None
+    _check_duplicates(good, result)
+    _match_households(plan, good, actor, result)
+    if not result.errors:
+        _match_toilets(plan)
+    return plan
+
+
+def _check_duplicates(rows: list[LedgerRow], result: ImportResult):
+    """One household may have several toilets (rows), but must be the same household in each
+    row; a public toilet appears once."""
+    first_by_id: dict[str, LedgerRow] = {}
+    first_public: dict[tuple[str, str], int] = {}
+    for row in rows:
+        if row.is_household:
+            first = first_by_id.setdefault(row.id_number, row)
+            if first is row:
+                continue
+            if first.code != row.code:
+                _error(
+                    result,
+                    row.number,
+                    "code",
+                    f"与第 {first.number} 行是同一身份证号，但行政村不同（{first.code}）",
+                )
+            elif first.head_name != row.head_name:
+                _error(
+                    result,
+                    row.number,
+                    "head_name",
+                    f"与第 {first.number} 行是同一身份证号，但户主姓名不同"
+                    f"（“{first.head_name}”与“{row.head_name}”）",
+                )
+        else:
+            key = (row.code, row.public_name)
+            if key in first_public:
+                _error(
+                    result,
+                    row.number,
+                    "public_name",
+                    f"与第 {first_public[key]} 行是同一座公厕（同村同名），一座公厕只填一行",
+                )
+            else:
+                first_public[key] = row.number
+
+
+def _match_households(plan: _Plan, rows: list[LedgerRow], actor, result: ImportResult):
+    """Households already registered in the county, by ID number. One registered in a
+    village outside the importer's region cannot be moved by this import."""
+    county_code = plan.county.code[:6]
+    ids = {row.id_number for row in rows if row.is_household}
+    visible_pks: set[int] = set()
+    found: dict[str, tuple[int, str, str]] = {}
+    scoped = Household.objects.visible_to(actor) if actor is not None else Household.objects
+    for chunk in _chunks(ids):
+        in_county = Household.objects.filter(county_code=county_code, id_number__in=chunk)
+        for pk, number, code, name in in_county.values_list(
+            "pk", "id_number", "village__code", "village__name"
+        ):
+            found[number] = (pk, code, name)
+        visible_pks.update(
+            scoped.filter(county_code=county_code, id_number__in=chunk).values_list("pk", flat=True)
+        )
+    reported: set[str] = set()
+    for row in rows:
+        if not row.is_household or row.id_number not in found:
+            continue
+        pk, code, name = found[row.id_number]
+        if pk not in visible_pks and row.id_number not in reported:
+            reported.add(row.id_number)
+            _error(
+                result,
+                row.number,
+                "id_number",
+                f"该身份证号已登记在{name}（{code}），不在您的管辖范围内，请联系县级管理员处理",
+            )
+        plan.households[row.id_number] = pk
+
+
+def _match_toilets(plan: _Plan):
+    """Each row's toilet: a household's toilets are matched by technical type and build
+    year, then by type alone, then — one row, one toilet left — to that toilet; a public
+    toilet by village and name. Unmatched rows become new toilets."""
+    rows = plan.rows
+    existing: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
+    for chunk in _chunks(set(plan.households.values())):
+        for pk, household_id, tech, year in (
+            Toilet.objects.filter(household_id__in=chunk, status=ToiletStatus.ACTIVE)
+            .order_by("id")
+            .values_list("pk", "household_id", "tech_type", "build_year")
+        ):
+            existing[household_id].append((pk, tech, year))
+    public: dict[tuple[int, str], int] = {}
+    village_ids = {plan.villages[row.code].pk for row in rows if not row.is_household}
+    for chunk in _chunks(village_ids):
+        for pk, village_id, name in (
+            Toilet.objects.filter(
+                kind=ToiletKind.PUBLIC, village_id__in=chunk, status=ToiletStatus.ACTIVE
+            )
+            .order_by("-id")  # the oldest wins below
+            .values_list("pk", "village_id", "name")
+        ):
+            public[(village_id, name)] = pk
+
+    matched: list[int | None] = [None] * len(rows)
+    by_household: dict[int, list[int]] = defaultdict(list)
+    for index, row in enumerate(rows):
+        if row.is_household:
+            household_pk = plan.households.get(row.id_number)
+            if household_pk is not None:
+                by_household[household_pk].append(index)
+        else:
+            matched[index] = public.get((plan.villages[row.code].pk, row.public_name))
+    for household_pk, indexes in by_household.items():
+        left = list(existing.get(household_pk, []))
+        for same in (
+            lambda row, t: t[1] == row.tech_type and t[2] == row.build_year,
+            lambda row, t: t[1] == row.tech_type,
+        ):
+            for index in indexes:
+                if matched[index] is None:
+                    hit = next((t for t in left if same(rows[index], t)), None)
+                    if hit is not None:
+                        matched[index] = hit[0]
+                        left.remove(hit)
+        unmatched = [i for i in indexes if matched[i] is None]
+        if len(unmatched) == 1 and len(left) == 1:
+            matched[unmatched[0]] = left[0][0]
+    plan.toilets = matched
+
+
+# 3. Writing ----------------------------------------------------------------------------
+
+
+class _Writer:
+    def __init__(self, plan: _Plan, actor, result: ImportResult, report):
+        self.plan = plan
+        self.result = result
+        self.report = report
+        self.user = actor if actor is not None else system_user()
+        self.now = timezone.now()
+        self.counts = result.counts
+        self.created_households: dict[str, int] = {}
+        self.touched_households: set[int] = set()
+        self.touched_toilets: set[int] = set()
+        self._noon: dict[datetime.date, datetime.datetime] = {}
+
+    def write(self):
+        rows = self.plan.rows
+        self.survey_round = self.plan.survey_round or self._create_round()
+        total = len(rows)
+        for start in range(0, total, CHUNK):
+            self.report(start, total, f"正在写入…（{start}/{total} 行）")
+            self._write_chunk(start, rows[start : start + CHUNK])
+
+    def _noon_of(self, day: datetime.date) -> datetime.datetime:
+        if day not in self._noon:
+            self._noon[day] = timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
+        return self._noon[day]
+
+    def _create_round(self) -> SurveyRound:
+        days = [row.inspected_on for row in self.plan.rows]
+        template = ReportTemplate.objects.filter(is_default=True).first()
+        if template is None:
+            raise ImportFileError("系统中没有默认的汇总表模板，请联系系统管理员。")
+        survey_round = SurveyRound.objects.create(
+            name=self.result.round_name,
+            kind=RoundKind.SURVEY,
+            county=self.plan.county,
+            start_date=min(days),
+            end_date=max(days),
+            template=template,
+            status=RoundStatus.CLOSED,
+            created_by=self.user,
+            opened_at=self.now,
+            closed_at=self.now,
+        )
+        logger.info("round %s created for the ledger import", survey_round.pk)
+        return survey_round
+
+    def _write_chunk(self, start: int, rows: list[LedgerRow]):
+        household_pks = self._households(rows)
+        toilet_pks = self._toilets(start, rows, household_pks)
+        inspections, changed = self._inspections(rows, toilet_pks)
+        self._ledger(rows, toilet_pks, inspections, changed)
+
+    # Households
+
+    def _households(self, rows: list[LedgerRow]) -> dict[str, int]:
+        """Create the new households and update the changed ones; ID number → pk."""
+        villages = self.plan.villages
+        known = self.plan.households
+        new: dict[str, Household] = {}
+        wanted: dict[int, LedgerRow] = {}
+        for row in rows:
+            if not row.is_household:
+                continue
+            pk = known.get(row.id_number) or self.created_households.get(row.id_number)
+            if pk is None:
+                if row.id_number not in new:
+                    village = villages[row.code]
+                    new[row.id_number] = Household(
+                        village=village,
+                        county_code=village.code[:6],
+                        group_name=row.group,
+                        head_name=row.head_name,
+                        id_number=row.id_number,
+                        phone=row.phone,
+                    )
+            elif pk not in self.touched_households:
+                wanted.setdefault(pk, row)
+        if new:
+            created = bulk_create_with_history(
+                list(new.values()), Household, batch_size=BATCH, default_user=self.user
+            )
+            for household in created:
+                self.created_households[household.id_number] = household.pk
+            self.counts["households_created"] += len(created)
+        changed = []
+        for household in Household.objects.filter(pk__in=list(wanted)):
+            row = wanted[household.pk]
+            village = villages[row.code]
+            updates = {
+                "village_id": village.pk,
+                "head_name": row.head_name,
+                # An empty cell keeps what is registered rather than erasing it.
+                "group_name": row.group or household.group_name,
+                "phone": row.phone or household.phone,
+            }
+            if any(getattr(household, k) != v for k, v in updates.items()):
+                for key, value in updates.items():
+                    setattr(household, key, value)
+                household.version += 1
+                changed.append(household)
+        self.touched_households.update(wanted)
+        if changed:
+            bulk_update_with_history(
+                changed,
+                Household,
+                ["village", "head_name", "group_name", "phone", "version", "updated_at"],
+                batch_size=BATCH,
+                default_user=self.user,
+            )
+            self.counts["households_updated"] += len(changed)
+        return {**known, **self.created_households}
+
+    # Toilets
+
+    def _toilet_values(self, row: LedgerRow, household_pk: int | None) -> dict:
+        return {
+            "village_id": self.plan.villages[row.code].pk,
+            "household_id": household_pk,
+            "kind": row.kind,
+            "name": "" if row.is_household else row.public_name,
+            "tech_type": row.tech_type,
+            "flush_kind": row.flush_kind,
+            "build_year": row.build_year,
+            "funding": row.funding,
+        }
+
+    def _toilets(self, start: int, rows: list[LedgerRow], households: dict) -> list[int]:
+        matched = self.plan.toilets[start : start + len(rows)]
+        new: list[tuple[int, Toilet]] = []
+        wanted: dict[int, tuple[LedgerRow, int | None]] = {}
+        pks: list[int | None] = list(matched)
+        for index, (row, pk) in enumerate(zip(rows, matched, strict=True)):
+            household_pk = households.get(row.id_number) if row.is_household else None
+            if pk is None:
+                values = self._toilet_values(row, household_pk)
+                new.append(
+                    (
+                        index,
+                        Toilet(**values, lead_department=default_lead_department(row.build_year)),
+                    )
+                )
+            else:
+                wanted[pk] = (row, household_pk)
+        if new:
+            created = bulk_create_with_history(
+                [t for _, t in new], Toilet, batch_size=BATCH, default_user=self.user
+            )
+            for (index, _), toilet in zip(new, created, strict=True):
+                pks[index] = toilet.pk
+            self.counts["toilets_created"] += len(created)
+        changed = []
+        for toilet in Toilet.objects.filter(pk__in=list(wanted)):
+            row, household_pk = wanted[toilet.pk]
+            values = self._toilet_values(row, household_pk)
+            if toilet.build_year != row.build_year and toilet.lead_department == (
+                default_lead_department(toilet.build_year)
+            ):
+                values["lead_department"] = default_lead_department(row.build_year)
+            if any(getattr(toilet, k) != v for k, v in values.items()):
+                for key, value in values.items():
+                    setattr(toilet, key, value)
+                toilet.version += 1
+                changed.append(toilet)
+        if changed:
+            bulk_update_with_history(
+                changed,
+                Toilet,
+                TOILET_FIELDS,
+                batch_size=BATCH,
+                default_user=self.user,
+            )
+            self.counts["toilets_updated"] += len(changed)
+        return pks
+
+    # Inspections
+
+    def _inspections(self, rows, toilet_pks) -> tuple[list[Inspection], list[bool]]:
+        """The round's inspection of each row's toilet, created or brought in line with the
+        row; ``changed`` says per row whether anything about the finding changed."""
+        survey_round = self.survey_round
+        existing: dict[int, Inspection] = {}
+        if self.plan.survey_round is not None:
+            for inspection in Inspection.objects.filter(
+                round=survey_round, toilet_id__in=toilet_pks
+            ).prefetch_related("categories"):
+                existing[inspection.toilet_id] = inspection
+        through = Inspection.categories.through
+        result: list[Inspection | None] = [None] * len(rows)
+        changed_flags = [False] * len(rows)
+        new: list[tuple[int, Inspection]] = []
+        updated: list[Inspection] = []
+        recategorised: list[tuple[int, LedgerRow]] = []
+        for index, (row, toilet_pk) in enumerate(zip(rows, toilet_pks, strict=True)):
+            when = self._noon_of(row.inspected_on)
+            partner = row.surveyor_name or "（台账未填）"
+            inspection = existing.get(toilet_pk)
+            if inspection is None:
+                new.append(
+                    (
+                        index,
+                        Inspection(
+                            round=survey_round,
+                            toilet_id=toilet_pk,
+                            surveyor=self.user,
+                            partner_name=partner,
+                            inspected_at=when,
+                            household_present=True,
+                            check_method=CheckMethod.ASK_AND_LOOK,
+                            usability=row.usability,
+                            notes=IMPORTED_NOTE,
+                            signed=True,
+                            status=InspectionStatus.VERIFIED,
+                            verified_by=self.user,
+                            verified_at=self.now,
+                        ),
+                    )
+                )
+                changed_flags[index] = True
+                continue
+            result[index] = inspection
+            old_categories = {c.pk for c in inspection.categories.all()}
+            same_finding = inspection.usability == row.usability and old_categories == set(
+                row.categories
+            )
+            same_record = (
+                inspection.partner_name == partner
+                and timezone.localdate(inspection.inspected_at) == row.inspected_on
+            )
+            if not same_finding or not same_record:
+                inspection.usability = row.usability
+                inspection.partner_name = partner
+                if not same_record:
+                    inspection.inspected_at = when
+                inspection.version += 1
+                updated.append(inspection)
+            if not same_finding:
+                changed_flags[index] = True
+                if old_categories != set(row.categories):
+                    recategorised.append((index, row))
+        if new:
+            created = bulk_create_with_history(
+                [i for _, i in new], Inspection, batch_size=BATCH, default_user=self.user
+            )
+            for (index, _), inspection in zip(new, created, strict=True):
+                result[index] = inspection
+            self.counts["inspections_created"] += len(created)
+            through.objects.bulk_create(
+                [
+                    through(inspection_id=inspection.pk, problemcategory_id=code)
+                    for (index, _), inspection in zip(new, created, strict=True)
+                    for code in rows[index].categories
+                ],
+                batch_size=BATCH,
+            )
+        if updated:
+            bulk_update_with_history(
+                updated,
+                Inspection,
+                ["usability", "partner_name", "inspected_at", "version", "updated_at"],
+                batch_size=BATCH,
+                default_user=self.user,
+            )
+            self.counts["inspections_updated"] += len(updated)
+        if recategorised:
+            through.objects.filter(
+                inspection_id__in=[result[i].pk for i, _ in recategorised]
+            ).delete()
+            through.objects.bulk_create(
+                [
+                    through(inspection_id=result[index].pk, problemcategory_id=code)
+                    for index, row in recategorised
+                    for code in row.categories
+                ],
+                batch_size=BATCH,
+            )
+        return result, changed_flags
+
+    # The ledger
+
+    def _ledger(self, rows, toilet_pks, inspections, changed):
+        """Open, update, close or withdraw each toilet's entry so that the ledger says what
+        the row says. An entry that has been through the close-out workflow in the system
+        keeps the state the workflow gave it: the import only updates its finding."""
+        this_round: dict[int, LedgerEntry] = {}
+        open_entries: dict[int, LedgerEntry] = {}
+        round_inspections = [i.pk for i in inspections if i is not None and i.pk]
+        # Only the entries a row can touch: the toilet's open one, and the one this round
+        # opened (closed or withdrawn by an earlier import of the same file).
+        entries = LedgerEntry.objects.filter(toilet_id__in=toilet_pks).filter(
+            ~Q(state__in=ENDED_STATES) | Q(opened_by_inspection_id__in=round_inspections)
+        )
+        for entry in entries.prefetch_related("categories"):
+            if entry.opened_by_inspection_id in round_inspections:
+                this_round[entry.toilet_id] = entry
+            if entry.state not in ENDED_STATES:
+                open_entries[entry.toilet_id] = entry
+        moved = set(
+            LedgerLog.objects.filter(
+                entry_id__in=[e.pk for e in {*this_round.values(), *open_entries.values()}]
+            )
+            .exclude(action__in=_FINDING_ACTIONS)
+            .values_list("entry_id", flat=True)
+        )
+        through = LedgerEntry.categories.through
+        new_entries: list[tuple[int, LedgerEntry]] = []
+        updates: dict[int, LedgerEntry] = {}
+        recategorised: list[tuple[LedgerEntry, LedgerRow]] = []
+        logs: list[LedgerLog] = []
+
+        def log(entry, from_state, to_state, note, inspection):
+            logs.append(
+                LedgerLog(
+                    entry=entry,
+                    actor=self.user,
+                    from_state=from_state,
+                    to_state=to_state,
+                    action="import",
+                    note=note[:300],
+                    inspection=inspection,
+                )
+            )
+
+        for index, (row, toilet_pk) in enumerate(zip(rows, toilet_pks, strict=True)):
+            inspection = inspections[index]
+            mine = this_round.get(toilet_pk)
+            current = open_entries.get(toilet_pk)
+            finding = _finding(row)
+            if row.is_problem:
+                wanted = LedgerState.CLOSED if row.closed else LedgerState.REGISTERED
+                entry = mine if mine is not None else current
+                if entry is None:
+                    entry = LedgerEntry(
+                        toilet_id=toilet_pk,
+                        found_in=self.survey_round,
+                        opened_by_inspection=inspection,
+                        last_inspection=inspection,
+                        usability=row.usability,
+                        state=wanted,
+                        state_changed_at=self.now,
+                        closed_at=self.now if row.closed else None,
+                    )
+                    new_entries.append((index, entry))
+                    note = f"台账导入（{self.survey_round.name}）：{finding}"
+                    if row.closed:
+                        note += "；原台账记为已销号"
+                    log(entry, "", wanted, note, inspection)
+                    continue
+                from_state = entry.state
+                if changed[index] or entry.last_inspection_id != inspection.pk:
+                    entry.usability = row.usability
+                    entry.last_inspection = inspection
+                    if {c.pk for c in entry.categories.all()} != set(row.categories):
+                        recategorised.append((entry, row))
+                    updates[entry.pk] = entry
+                    self.counts["entries_updated"] += 1
+                can_move = entry.pk not in moved and (
+                    wanted in ENDED_STATES or current is None or current.pk == entry.pk
+                )
+                if entry.state != wanted and can_move:
+                    entry.state = wanted
+                    entry.state_changed_at = self.now
+                    entry.closed_at = self.now if wanted == LedgerState.CLOSED else None
+                    updates[entry.pk] = entry
+                    if wanted == LedgerState.CLOSED:
+                        self.counts["entries_closed"] += 1
+                if entry.pk in updates:
+                    entry.version += 1
+                    note = f"台账导入更新（{self.survey_round.name}）：{finding}"
+                    if entry.state != from_state:
+                        note += f"；整改情况：{'已销号' if row.closed else '未销号'}"
+                    log(entry, from_state, entry.state, note, inspection)
+            elif changed[index]:
+                # Found usable: an entry only this import stood behind is withdrawn; one the
+                # workflow has touched stays, to be closed with evidence.
+                entry = mine if mine is not None and mine.state not in ENDED_STATES else current
+                if entry is None:
+                    continue
+                from_state = entry.state
+                if entry is mine and entry.pk not in moved:
+                    entry.state = LedgerState.WITHDRAWN
+                    entry.state_changed_at = self.now
+                    note = f"台账导入更正为正常使用（{self.survey_round.name}），撤销该问题登记"
+                else:
+                    note = f"台账导入（{self.survey_round.name}）：使用正常，待按整改流程核实销号"
+                entry.version += 1
+                entry.last_inspection = inspection
+                updates[entry.pk] = entry
+                self.counts["entries_updated"] += 1
+                log(entry, from_state, entry.state, note, inspection)
+
+        if new_entries:
+            created = LedgerEntry.objects.bulk_create([e for _, e in new_entries], batch_size=BATCH)
+            through.objects.bulk_create(
+                [
+                    through(ledgerentry_id=entry.pk, problemcategory_id=code)
+                    for (index, _), entry in zip(new_entries, created, strict=True)
+                    for code in rows[index].categories
+                ],
+                batch_size=BATCH,
+            )
+            self.counts["entries_opened"] += len(created)
+            self.counts["entries_closed"] += sum(
+                1 for e in created if e.state == LedgerState.CLOSED
+            )
+        if updates:
+            LedgerEntry.objects.bulk_update(
+                list(updates.values()),
+                ENTRY_FIELDS,
+                batch_size=BATCH,
+            )
+        if recategorised:
+            through.objects.filter(ledgerentry_id__in=[e.pk for e, _ in recategorised]).delete()
+            through.objects.bulk_create(
+                [
+                    through(ledgerentry_id=entry.pk, problemcategory_id=code)
+                    for entry, row in recategorised
+                    for code in row.categories
+                ],
+                batch_size=BATCH,
+            )
+        for entry_log in logs:
+            entry_log.entry_id = entry_log.entry.pk
+        LedgerLog.objects.bulk_create(logs, batch_size=BATCH)
+
+
+_CATEGORY_NAMES = {code: name for code, name, _ in PROBLEM_CATEGORIES}
+
+
+def _finding(row: LedgerRow) -> str:
+    """`不能使用：厕具问题、粪池问题`"""
+    label = Usability(row.usability).label
+    names = "、".join(_CATEGORY_NAMES[c] for c in row.categories)
+    return f"{label}：{names}" if names else label

@@ -42,7 +42,12 @@ def allowed_from(state: str) -> list[Transition]:
 
 
 # Log rows written outside the table, by the inspections keeping the ledger in step.
-SYNC_ACTIONS = {"register": "登记问题", "inspect": "摸排更新", "withdraw": "撤销登记"}
+SYNC_ACTIONS = {
+    "register": "登记问题",
+    "inspect": "摸排更新",
+    "withdraw": "撤销登记",
+    "import": "台账导入",
+}
 
 
 def action_label(action: str) -> str:
