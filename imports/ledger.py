@@ -23,7 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
 from rectification.choices import ENDED_STATES, LedgerState
 from rectification.models import LedgerEntry, LedgerLog
@@ -43,6 +43,7 @@ from surveys.models import Inspection, ReportTemplate, SurveyRound
 from toilets.choices import ToiletKind, ToiletStatus, default_lead_department
 from toilets.models import Household, Toilet
 
+from .bulk import Inserter
 from .columns import COLUMN_BY_KEY, HEADERS
 from .reader import LedgerSheet
 from .results import ImportFileError, ImportResult, RowError
@@ -54,6 +55,20 @@ CHUNK = 5000  # rows written per step: bounds memory and gives the progress bar 
 BATCH = 2000  # rows per INSERT/UPDATE statement
 IN_CHUNK = 5000  # values per IN (...) lookup (SQLite's variable limit is 32766)
 SYSTEM_USERNAME = "ledger-import"
+HOUSEHOLD_COLUMNS = ["village_id", "county_code", "group_name", "head_name", "id_number", "phone"]
+TOILET_COLUMNS = [
+    "village_id", "household_id", "kind", "name", "tech_type", "flush_kind", "build_year",
+    "funding", "lead_department",
+]  # fmt: skip
+INSPECTION_COLUMNS = [
+    "round_id", "toilet_id", "surveyor_id", "partner_name", "inspected_at", "household_present",
+    "check_method", "usability", "notes", "signed", "status", "verified_by_id", "verified_at",
+]  # fmt: skip
+ENTRY_COLUMNS = [
+    "toilet_id", "found_in_id", "opened_by_inspection_id", "last_inspection_id", "usability",
+    "state", "state_changed_at", "closed_at",
+]  # fmt: skip
+LOG_COLUMNS = ["entry_id", "actor_id", "from_state", "to_state", "action", "note", "inspection_id"]
 TOILET_FIELDS = [
     "village", "household", "kind", "name", "tech_type", "flush_kind", "build_year", "funding",
     "lead_department", "version", "updated_at",
@@ -396,6 +411,20 @@ class _Writer:
         self.touched_households: set[int] = set()
         self.touched_toilets: set[int] = set()
         self._noon: dict[datetime.date, datetime.datetime] = {}
+        now, user = self.now, self.user
+        self.insert_household = Inserter(Household, HOUSEHOLD_COLUMNS, now=now, history_user=user)
+        self.insert_toilet = Inserter(Toilet, TOILET_COLUMNS, now=now, history_user=user)
+        self.insert_inspection = Inserter(
+            Inspection, INSPECTION_COLUMNS, now=now, history_user=user
+        )
+        self.insert_inspection_category = Inserter(
+            Inspection.categories.through, ["inspection_id", "problemcategory_id"], now=now
+        )
+        self.insert_entry = Inserter(LedgerEntry, ENTRY_COLUMNS, now=now)
+        self.insert_entry_category = Inserter(
+            LedgerEntry.categories.through, ["ledgerentry_id", "problemcategory_id"], now=now
+        )
+        self.insert_log = Inserter(LedgerLog, LOG_COLUMNS, now=now)
 
     def write(self):
         rows = self.plan.rows
@@ -442,7 +471,7 @@ class _Writer:
         """Create the new households and update the changed ones; ID number → pk."""
         villages = self.plan.villages
         known = self.plan.households
-        new: dict[str, Household] = {}
+        new: dict[str, tuple] = {}
         wanted: dict[int, LedgerRow] = {}
         for row in rows:
             if not row.is_household:
@@ -451,22 +480,19 @@ class _Writer:
             if pk is None:
                 if row.id_number not in new:
                     village = villages[row.code]
-                    new[row.id_number] = Household(
-                        village=village,
-                        county_code=village.code[:6],
-                        group_name=row.group,
-                        head_name=row.head_name,
-                        id_number=row.id_number,
-                        phone=row.phone,
+                    new[row.id_number] = (
+                        village.pk,
+                        village.code[:6],
+                        row.group,
+                        row.head_name,
+                        row.id_number,
+                        row.phone,
                     )
             elif pk not in self.touched_households:
                 wanted.setdefault(pk, row)
         if new:
-            created = bulk_create_with_history(
-                list(new.values()), Household, batch_size=BATCH, default_user=self.user
-            )
-            for household in created:
-                self.created_households[household.id_number] = household.pk
+            created = self.insert_household.insert(list(new.values()))
+            self.created_households.update(zip(new, created, strict=True))
             self.counts["households_created"] += len(created)
         changed = []
         for household in Household.objects.filter(pk__in=list(wanted)):
@@ -483,6 +509,7 @@ class _Writer:
                 for key, value in updates.items():
                     setattr(household, key, value)
                 household.version += 1
+                household.updated_at = self.now
                 changed.append(household)
         self.touched_households.update(wanted)
         if changed:
@@ -512,27 +539,21 @@ class _Writer:
 
     def _toilets(self, start: int, rows: list[LedgerRow], households: dict) -> list[int]:
         matched = self.plan.toilets[start : start + len(rows)]
-        new: list[tuple[int, Toilet]] = []
+        new: list[tuple[int, tuple]] = []
         wanted: dict[int, tuple[LedgerRow, int | None]] = {}
         pks: list[int | None] = list(matched)
         for index, (row, pk) in enumerate(zip(rows, matched, strict=True)):
             household_pk = households.get(row.id_number) if row.is_household else None
             if pk is None:
                 values = self._toilet_values(row, household_pk)
-                new.append(
-                    (
-                        index,
-                        Toilet(**values, lead_department=default_lead_department(row.build_year)),
-                    )
-                )
+                values["lead_department"] = default_lead_department(row.build_year)
+                new.append((index, tuple(values[name] for name in TOILET_COLUMNS)))
             else:
                 wanted[pk] = (row, household_pk)
         if new:
-            created = bulk_create_with_history(
-                [t for _, t in new], Toilet, batch_size=BATCH, default_user=self.user
-            )
-            for (index, _), toilet in zip(new, created, strict=True):
-                pks[index] = toilet.pk
+            created = self.insert_toilet.insert([values for _, values in new])
+            for (index, _), pk in zip(new, created, strict=True):
+                pks[index] = pk
             self.counts["toilets_created"] += len(created)
         changed = []
         for toilet in Toilet.objects.filter(pk__in=list(wanted)):
@@ -546,6 +567,7 @@ class _Writer:
                 for key, value in values.items():
                     setattr(toilet, key, value)
                 toilet.version += 1
+                toilet.updated_at = self.now
                 changed.append(toilet)
         if changed:
             bulk_update_with_history(
@@ -560,9 +582,9 @@ class _Writer:
 
     # Inspections
 
-    def _inspections(self, rows, toilet_pks) -> tuple[list[Inspection], list[bool]]:
-        """The round's inspection of each row's toilet, created or brought in line with the
-        row; ``changed`` says per row whether anything about the finding changed."""
+    def _inspections(self, rows, toilet_pks) -> tuple[list[int], list[bool]]:
+        """The round's inspection of each row's toilet (ids), created or brought in line
+        with the row; ``changed`` says per row whether the finding is new or changed."""
         survey_round = self.survey_round
         existing: dict[int, Inspection] = {}
         if self.plan.survey_round is not None:
@@ -570,12 +592,12 @@ class _Writer:
                 round=survey_round, toilet_id__in=toilet_pks
             ).prefetch_related("categories"):
                 existing[inspection.toilet_id] = inspection
-        through = Inspection.categories.through
-        result: list[Inspection | None] = [None] * len(rows)
+        ids: list[int | None] = [None] * len(rows)
         changed_flags = [False] * len(rows)
-        new: list[tuple[int, Inspection]] = []
+        new: list[tuple[int, tuple]] = []
         updated: list[Inspection] = []
-        recategorised: list[tuple[int, LedgerRow]] = []
+        recategorised: list[int] = []
+        user_id = self.user.pk
         for index, (row, toilet_pk) in enumerate(zip(rows, toilet_pks, strict=True)):
             when = self._noon_of(row.inspected_on)
             partner = row.surveyor_name or "（台账未填）"
@@ -584,26 +606,16 @@ class _Writer:
                 new.append(
                     (
                         index,
-                        Inspection(
-                            round=survey_round,
-                            toilet_id=toilet_pk,
-                            surveyor=self.user,
-                            partner_name=partner,
-                            inspected_at=when,
-                            household_present=True,
-                            check_method=CheckMethod.ASK_AND_LOOK,
-                            usability=row.usability,
-                            notes=IMPORTED_NOTE,
-                            signed=True,
-                            status=InspectionStatus.VERIFIED,
-                            verified_by=self.user,
-                            verified_at=self.now,
+                        (
+                            survey_round.pk, toilet_pk, user_id, partner, when, True,
+                            CheckMethod.ASK_AND_LOOK.value, row.usability, IMPORTED_NOTE, True,
+                            InspectionStatus.VERIFIED.value, user_id, self.now,
                         ),
                     )
-                )
+                )  # fmt: skip
                 changed_flags[index] = True
                 continue
-            result[index] = inspection
+            ids[index] = inspection.pk
             old_categories = {c.pk for c in inspection.categories.all()}
             same_finding = inspection.usability == row.usability and old_categories == set(
                 row.categories
@@ -618,25 +630,19 @@ class _Writer:
                 if not same_record:
                     inspection.inspected_at = when
                 inspection.version += 1
+                inspection.updated_at = self.now
                 updated.append(inspection)
             if not same_finding:
                 changed_flags[index] = True
                 if old_categories != set(row.categories):
-                    recategorised.append((index, row))
+                    recategorised.append(index)
         if new:
-            created = bulk_create_with_history(
-                [i for _, i in new], Inspection, batch_size=BATCH, default_user=self.user
-            )
-            for (index, _), inspection in zip(new, created, strict=True):
-                result[index] = inspection
+            created = self.insert_inspection.insert([values for _, values in new])
+            for (index, _), pk in zip(new, created, strict=True):
+                ids[index] = pk
             self.counts["inspections_created"] += len(created)
-            through.objects.bulk_create(
-                [
-                    through(inspection_id=inspection.pk, problemcategory_id=code)
-                    for (index, _), inspection in zip(new, created, strict=True)
-                    for code in rows[index].categories
-                ],
-                batch_size=BATCH,
+            self.insert_inspection_category.insert(
+                [(ids[index], code) for index, _ in new for code in rows[index].categories]
             )
         if updated:
             bulk_update_with_history(
@@ -648,18 +654,12 @@ class _Writer:
             )
             self.counts["inspections_updated"] += len(updated)
         if recategorised:
-            through.objects.filter(
-                inspection_id__in=[result[i].pk for i, _ in recategorised]
-            ).delete()
-            through.objects.bulk_create(
-                [
-                    through(inspection_id=result[index].pk, problemcategory_id=code)
-                    for index, row in recategorised
-                    for code in row.categories
-                ],
-                batch_size=BATCH,
+            through = Inspection.categories.through
+            through.objects.filter(inspection_id__in=[ids[i] for i in recategorised]).delete()
+            self.insert_inspection_category.insert(
+                [(ids[index], code) for index in recategorised for code in rows[index].categories]
             )
-        return result, changed_flags
+        return ids, changed_flags
 
     # The ledger
 
@@ -669,7 +669,7 @@ class _Writer:
         keeps the state the workflow gave it: the import only updates its finding."""
         this_round: dict[int, LedgerEntry] = {}
         open_entries: dict[int, LedgerEntry] = {}
-        round_inspections = [i.pk for i in inspections if i is not None and i.pk]
+        round_inspections = {pk for pk in inspections if pk is not None}
         # Only the entries a row can touch: the toilet's open one, and the one this round
         # opened (closed or withdrawn by an earlier import of the same file).
         entries = LedgerEntry.objects.filter(toilet_id__in=toilet_pks).filter(
@@ -687,23 +687,16 @@ class _Writer:
             .exclude(action__in=_FINDING_ACTIONS)
             .values_list("entry_id", flat=True)
         )
-        through = LedgerEntry.categories.through
-        new_entries: list[tuple[int, LedgerEntry]] = []
+        new_entries: list[tuple[int, tuple]] = []
+        new_logs: list[tuple[str, str]] = []  # (state, note) of each new entry's log row
         updates: dict[int, LedgerEntry] = {}
         recategorised: list[tuple[LedgerEntry, LedgerRow]] = []
-        logs: list[LedgerLog] = []
+        logs: list[tuple] = []
+        user_id = self.user.pk
 
-        def log(entry, from_state, to_state, note, inspection):
+        def log(entry_id, from_state, to_state, note, inspection_id):
             logs.append(
-                LedgerLog(
-                    entry=entry,
-                    actor=self.user,
-                    from_state=from_state,
-                    to_state=to_state,
-                    action="import",
-                    note=note[:300],
-                    inspection=inspection,
-                )
+                (entry_id, user_id, from_state, to_state, "import", note[:300], inspection_id)
             )
 
         for index, (row, toilet_pk) in enumerate(zip(rows, toilet_pks, strict=True)):
@@ -715,26 +708,20 @@ class _Writer:
                 wanted = LedgerState.CLOSED if row.closed else LedgerState.REGISTERED
                 entry = mine if mine is not None else current
                 if entry is None:
-                    entry = LedgerEntry(
-                        toilet_id=toilet_pk,
-                        found_in=self.survey_round,
-                        opened_by_inspection=inspection,
-                        last_inspection=inspection,
-                        usability=row.usability,
-                        state=wanted,
-                        state_changed_at=self.now,
-                        closed_at=self.now if row.closed else None,
-                    )
-                    new_entries.append((index, entry))
+                    values = (
+                        toilet_pk, self.survey_round.pk, inspection, inspection, row.usability,
+                        wanted.value, self.now, self.now if row.closed else None,
+                    )  # fmt: skip
+                    new_entries.append((index, values))
                     note = f"台账导入（{self.survey_round.name}）：{finding}"
                     if row.closed:
                         note += "；原台账记为已销号"
-                    log(entry, "", wanted, note, inspection)
+                    new_logs.append((wanted.value, note))
                     continue
                 from_state = entry.state
-                if changed[index] or entry.last_inspection_id != inspection.pk:
+                if changed[index] or entry.last_inspection_id != inspection:
                     entry.usability = row.usability
-                    entry.last_inspection = inspection
+                    entry.last_inspection_id = inspection
                     if {c.pk for c in entry.categories.all()} != set(row.categories):
                         recategorised.append((entry, row))
                     updates[entry.pk] = entry
@@ -751,10 +738,11 @@ class _Writer:
                         self.counts["entries_closed"] += 1
                 if entry.pk in updates:
                     entry.version += 1
+                    entry.updated_at = self.now
                     note = f"台账导入更新（{self.survey_round.name}）：{finding}"
                     if entry.state != from_state:
                         note += f"；整改情况：{'已销号' if row.closed else '未销号'}"
-                    log(entry, from_state, entry.state, note, inspection)
+                    log(entry.pk, from_state, entry.state, note, inspection)
             elif changed[index]:
                 # Found usable: an entry only this import stood behind is withdrawn; one the
                 # workflow has touched stays, to be closed with evidence.
@@ -769,44 +757,38 @@ class _Writer:
                 else:
                     note = f"台账导入（{self.survey_round.name}）：使用正常，待按整改流程核实销号"
                 entry.version += 1
-                entry.last_inspection = inspection
+                entry.updated_at = self.now
+                entry.last_inspection_id = inspection
                 updates[entry.pk] = entry
                 self.counts["entries_updated"] += 1
-                log(entry, from_state, entry.state, note, inspection)
+                log(entry.pk, from_state, entry.state, note, inspection)
 
         if new_entries:
-            created = LedgerEntry.objects.bulk_create([e for _, e in new_entries], batch_size=BATCH)
-            through.objects.bulk_create(
+            created = self.insert_entry.insert([values for _, values in new_entries])
+            self.insert_entry_category.insert(
                 [
-                    through(ledgerentry_id=entry.pk, problemcategory_id=code)
-                    for (index, _), entry in zip(new_entries, created, strict=True)
+                    (pk, code)
+                    for (index, _), pk in zip(new_entries, created, strict=True)
                     for code in rows[index].categories
-                ],
-                batch_size=BATCH,
+                ]
             )
+            for (_index, values), pk, (state, note) in zip(
+                new_entries, created, new_logs, strict=True
+            ):
+                log(pk, "", state, note, values[2])
             self.counts["entries_opened"] += len(created)
             self.counts["entries_closed"] += sum(
-                1 for e in created if e.state == LedgerState.CLOSED
+                1 for _, values in new_entries if values[5] == LedgerState.CLOSED
             )
         if updates:
-            LedgerEntry.objects.bulk_update(
-                list(updates.values()),
-                ENTRY_FIELDS,
-                batch_size=BATCH,
-            )
+            LedgerEntry.objects.bulk_update(list(updates.values()), ENTRY_FIELDS, batch_size=BATCH)
         if recategorised:
+            through = LedgerEntry.categories.through
             through.objects.filter(ledgerentry_id__in=[e.pk for e, _ in recategorised]).delete()
-            through.objects.bulk_create(
-                [
-                    through(ledgerentry_id=entry.pk, problemcategory_id=code)
-                    for entry, row in recategorised
-                    for code in row.categories
-                ],
-                batch_size=BATCH,
+            self.insert_entry_category.insert(
+                [(entry.pk, code) for entry, row in recategorised for code in row.categories]
             )
-        for entry_log in logs:
-            entry_log.entry_id = entry_log.entry.pk
-        LedgerLog.objects.bulk_create(logs, batch_size=BATCH)
+        self.insert_log.insert(logs)
 
 
 _CATEGORY_NAMES = {code: name for code, name, _ in PROBLEM_CATEGORIES}

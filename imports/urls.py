@@ -1,5 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "imports"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.UploadView.as_view(), name="upload"),
+    path("template.xlsx", views.TemplateDownloadView.as_view(), name="template"),
+    path("<int:pk>/", views.JobDetailView.as_view(), name="job"),
+    path("<int:pk>/status/", views.JobStatusView.as_view(), name="job-status"),
+    path("<int:pk>/confirm/", views.ConfirmView.as_view(), name="confirm"),
+    path("<int:pk>/errors.xlsx", views.ErrorsDownloadView.as_view(), name="errors"),
+]

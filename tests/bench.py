@@ -54,7 +54,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--households", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--only", choices=["register", "summary"], help="run one section only")
+    parser.add_argument(
+        "--only", choices=["register", "summary", "import"], help="run one section only"
+    )
+    parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--summary-toilets", type=int, default=300_000)
     parser.add_argument("--summary-repeat", type=int, default=7)
     parser.add_argument("--no-write", action="store_true")
@@ -73,6 +76,11 @@ def main():
             sections.append((SECTION, register_section(args)))
         if args.only in (None, "summary"):
             sections.append((SUMMARY_SECTION, summary_section(args)))
+        if args.only in (None, "import"):
+            from .bench_import import SECTION as IMPORT_SECTION
+            from .bench_import import import_section
+
+            sections.append((IMPORT_SECTION, import_section(args, command_line(args))))
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
 
@@ -87,9 +95,11 @@ def command_line(args) -> str:
     parts = ["python -m tests.bench"]
     if args.only:
         parts.append(f"--only {args.only}")
-    if args.only != "summary":
+    if args.only in (None, "register"):
         parts.append(f"--households {args.households} --repeat {args.repeat}")
-    if args.only != "register":
+    if args.only in (None, "import"):
+        parts.append(f"--import-rows {args.import_rows}")
+    if args.only in (None, "summary"):
         parts.append(
             f"--summary-toilets {args.summary_toilets} --summary-repeat {args.summary_repeat}"
         )

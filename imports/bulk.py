@@ -1,0 +1,135 @@
+"""Inserting many rows fast, with their simple-history rows, and getting their ids back.
+
+``Inserter(model, fields)`` takes rows as tuples of database-ready values in ``fields``
+order (attnames, e.g. ``village_id``); every other column gets its default (``auto_now`` and
+``auto_now_add`` columns the import's time). On PostgreSQL the ids are drawn from the
+table's sequence first and the rows go in with ``COPY`` — an order of magnitude faster than
+``bulk_create`` for 100,000 rows, whose cost is mostly preparing each value in Python. On
+other databases it falls back to ``bulk_create`` (with ``bulk_create_with_history``).
+
+Everything runs on Django's connection, inside the caller's transaction.
+"""
+
+from django.db import connection, models
+from simple_history.utils import bulk_create_with_history
+
+BATCH = 2000
+
+
+def _quote(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+class Inserter:
+    def __init__(self, model, fields: list[str], *, now, history_user=None):
+        self.model = model
+        self.fields = list(fields)
+        self.now = now
+        self.history_user = history_user
+        self.history = getattr(model, "history", None)
+        supplied = set(self.fields)
+        self.defaults: dict[str, object] = {}
+        for field in model._meta.concrete_fields:
+            if field.primary_key or field.attname in supplied:
+                continue
+            self.defaults[field.attname] = self._default(field)
+
+    def _default(self, field):
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            return self.now
+        if field.has_default():
+            return field.get_default()
+        if field.null:
+            return None
+        if isinstance(field, models.CharField | models.TextField):
+            return ""
+        raise ValueError(f"{self.model.__name__}.{field.attname} needs a value")
+
+    def insert(self, rows: list[tuple]) -> list[int]:
+        """Insert ``rows``; their new primary keys, in order."""
+        if not rows:
+            return []
+        if connection.vendor == "postgresql":
+            return self._copy(rows)
+        return self._orm(rows)
+
+    # PostgreSQL: ids from the sequence, rows by COPY.
+
+    def _copy(self, rows):
+        table = self.model._meta.db_table
+        pk = self.model._meta.pk.column
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, pk, len(rows)],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        tail = tuple(self.defaults.values())
+        columns = [pk, *self._columns(self.fields), *self._columns(self.defaults)]
+        self._copy_into(
+            table, columns, ((i, *row, *tail) for i, row in zip(ids, rows, strict=True))
+        )
+        if self.history is not None:
+            self._copy_history(ids, rows)
+        return ids
+
+    def _columns(self, attnames):
+        by_attname = {f.attname: f.column for f in self.model._meta.concrete_fields}
+        return [by_attname[name] for name in attnames]
+
+    @staticmethod
+    def _copy_into(table, columns, values):
+        names = ", ".join(_quote(c) for c in columns)
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor:
+            with cursor.copy(f"COPY {_quote(table)} ({names}) FROM STDIN") as copy:
+                for row in values:
+                    copy.write_row(row)
+
+    def _copy_history(self, ids, rows):
+        historical = self.history.model
+        tracked = {f.attname for f in historical._meta.concrete_fields}
+        picks = []  # (column, where its value comes from)
+        index = {name: i for i, name in enumerate(self.fields)}
+        for field in historical._meta.concrete_fields:
+            name = field.attname
+            if name == "history_id":
+                continue
+            if name == "id":
+                picks.append((field.column, ("id", None)))
+            elif name in index:
+                picks.append((field.column, ("row", index[name])))
+            elif name in self.defaults:
+                picks.append((field.column, ("value", self.defaults[name])))
+            elif name == "history_date":
+                picks.append((field.column, ("value", self.now)))
+            elif name == "history_type":
+                picks.append((field.column, ("value", "+")))
+            elif name == "history_user_id":
+                user = self.history_user.pk if self.history_user is not None else None
+                picks.append((field.column, ("value", user)))
+            elif name in tracked:
+                picks.append((field.column, ("value", None)))
+
+        def values():
+            for pk, row in zip(ids, rows, strict=True):
+                out = []
+                for _column, (kind, arg) in picks:
+                    out.append(pk if kind == "id" else row[arg] if kind == "row" else arg)
+                yield out
+
+        self._copy_into(historical._meta.db_table, [c for c, _ in picks], values())
+
+    # Elsewhere: the ORM.
+
+    def _orm(self, rows):
+        objs = [
+            self.model(**dict(zip(self.fields, row, strict=True)), **self.defaults) for row in rows
+        ]
+        if self.history is not None:
+            objs = bulk_create_with_history(
+                objs, self.model, batch_size=BATCH, default_user=self.history_user
+            )
+        else:
+            objs = self.model.objects.bulk_create(objs, batch_size=BATCH)
+        return [obj.pk for obj in objs]

@@ -1,0 +1,65 @@
+"""The upload form: what is checked before anything is stored (extension, size, that it is
+a zip package at all); the rows are checked by the import engine in the job."""
+
+from django import forms
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # Django does not limit file uploads by itself
+_ZIP_MAGIC = b"PK\x03\x04"  # every .xlsx is a zip package
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size} 字节"
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(
+        label="台账文件（.xlsx）",
+        error_messages={
+            "required": "请选择要导入的 .xlsx 文件。",
+            "empty": "文件是空的，请选择填好的台账文件。",
+            "invalid": "没有收到文件，请重新选择。",
+        },
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+            }
+        ),
+    )
+    round_name = forms.CharField(
+        label="摸排轮次名称",
+        max_length=100,
+        help_text="选择已有的轮次，或填写新的轮次名称（如 2022年摸排）；新名称导入时自动建立轮次。",
+        error_messages={
+            "required": "请填写摸排轮次名称。",
+            "max_length": "轮次名称不能超过 100 个字。",
+        },
+        widget=forms.TextInput(attrs={"list": "round-names", "autocomplete": "off"}),
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if not upload.name.lower().endswith(".xlsx"):
+            raise forms.ValidationError(
+                "只能导入 .xlsx 格式的 Excel 文件；.xls、.csv 等请先在 Excel 中“另存为”.xlsx。"
+            )
+        if upload.size == 0:
+            raise forms.ValidationError("文件是空的，请选择填好的台账文件。")
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise forms.ValidationError(
+                f"文件太大（{megabytes(upload.size)}），不能超过 {megabytes(MAX_UPLOAD_BYTES)}。"
+                "请分成几个文件（例如按乡镇）分别导入。"
+            )
+        head = upload.read(len(_ZIP_MAGIC))
+        upload.seek(0)
+        if head != _ZIP_MAGIC:
+            raise forms.ValidationError(
+                "该文件不是有效的 .xlsx 文件（可能是改了扩展名的其他文件或已损坏），"
+                "请用 Excel 打开后另存为 .xlsx 再上传。"
+            )
+        return upload
+
+    def clean_round_name(self):
+        name = " ".join(self.cleaned_data["round_name"].split())
+        if not name:
+            raise forms.ValidationError("请填写摸排轮次名称。")
+        return name

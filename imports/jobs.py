@@ -1,0 +1,224 @@
+"""Ledger imports as Celery jobs: upload → check (a dry run) → the user confirms → import.
+
+``start_check`` stores the upload and queues the check once the job row is committed;
+``confirm_import`` queues the real import, only from 检查完成 and only once. The task bodies
+(``run_check`` / ``run_import``) claim the job with a conditional UPDATE on its status, so a
+redelivered task does nothing, run the engine as the uploader, write progress as they go and
+end the job as 检查完成 / 有错误 / 已完成 / 失败. A task never raises.
+"""
+
+import logging
+import time
+import uuid
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from regions.choices import IMPORT_LEDGER
+from regions.scoping import has_capability, scope_of
+
+from .ledger import import_ledger
+from .models import ImportJob, ImportStatus
+from .results import ImportFileError
+
+logger = logging.getLogger(__name__)
+
+NO_PERMISSION = "您没有导入台账的权限。"
+# Enough for any real correction list; the page says when more were found than kept.
+MAX_STORED_ERRORS = 20000
+
+
+def can_import(user) -> bool:
+    return has_capability(user, IMPORT_LEDGER)
+
+
+def start_check(actor, upload, round_name: str) -> ImportJob:
+    """Store the upload as a new job of ``actor`` and queue its check (dry run)."""
+    if not can_import(actor):
+        raise PermissionDenied(NO_PERMISSION)
+    scope = scope_of(actor)
+    with transaction.atomic():
+        job = ImportJob(
+            original_name=upload.name[-255:],
+            round_name=round_name,
+            region=scope.region,
+            created_by=actor,
+            message="已上传，排队等待检查…",
+        )
+        job.file.save(f"{uuid.uuid4().hex}.xlsx", upload, save=False)
+        job.save()
+        from .tasks import run_check_task
+
+        transaction.on_commit(lambda: run_check_task.delay(job.pk))
+    return job
+
+
+def confirm_import(actor, job: ImportJob) -> bool:
+    """Queue the real import of a job whose check passed. False when the job is not (or no
+    longer) waiting for confirmation: a second click, or a failed or finished job."""
+    if not can_import(actor):
+        raise PermissionDenied(NO_PERMISSION)
+    queued = ImportJob.objects.filter(
+        pk=job.pk, created_by=actor, status=ImportStatus.CHECKED, confirmed_at__isnull=True
+    ).update(confirmed_at=timezone.now(), done=0, total=0, message="已确认，排队等待导入…")
+    if queued:
+        from .tasks import run_import_task
+
+        transaction.on_commit(lambda: run_import_task.delay(job.pk))
+    return bool(queued)
+
+
+# Progress ---------------------------------------------------------------------------------
+
+
+class ProgressWriter:
+    """The engine's ``progress(done, total, message)``, written to the job row at most every
+    ``interval`` seconds. Outside a transaction it is a plain UPDATE. Inside the engine's write
+    transaction such an UPDATE would stay invisible to the page until the end, so on PostgreSQL
+    it goes through a second connection of its own (autocommit); SQLite allows one writer at a
+    time, so there the bar waits for the write phase to finish."""
+
+    interval = 0.5
+
+    def __init__(self, job_id: int):
+        self.job_id = job_id
+        self._last = 0.0
+        self._aside = None
+        self._aside_broken = False
+
+    def __call__(self, done, total, message=""):
+        now = time.monotonic()
+        if done < total and now - self._last < self.interval:
+            return
+        self._last = now
+        self.write(max(0, int(done)), max(0, int(total)), str(message)[:300])
+
+    def write(self, done: int, total: int, message: str):
+        if not connection.in_atomic_block:
+            ImportJob.objects.filter(pk=self.job_id).update(done=done, total=total, message=message)
+        elif connection.vendor == "postgresql" and not self._aside_broken:
+            self._write_aside(done, total, message)
+
+    def _write_aside(self, done: int, total: int, message: str):
+        try:
+            if self._aside is None:
+                self._aside = connection.copy()
+            quote = self._aside.ops.quote_name
+            with self._aside.cursor() as cursor:
+                cursor.execute(
+                    f"UPDATE {quote(ImportJob._meta.db_table)} SET {quote('done')} = %s, "
+                    f"{quote('total')} = %s, {quote('message')} = %s WHERE {quote('id')} = %s",
+                    [done, total, message, self.job_id],
+                )
+        except DatabaseError:
+            logger.warning("import job %s: progress not written aside", self.job_id, exc_info=True)
+            self._aside_broken = True
+
+    def close(self):
+        if self._aside is not None:
+            self._aside.close()
+            self._aside = None
+
+
+# The work ---------------------------------------------------------------------------------
+
+
+def _stored(result) -> dict:
+    data = result.as_dict()
+    data["error_count"] = len(data["errors"])
+    if len(data["errors"]) > MAX_STORED_ERRORS:
+        data["errors"] = data["errors"][:MAX_STORED_ERRORS]
+    return data
+
+
+def _outcome(result, dry_run: bool) -> tuple[str, str]:
+    rows = result.counts.get("rows", 0)
+    if not result.ok:
+        when = "检查" if dry_run else "确认导入时重新检查"
+        return ImportStatus.INVALID, f"{when}发现 {len(result.errors)} 处错误，未导入任何数据。"
+    if dry_run:
+        return ImportStatus.CHECKED, f"检查通过：共 {rows} 行，确认后即可导入。"
+    return ImportStatus.DONE, f"导入完成：共 {rows} 行。"
+
+
+def _source(job: ImportJob):
+    try:
+        return job.file.path
+    except NotImplementedError:  # a storage without local paths
+        return job.file.open("rb")
+
+
+def _fail(job_id: int, message: str, stamp: str):
+    ImportJob.objects.filter(pk=job_id).update(
+        status=ImportStatus.FAILED, message=message[:300], **{stamp: timezone.now()}
+    )
+
+
+def _claim(job_id: int, dry_run: bool) -> bool:
+    if dry_run:
+        return bool(
+            ImportJob.objects.filter(pk=job_id, status=ImportStatus.UPLOADED).update(
+                status=ImportStatus.CHECKING, done=0, total=0, message="开始检查…"
+            )
+        )
+    return bool(
+        ImportJob.objects.filter(
+            pk=job_id, status=ImportStatus.CHECKED, confirmed_at__isnull=False
+        ).update(status=ImportStatus.IMPORTING, done=0, total=0, message="开始导入…")
+    )
+
+
+def run(job_id: int, *, dry_run: bool) -> str:
+    """Claim the job, run the engine as its uploader and record how it ended."""
+    if not _claim(job_id, dry_run):
+        return "skipped"
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    stamp = "checked_at" if dry_run else "finished_at"
+    progress = ProgressWriter(job_id)
+    source = None
+    try:
+        source = _source(job)
+        result = import_ledger(
+            source,
+            round_name=job.round_name,
+            actor=job.created_by,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    except ImportFileError as exc:
+        _fail(job_id, exc.message, stamp)
+        return "failed"
+    except PermissionDenied:
+        _fail(job_id, NO_PERMISSION, stamp)
+        return "failed"
+    except SoftTimeLimitExceeded:
+        _fail(job_id, "超过时间限制，请把文件按乡镇分成几个后分别导入。", stamp)
+        return "failed"
+    except Exception:
+        logger.exception("import job %s failed", job_id)
+        _fail(job_id, "服务器内部错误，请稍后重试；如仍失败请联系系统管理员。", stamp)
+        return "failed"
+    finally:
+        progress.close()
+        if source is not None and hasattr(source, "close"):
+            source.close()
+    status, message = _outcome(result, dry_run)
+    ImportJob.objects.filter(pk=job_id).update(
+        status=status,
+        result=_stored(result),
+        message=message[:300],
+        done=result.counts.get("rows", 0),
+        total=result.counts.get("rows", 0),
+        **{stamp: timezone.now()},
+    )
+    return status
+
+
+def run_check(job_id: int) -> str:
+    return run(job_id, dry_run=True)
+
+
+def run_import(job_id: int) -> str:
+    return run(job_id, dry_run=False)

@@ -1,0 +1,94 @@
+"""An uploaded survey ledger and its way through the check (dry run) and the real import."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from regions.scoping import ScopedQuerySet
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", "已上传"
+    CHECKING = "checking", "检查中"
+    CHECKED = "checked", "检查完成"
+    INVALID = "invalid", "有错误"
+    IMPORTING = "importing", "导入中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "失败"
+
+
+# States in which nothing more happens unless the user acts.
+SETTLED = (ImportStatus.CHECKED, ImportStatus.INVALID, ImportStatus.DONE, ImportStatus.FAILED)
+
+
+class ImportJobQuerySet(ScopedQuerySet):
+    scope_lookup = "region__code"
+
+    def mine(self, user):
+        """The jobs a page may show ``user``: its own, and only inside its current scope."""
+        return self.visible_to(user).filter(created_by=user)
+
+
+class ImportJob(models.Model):
+    """One uploaded .xlsx: checked as a dry run, then imported once the user confirms."""
+
+    file = models.FileField(_("文件"), upload_to="imports/")
+    original_name = models.CharField(_("原文件名"), max_length=255)
+    round_name = models.CharField(_("摸排轮次"), max_length=100)
+    region = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("单位"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("上传人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("状态"), max_length=10, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    done = models.PositiveIntegerField(default=0)
+    total = models.PositiveIntegerField(default=0)
+    message = models.CharField(_("进度说明"), max_length=300, blank=True)
+    result = models.JSONField(_("结果"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    checked_at = models.DateTimeField(_("检查完成时间"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("确认导入时间"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("导入完成时间"), null=True, blank=True)
+
+    objects = ImportJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("台账导入")
+        verbose_name_plural = _("台账导入")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "-created_at"])]
+
+    def __str__(self):
+        return f"{self.original_name} {self.get_status_display()}"
+
+    @property
+    def busy(self) -> bool:
+        """Queued or running: the page polls its progress."""
+        if self.status == ImportStatus.CHECKED:
+            return self.confirmed_at is not None  # the import is queued
+        return self.status not in SETTLED
+
+    @property
+    def percent(self) -> int:
+        if not self.busy and self.status != ImportStatus.FAILED:
+            return 100
+        return min(100, 100 * self.done // self.total) if self.total else 0
+
+    @property
+    def errors(self) -> list[dict]:
+        return self.result.get("errors", []) if isinstance(self.result, dict) else []
+
+    @property
+    def counts(self) -> dict:
+        return self.result.get("counts", {}) if isinstance(self.result, dict) else {}
