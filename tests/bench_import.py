@@ -70,7 +70,9 @@ def write_file(path, n_rows, villages, rng):
         else:
             if rng.random() >= 0.05 or household == 0:
                 household += 1  # else: the previous household's second toilet
-            first17 = f"460105{19500101 + (household // 1000) * 10000:08d}{household % 1000:03d}"
+            day = household // 1000  # a birth date per 1,000 households: 1950-01-01, 1950-02-01 …
+            born = f"{1950 + day // 12}{1 + day % 12:02d}01"
+            first17 = f"460105{born}{household % 1000:03d}"
             kind, head, number, public = "户厕", f"户主{household}", "", ""
             number = first17 + check_character(first17)
             village = villages[household % len(villages)]
