@@ -3,10 +3,15 @@
 from django.utils import timezone
 
 from regions.models import display_name
-from toilets.exports import write_xlsx
-from toilets.identity import mask_id_number, mask_phone
+from toilets.exports import as_query, identity_masks, queryset_export
+from toilets.filters import build_filterset, valid_rows
 
+from .filters import LedgerFilter, LedgerLogFilter
+from .models import LedgerEntry
 from .workflow import action_label
+
+LEDGER_RELATED = ("toilet__household", "toilet__village__parent", "found_in")
+LOG_RELATED = ("actor", "entry__toilet__household", "entry__toilet__village__parent")
 
 
 def _stamp(value) -> str:
@@ -26,46 +31,54 @@ LEDGER_HEADERS = [
 ]  # fmt: skip
 
 
-def ledger_xlsx(entries, *, show_identity: bool, today=None) -> bytes:
-    """``entries`` with toilet__household, toilet__village__parent, found_in selected and
-    categories prefetched (the prefetch runs once per chunk of the iterator)."""
+def ledger_queryset(user, params):
+    """The ledger list's rows for the page's ``params``, scoped to ``user``."""
+    return valid_rows(build_filterset(LedgerFilter, user, as_query(params)))
+
+
+def ledger_export(user, params, today=None):
+    """The ledger page's rows, categories prefetched once per chunk of the iterator."""
     today = today or timezone.localdate()
+    entries = (
+        ledger_queryset(user, params)
+        .select_related(*LEDGER_RELATED)
+        .prefetch_related("categories")
+        .order_by(*LedgerEntry._meta.ordering)
+    )
+    id_number, phone = identity_masks(user)
 
-    def rows():
-        for e in entries.iterator(chunk_size=2000):
-            toilet, household, village = e.toilet, e.toilet.household, e.toilet.village
-            id_number = household.id_number if household else ""
-            phone = household.phone if household else ""
-            yield [
-                village.parent.name if village.parent_id else "",
-                village.name,
-                village.code,
-                household.group_name if household else "",
-                household.head_name if household else "",
-                id_number if show_identity else mask_id_number(id_number),
-                phone if show_identity else mask_phone(phone),
-                toilet.get_kind_display(),
-                toilet.name,
-                toilet.get_tech_type_display(),
-                toilet.build_year,
-                e.get_usability_display(),
-                "、".join(c.name for c in e.categories.all()),
-                e.get_problem_class_display(),
-                e.get_cause_display(),
-                e.measures,
-                e.get_funding_source_display(),
-                _day(e.deadline),
-                e.target_year or "",
-                e.responsible_person,
-                e.responsible_phone,
-                e.get_state_display(),
-                "是" if e.is_overdue(today) else "否",
-                e.found_in.name,
-                _stamp(e.created_at),
-                _stamp(e.closed_at),
-            ]
+    def row(e):
+        toilet, household, village = e.toilet, e.toilet.household, e.toilet.village
+        return [
+            village.parent.name if village.parent_id else "",
+            village.name,
+            village.code,
+            household.group_name if household else "",
+            household.head_name if household else "",
+            id_number(household.id_number) if household else "",
+            phone(household.phone) if household else "",
+            toilet.get_kind_display(),
+            toilet.name,
+            toilet.get_tech_type_display(),
+            toilet.build_year,
+            e.get_usability_display(),
+            "、".join(c.name for c in e.categories.all()),
+            e.get_problem_class_display(),
+            e.get_cause_display(),
+            e.measures,
+            e.get_funding_source_display(),
+            _day(e.deadline),
+            e.target_year or "",
+            e.responsible_person,
+            e.responsible_phone,
+            e.get_state_display(),
+            "是" if e.is_overdue(today) else "否",
+            e.found_in.name,
+            _stamp(e.created_at),
+            _stamp(e.closed_at),
+        ]
 
-    return write_xlsx("问题台账", LEDGER_HEADERS, rows())
+    return queryset_export(user, "问题台账", LEDGER_HEADERS, entries, row)
 
 
 LOG_HEADERS = [
@@ -73,26 +86,31 @@ LOG_HEADERS = [
 ]  # fmt: skip
 
 
-def log_xlsx(logs, *, show_identity: bool) -> bytes:
-    """``logs`` with actor, entry__toilet__household and entry__toilet__village__parent
-    selected."""
+def log_queryset(user, params):
+    """The log page's rows for its ``params``, scoped to ``user``, newest first."""
+    return valid_rows(build_filterset(LedgerLogFilter, user, as_query(params))).order_by(
+        "-at", "-id"
+    )
 
-    def rows():
-        for log in logs.iterator(chunk_size=2000):
-            toilet = log.entry.toilet
-            household, village = toilet.household, toilet.village
-            id_number = household.id_number if household else ""
-            yield [
-                _stamp(log.at),
-                village.parent.name if village.parent_id else "",
-                village.name,
-                household.head_name if household else toilet.name,
-                id_number if show_identity else mask_id_number(id_number),
-                action_label(log.action),
-                log.get_from_state_display() if log.from_state else "",
-                log.get_to_state_display(),
-                display_name(log.actor),
-                log.note,
-            ]
 
-    return write_xlsx("整改日志", LOG_HEADERS, rows())
+def log_export(user, params):
+    logs = log_queryset(user, params).select_related(*LOG_RELATED)
+    id_number, _ = identity_masks(user)
+
+    def row(log):
+        toilet = log.entry.toilet
+        household, village = toilet.household, toilet.village
+        return [
+            _stamp(log.at),
+            village.parent.name if village.parent_id else "",
+            village.name,
+            household.head_name if household else toilet.name,
+            id_number(household.id_number) if household else "",
+            action_label(log.action),
+            log.get_from_state_display() if log.from_state else "",
+            log.get_to_state_display(),
+            display_name(log.actor),
+            log.note,
+        ]
+
+    return queryset_export(user, "整改日志", LOG_HEADERS, logs, row)

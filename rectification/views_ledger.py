@@ -10,19 +10,14 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.db.models import Count, Q, Sum
-from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.views import View
 from django.views.generic import TemplateView
 
-from regions.choices import PLAN_ACCEPT, RECTIFY, REVIEW_CLOSEOUTS, SEE_IDENTITY, Level
+from regions.choices import PLAN_ACCEPT, RECTIFY, REVIEW_CLOSEOUTS, Level
 from regions.models import Region, display_name
 from regions.scoping import has_capability, scope_of
-from regions.views import ScopedViewMixin
-from toilets.exports import XLSX_CONTENT_TYPE, quote_filename
-from toilets.filters import filtered
-from toilets.views import FilteredListView
+from toilets.views import FilteredListView, ListExportView
 
 from . import exports
 from .choices import OVERDUE_STATES, LedgerState
@@ -112,24 +107,7 @@ def _link(params, **overrides) -> str:
     return f"?{query.urlencode()}"
 
 
-def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote_filename(filename)}"
-    return response
-
-
-def _valid_filterset(filterset_class, request, queryset):
-    filterset = filterset_class(request.GET or None, queryset=queryset, request=request)
-    if filterset.is_bound and not filterset.is_valid():
-        # e.g. a village outside the user's region: nothing to export, as for any object
-        # the user cannot see.
-        raise Http404("筛选条件无效或超出您的管辖范围。")
-    return filterset
-
-
 # The ledger -----------------------------------------------------------------------------
-
-LEDGER_RELATED = ("toilet__household", "toilet__village__parent", "found_in")
 
 
 class LedgerListView(FilteredListView):
@@ -140,7 +118,12 @@ class LedgerListView(FilteredListView):
     template_name = "rectification/ledger_list.html"
 
     def get_queryset(self):
-        return super().get_queryset().select_related(*LEDGER_RELATED).prefetch_related("categories")
+        return (
+            super()
+            .get_queryset()
+            .select_related(*exports.LEDGER_RELATED)
+            .prefetch_related("categories")
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -184,28 +167,13 @@ class LedgerListView(FilteredListView):
         return context
 
 
-class LedgerExportView(ScopedViewMixin, View):
+class LedgerExportView(ListExportView):
     """The ledger as xlsx: same filters, same scoping, masked unless allowed."""
 
-    model = LedgerEntry
-
-    def get(self, request):
-        filterset = _valid_filterset(LedgerFilter, request, self.get_queryset())
-        rows = (
-            filtered(filterset)
-            .select_related(*LEDGER_RELATED)
-            .prefetch_related("categories")
-            .order_by(*LedgerEntry._meta.ordering)
-        )
-        content = exports.ledger_xlsx(
-            rows, show_identity=has_capability(request.user, SEE_IDENTITY)
-        )
-        return _xlsx_response(content, "问题台账.xlsx")
+    kind = "export_ledger"
 
 
 # The log --------------------------------------------------------------------------------
-
-LOG_RELATED = ("actor", "entry__toilet__household", "entry__toilet__village__parent")
 
 
 class LogListView(FilteredListView):
@@ -216,7 +184,7 @@ class LogListView(FilteredListView):
     template_name = "rectification/log_list.html"
 
     def get_queryset(self):
-        return super().get_queryset().select_related(*LOG_RELATED).order_by("-at", "-id")
+        return super().get_queryset().select_related(*exports.LOG_RELATED).order_by("-at", "-id")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -228,14 +196,8 @@ class LogListView(FilteredListView):
         return context
 
 
-class LogExportView(ScopedViewMixin, View):
-    model = LedgerLog
-
-    def get(self, request):
-        filterset = _valid_filterset(LedgerLogFilter, request, self.get_queryset())
-        rows = filtered(filterset).select_related(*LOG_RELATED).order_by("-at", "-id")
-        content = exports.log_xlsx(rows, show_identity=has_capability(request.user, SEE_IDENTITY))
-        return _xlsx_response(content, "整改日志.xlsx")
+class LogExportView(ListExportView):
+    kind = "export_ledger_log"
 
 
 # Overdue --------------------------------------------------------------------------------

@@ -9,14 +9,20 @@ failure ends the job as failed with a message in Chinese; the task itself never 
 import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from regions.choices import Level
 from regions.models import Region
+from regions.scoping import scope_of
 from surveys.models import SurveyRound
+from toilets.exports import params_of
+from toilets.filters import InvalidFilter
 
 from .build import build_summary
 from .models import JobStatus, ReportJob
@@ -31,6 +37,22 @@ KINDS = {
     SUMMARY_XLSX: "汇总表（33列）Excel",
     PROGRESS_XLSX: "整村推进每周进展情况汇总表 Excel",
 }
+
+# The list pages' exports: kind → (title, builder). A builder takes (user, params) and returns
+# a toilets.exports.Export holding exactly the page's rows for that user; it is imported only
+# when used (the pages import this module).
+EXPORTS = {
+    "export_households": ("农户台账", "toilets.exports.household_export"),
+    "export_toilets": ("厕所台账", "toilets.exports.toilet_export"),
+    "export_inspections": ("待核查摸排记录", "surveys.exports.inspection_export"),
+    "export_ledger": ("问题台账", "rectification.exports.ledger_export"),
+    "export_ledger_log": ("整改日志", "rectification.exports.log_export"),
+    "export_coverage": ("全覆盖情况", "surveys.exports.coverage_export"),
+    "export_missing": ("未摸排厕所", "surveys.exports.missing_export"),
+}
+KINDS.update({kind: f"{title} Excel 导出" for kind, (title, _) in EXPORTS.items()})
+# Up to this many rows an export is sent at once; more become a job with a progress bar.
+EXPORT_SYNC_MAX_ROWS = 5000
 ACTIVE = [JobStatus.PENDING, JobStatus.RUNNING]
 SUMMARY_LEVELS = (Level.COUNTY, Level.TOWNSHIP)
 
@@ -57,9 +79,59 @@ def _round_for(actor, region: Region, round_id):
     )
 
 
+# Exports ------------------------------------------------------------------------------------
+
+
+def build_export(kind: str, user, params):
+    """The export of ``kind`` for ``user`` and the page's ``params`` (InvalidFilter when a
+    filter value is not allowed to that user)."""
+    return import_string(EXPORTS[kind][1])(user, params)
+
+
+def export_sync_max_rows() -> int:
+    return getattr(settings, "EXPORT_SYNC_MAX_ROWS", EXPORT_SYNC_MAX_ROWS)
+
+
+def export_region(user) -> Region | None:
+    """The region an export job is filed under: the user's own; for a superuser without an
+    assignment, the top of the tree (None when there is no region at all)."""
+    scope = scope_of(user)
+    if scope is None:
+        return None
+    if scope.region is not None:
+        return scope.region
+    return Region.objects.filter(parent__isnull=True).order_by("code").first()
+
+
+def start_export_job(user, kind: str, params) -> ReportJob | None:
+    """A job writing the export in the background, or None when there is no region to file it
+    under (the caller then exports at once)."""
+    region = export_region(user)
+    if region is None:
+        return None
+    return start_job(user, kind, region, params_of(params))
+
+
+def jobs_visible_to(user):
+    """Report jobs in the user's subtree; an export job only to the person who started it (its
+    file holds the rows, and the identity numbers, that this person's role may see)."""
+    return ReportJob.objects.visible_to(user).filter(
+        ~Q(kind__in=list(EXPORTS)) | Q(created_by=user.pk)
+    )
+
+
 def clean_params(actor, kind: str, region: Region, params: dict) -> dict:
     """What the job will build, checked against the actor's scope; a ValidationError says
     what is wrong."""
+    if kind in EXPORTS:
+        if export_region(actor) != region:
+            raise ValidationError("导出任务按您本人的管辖范围生成。")
+        params = params_of(params)
+        try:
+            build_export(kind, actor, params)
+        except InvalidFilter as exc:
+            raise ValidationError(str(exc)) from exc
+        return params
     if kind == SUMMARY_XLSX:
         if region.level not in SUMMARY_LEVELS:
             raise ValidationError("汇总表按县或乡镇生成，请选择县（区）或乡镇（街道）。")
@@ -114,8 +186,25 @@ def describe(job: ReportJob, user) -> str:
         )
         if name:
             parts.append(name)
+    if job.kind in EXPORTS:
+        name = _export_round_name(job, user)
+        if name:
+            parts.append(name)
     parts.append(KINDS.get(job.kind, job.kind))
     return " · ".join(parts)
+
+
+def _export_round_name(job: ReportJob, user) -> str:
+    round_id = job.params.get("round")
+    if not isinstance(round_id, str) or not round_id.isdigit():
+        return ""
+    return (
+        SurveyRound.objects.visible_to(user)
+        .filter(pk=int(round_id))
+        .values_list("name", flat=True)
+        .first()
+        or ""
+    )
 
 
 # The work ---------------------------------------------------------------------------------
@@ -159,7 +248,21 @@ def _progress(job: ReportJob) -> tuple[str, bytes, str]:
     return progress_filename(table), data, "已完成。"
 
 
-HANDLERS = {SUMMARY_XLSX: _summary, PROGRESS_XLSX: _progress}
+def _export(job: ReportJob) -> tuple[str, bytes, str]:
+    """The page's rows, rebuilt for the job's creator from the stored filters."""
+    try:
+        export = build_export(job.kind, job.created_by, job.params)
+    except InvalidFilter as exc:
+        raise JobFailure(str(exc)) from exc
+    total = export.count()
+    _step(job, 0, total, f"正在导出，共 {total} 行…")
+    data = export.xlsx(
+        progress=lambda done: _step(job, done, total, f"已导出 {done} / {total} 行…")
+    )
+    return export.filename(), data, f"已完成，共 {total} 行。"
+
+
+HANDLERS = {SUMMARY_XLSX: _summary, PROGRESS_XLSX: _progress} | {kind: _export for kind in EXPORTS}
 
 
 def _fail(job_id: int, message: str):

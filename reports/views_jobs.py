@@ -1,5 +1,6 @@
 """Report jobs in the browser: start one, watch its progress bar, download the result. Every
-job is looked up through ReportJob.objects.visible_to (another region's job is a 404)."""
+job is looked up through reports.jobs.jobs_visible_to: another region's job is a 404, and so is
+another person's export job."""
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
@@ -12,10 +13,9 @@ from django.views import View
 from django.views.generic import DetailView, ListView
 
 from regions.models import Region
-from regions.views import ScopedViewMixin
 from toilets.exports import XLSX_CONTENT_TYPE
 
-from .jobs import KINDS, describe, start_job
+from .jobs import EXPORTS, KINDS, describe, jobs_visible_to, start_job
 from .models import JobStatus, ReportJob
 
 JOB_LIST_SIZE = 30
@@ -47,6 +47,9 @@ class JobStartView(LoginRequiredMixin, View):
         kind = request.POST.get("kind", "")
         params = {key: request.POST.get(key) for key in ("year", "round") if key in request.POST}
         try:
+            if kind in EXPORTS:
+                # Exports start from their list page, with that page's filters.
+                raise ValidationError("导出 Excel 请在对应的列表页点击“导出 Excel”。")
             job = start_job(request.user, kind, region, params)
         except ValidationError as error:
             messages.error(request, "；".join(error.messages))
@@ -57,11 +60,11 @@ class JobStartView(LoginRequiredMixin, View):
         return redirect("reports:job", pk=job.pk)
 
 
-class JobQuerysetMixin(ScopedViewMixin):
-    model = ReportJob
+class JobQuerysetMixin(LoginRequiredMixin):
+    """Jobs of the user's subtree; an export job only for the person who started it."""
 
     def get_queryset(self):
-        return super().get_queryset().select_related("region", "created_by")
+        return jobs_visible_to(self.request.user).select_related("region", "created_by")
 
 
 class JobDetailView(JobQuerysetMixin, DetailView):
@@ -72,6 +75,7 @@ class JobDetailView(JobQuerysetMixin, DetailView):
         context = super().get_context_data(**kwargs)
         context["title"] = describe(self.object, self.request.user)
         context["status"] = status_payload(self.object)
+        context["is_export"] = self.object.kind in EXPORTS
         return context
 
 

@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,8 +17,10 @@ from regions.models import Region
 from regions.scoping import has_capability, scope_of
 from regions.views import ScopedViewMixin
 from toilets.choices import ToiletStatus
+from toilets.filters import InvalidFilter
 from toilets.models import Toilet
 from toilets.services import StaleEditError
+from toilets.views import ListExportView
 
 from . import services
 from .choices import InspectionStatus, RoundKind
@@ -357,6 +361,25 @@ _PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 # Township verification --------------------------------------------------------------------
 
 
+def review_queue(user, survey_round, village_code=""):
+    """The township's review queue (submitted inspections of the round), optionally of one
+    village, with what the page and its export show. A village the user cannot see is a 404."""
+    queue = (
+        Inspection.objects.visible_to(user)
+        .filter(round=survey_round, status=InspectionStatus.SUBMITTED)
+        .select_related("toilet__household", "toilet__village__parent", "surveyor")
+        .prefetch_related("categories", "flags")
+        .annotate(photo_count=Count("photos", distinct=True))
+        .order_by("toilet__village__code", "inspected_at", "id")
+    )
+    if village_code:
+        village = round_villages(user, survey_round).filter(code=village_code).first()
+        if village is None:
+            raise InvalidFilter("该村不在您的管辖范围内。")
+        queue = queue.filter(toilet__village=village)
+    return queue
+
+
 class ReviewQueueView(RoundScopedMixin, TemplateView):
     template_name = "surveys/review.html"
 
@@ -364,19 +387,8 @@ class ReviewQueueView(RoundScopedMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         survey_round = self.get_round()
-        villages = round_villages(user, survey_round)
         village_code = self.request.GET.get("village", "")
-        queue = (
-            Inspection.objects.visible_to(user)
-            .filter(round=survey_round, status=InspectionStatus.SUBMITTED)
-            .select_related("toilet__household", "toilet__village", "surveyor")
-            .prefetch_related("categories", "flags")
-            .annotate(photo_count=Count("photos", distinct=True))
-            .order_by("toilet__village__code", "inspected_at", "id")
-        )
-        if village_code:
-            village = get_object_or_404(villages, code=village_code)
-            queue = queue.filter(toilet__village=village)
+        queue = review_queue(user, survey_round, village_code)
         per_village = dict(
             Inspection.objects.visible_to(user)
             .filter(round=survey_round, status=InspectionStatus.SUBMITTED)
@@ -384,7 +396,7 @@ class ReviewQueueView(RoundScopedMixin, TemplateView):
             .annotate(n=Count("id"))
             .values_list("toilet__village__code", "n")
         )
-        village_rows = [(v, per_village.get(v.code, 0)) for v in villages]
+        village_rows = [(v, per_village.get(v.code, 0)) for v in round_villages(user, survey_round)]
         context["queue_total"] = (
             per_village.get(village_code, 0) if village_code else sum(per_village.values())
         )
@@ -393,8 +405,20 @@ class ReviewQueueView(RoundScopedMixin, TemplateView):
             village_rows=village_rows,
             village_code=village_code,
             can_verify=has_capability(user, VERIFY),
+            querystring=urlencode({"village": village_code}) if village_code else "",
         )
         return context
+
+
+class RoundExportView(ListExportView):
+    """An export of a page about one round: the round (from the URL) joins the filters."""
+
+    def get_params(self):
+        return {**super().get_params(), "round": str(self.kwargs["pk"])}
+
+
+class ReviewExportView(RoundExportView):
+    kind = "export_inspections"
 
 
 class InspectionTransitionView(LoginRequiredMixin, View):
@@ -493,7 +517,7 @@ def village_counts(user, survey_round):
     return rows
 
 
-def _sum_rows(rows):
+def sum_rows(rows):
     keys = ["registered", "inspected", "verified", "returned", "missing"]
     total = {k: sum(r[k] for r in rows) for k in keys}
     total["percent"] = (
@@ -524,7 +548,7 @@ class ProgressView(RoundScopedMixin, TemplateView):
             )
             .order_by("toilet__village__name", "surveyor__username")
         )
-        context.update(rows=rows, total=_sum_rows(rows), surveyors=surveyors)
+        context.update(rows=rows, total=sum_rows(rows), surveyors=surveyors)
         return context
 
 
@@ -540,10 +564,26 @@ class CoverageView(RoundScopedMixin, TemplateView):
         for row in rows:
             townships.setdefault(row["village"].parent, []).append(row)
         context.update(
-            townships=[(t, vs, _sum_rows(vs)) for t, vs in townships.items()],
-            total=_sum_rows(rows),
+            townships=[(t, vs, sum_rows(vs)) for t, vs in townships.items()],
+            total=sum_rows(rows),
         )
         return context
+
+
+def missing_toilets(user, survey_round, village_code=""):
+    """The toilets nobody has inspected yet in the round, optionally of one village (a village
+    the user cannot see is a 404)."""
+    toilets = (
+        round_toilets(user, survey_round)
+        .exclude(inspections__round=survey_round)
+        .select_related("household", "village__parent")
+        .order_by("village__code", "id")
+    )
+    if village_code:
+        if not round_villages(user, survey_round).filter(code=village_code).exists():
+            raise InvalidFilter("该村不在您的管辖范围内。")
+        toilets = toilets.filter(village__code=village_code)
+    return toilets
 
 
 class MissingToiletsView(RoundScopedMixin, ListView):
@@ -553,16 +593,20 @@ class MissingToiletsView(RoundScopedMixin, ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        user = self.request.user
-        toilets = (
-            round_toilets(user, self.get_round())
-            .exclude(inspections__round=self.get_round())
-            .select_related("household", "village__parent")
-            .order_by("village__code", "id")
+        return missing_toilets(
+            self.request.user, self.get_round(), self.request.GET.get("village", "")
         )
-        code = self.request.GET.get("village")
-        if code:
-            if not round_villages(user, self.get_round()).filter(code=code).exists():
-                raise Http404("该村不在您的管辖范围内。")
-            toilets = toilets.filter(village__code=code)
-        return toilets
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        village_code = self.request.GET.get("village", "")
+        context["querystring"] = urlencode({"village": village_code}) if village_code else ""
+        return context
+
+
+class CoverageExportView(RoundExportView):
+    kind = "export_coverage"
+
+
+class MissingExportView(RoundExportView):
+    kind = "export_missing"

@@ -16,6 +16,7 @@ urlpatterns = [
         name="household-toilet-create",
     ),
     path("toilets/", views.ToiletListView.as_view(), name="toilet-list"),
+    path("toilets/export.xlsx", views.ToiletExportView.as_view(), name="toilet-export"),
     path("toilets/new/", views.PublicToiletCreateView.as_view(), name="public-toilet-create"),
     path("toilets/<int:pk>/", views.ToiletDetailView.as_view(), name="toilet-detail"),
     path("toilets/<int:pk>/edit/", views.ToiletUpdateView.as_view(), name="toilet-edit"),

@@ -1,22 +1,23 @@
 from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView
 
 from rectification.models import LedgerEntry
-from regions.choices import EDIT_REGISTER, SEE_IDENTITY
+from regions.choices import EDIT_REGISTER
 from regions.scoping import has_capability
 from regions.views import ScopedViewMixin
+from reports import jobs
 from surveys.models import Inspection
 
 from . import exports
 from .choices import ToiletKind
-from .filters import HouseholdFilter, ToiletFilter, filtered
+from .filters import HouseholdFilter, ToiletFilter, build_filterset, filtered
 from .forms import HouseholdForm, ToiletForm
 from .models import Household, Toilet
 from .services import StaleEditError, save_household, save_toilet
@@ -26,13 +27,14 @@ PAGE_SIZE = 20
 
 
 class FilteredListView(ScopedViewMixin, ListView):
+    """A list page over ``filterset_class``: the same filterset, built the same way, as the
+    page's export (``toilets.filters.build_filterset``)."""
+
     filterset_class = None
     paginate_by = PAGE_SIZE
 
     def get_queryset(self):
-        self.filterset = self.filterset_class(
-            self.request.GET or None, queryset=super().get_queryset(), request=self.request
-        )
+        self.filterset = build_filterset(self.filterset_class, self.request.user, self.request.GET)
         return filtered(self.filterset)
 
     def get_context_data(self, **kwargs):
@@ -43,13 +45,45 @@ class FilteredListView(ScopedViewMixin, ListView):
         return context
 
 
+def xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=exports.XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''{exports.quote_filename(filename)}"
+    )
+    return response
+
+
+class ListExportView(LoginRequiredMixin, View):
+    """A list page's 导出 Excel: the page's filters (its query string) and the user's scope,
+    identity numbers masked unless the role may see them. Up to EXPORT_SYNC_MAX_ROWS rows the
+    file is sent at once; a bigger export becomes a report job with a progress bar."""
+
+    kind = ""  # one of reports.jobs.EXPORTS
+
+    def get_params(self) -> dict:
+        return exports.params_of(self.request.GET)
+
+    def get(self, request, *args, **kwargs):
+        params = self.get_params()
+        export = jobs.build_export(self.kind, request.user, params)  # InvalidFilter: 404
+        rows = export.count()
+        if rows > jobs.export_sync_max_rows():
+            job = jobs.start_export_job(request.user, self.kind, params)
+            if job is not None:
+                messages.info(
+                    request, f"共 {rows} 行，数据较多，正在后台生成 Excel，完成后在本页下载。"
+                )
+                return redirect("reports:job", pk=job.pk)
+        return xlsx_response(export.xlsx(), export.filename())
+
+
 class HouseholdListView(FilteredListView):
     model = Household
     filterset_class = HouseholdFilter
     template_name = "toilets/household_list.html"
 
     def get_queryset(self):
-        return super().get_queryset().select_related("village__parent")
+        return super().get_queryset().select_related(*exports.HOUSEHOLD_RELATED)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -67,34 +101,8 @@ class HouseholdListView(FilteredListView):
         return context
 
 
-class HouseholdExportView(ScopedViewMixin, View):
-    """The household list as xlsx: same filters, same scoping, masked unless allowed."""
-
-    model = Household
-
-    def get(self, request):
-        filterset = HouseholdFilter(
-            request.GET or None, queryset=self.get_queryset(), request=request
-        )
-        if filterset.is_bound and not filterset.is_valid():
-            # e.g. a village outside the user's region: nothing to export, as for any
-            # object the user cannot see.
-            raise Http404("筛选条件无效或超出您的管辖范围。")
-        rows = (
-            filtered(filterset)
-            .select_related("village__parent")
-            .annotate(toilet_count=Count("toilets"))
-            .order_by(*Household._meta.ordering)
-        )
-        content = exports.households_xlsx(
-            rows, show_identity=has_capability(request.user, SEE_IDENTITY)
-        )
-        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response = HttpResponse(content, content_type=exports.XLSX_CONTENT_TYPE)
-        response["Content-Disposition"] = (
-            f"attachment; filename*=UTF-8''{exports.quote_filename(f'农户台账-{stamp}.xlsx')}"
-        )
-        return response
+class HouseholdExportView(ListExportView):
+    kind = "export_households"
 
 
 class HouseholdDetailView(ScopedViewMixin, DetailView):
@@ -217,7 +225,11 @@ class ToiletListView(FilteredListView):
     template_name = "toilets/toilet_list.html"
 
     def get_queryset(self):
-        return super().get_queryset().select_related("village__parent", "household")
+        return super().get_queryset().select_related(*exports.TOILET_RELATED)
+
+
+class ToiletExportView(ListExportView):
+    kind = "export_toilets"
 
 
 class ToiletDetailView(ScopedViewMixin, DetailView):
