@@ -1,11 +1,23 @@
-from django.urls import include, path
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.urls import Resolver404, include, path, re_path, resolve
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from rectification.api.views import LedgerEntryViewSet, LedgerLogViewSet
+from rectification.api.views import LedgerEntryViewSet, LedgerLogViewSet, OverdueSnapshotViewSet
 from regions.api.views import RegionViewSet
-from surveys.api.views import InspectionViewSet, SurveyRoundViewSet
+from reports.api.views import ProgressTargetViewSet, ReportJobViewSet, SubmissionViewSet
+from surveys.api.views import (
+    InspectionFlagViewSet,
+    InspectionViewSet,
+    ProblemCategoryViewSet,
+    ReconciliationNoteViewSet,
+    ReportTemplateViewSet,
+    SpotCheckItemViewSet,
+    SpotCheckSampleViewSet,
+    SurveyRoundViewSet,
+)
 from toilets.api.views import HouseholdViewSet, ToiletViewSet
 
 router = DefaultRouter()
@@ -14,12 +26,41 @@ router.register("households", HouseholdViewSet, basename="household")
 router.register("toilets", ToiletViewSet, basename="toilet")
 router.register("rounds", SurveyRoundViewSet, basename="round")
 router.register("inspections", InspectionViewSet, basename="inspection")
+router.register("inspection-flags", InspectionFlagViewSet, basename="inspection-flag")
+router.register("spot-check-samples", SpotCheckSampleViewSet, basename="spot-check-sample")
+router.register("spot-check-items", SpotCheckItemViewSet, basename="spot-check-item")
+router.register("reconciliation-notes", ReconciliationNoteViewSet, basename="reconciliation-note")
+router.register("problem-categories", ProblemCategoryViewSet, basename="problem-category")
+router.register("report-templates", ReportTemplateViewSet, basename="report-template")
 router.register("ledger", LedgerEntryViewSet, basename="ledger")
 router.register("ledger-log", LedgerLogViewSet, basename="ledger-log")
+router.register("overdue-snapshots", OverdueSnapshotViewSet, basename="overdue-snapshot")
+router.register("submissions", SubmissionViewSet, basename="submission")
+router.register("report-jobs", ReportJobViewSet, basename="report-job")
+router.register("progress-targets", ProgressTargetViewSet, basename="progress-target")
+
+
+@csrf_exempt
+def not_found(request, rest=""):
+    """Any other address under /api/ answers like the API does (JSON), not with the HTML 404
+    page; an address missing only its trailing slash is redirected to it, as elsewhere."""
+    if not request.path_info.endswith("/"):
+        try:
+            resolve(request.path_info + "/")
+        except Resolver404:
+            pass
+        else:
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(
+                request.path + "/" + (f"?{query}" if query else "")
+            )
+    return JsonResponse({"detail": "未找到。"}, status=404)
+
 
 urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),
+    re_path(r"^(?P<rest>.*)$", not_found),
 ]

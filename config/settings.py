@@ -5,6 +5,8 @@ project directory, Celery tasks executed eagerly in-process. Production sets at 
 DEBUG=false, SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL and REDIS_URL (see docs/deploy.md).
 """
 
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
     "reports",
     "imports",
     "apitokens",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +66,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last: turns a login refused by django-axes into the lockout page (429).
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out username+IP before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -130,23 +141,36 @@ LOGOUT_REDIRECT_URL = "login"
 
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-if env_bool("BEHIND_HTTPS_PROXY", default=False):
+BEHIND_HTTPS_PROXY = env_bool("BEHIND_HTTPS_PROXY", default=False)
+if BEHIND_HTTPS_PROXY:
     # nginx (or another proxy) terminates TLS and sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client IP for login lockouts and API throttles (apitokens.client_ip): from
+# X-Forwarded-For only behind the proxy, counting TRUSTED_PROXY_COUNT hops from the right.
+CLIENT_IP_FROM_X_FORWARDED_FOR = BEHIND_HTTPS_PROXY
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=1)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", default=0)
 
 REST_FRAMEWORK = {
     # Token first: an anonymous API request then answers 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Personal API tokens (Bearer, or Token with a tl_ key), then DRF's /api/token/ keys.
+        "apitokens.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "regions.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Rates come from API_THROTTLE_RATES, read at each request.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apitokens.throttling.UserThrottle",
+        "apitokens.throttling.AnonThrottle",
+    ],
+    "EXCEPTION_HANDLER": "apitokens.throttling.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -166,8 +190,53 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+
+def _throttle_rate(name: str, default: str) -> str | None:
+    """``N/period`` (period s, min, hour or day), or ``off`` to disable the throttle."""
+    raw = env_str(name, default)
+    if raw.lower() in {"off", "none", "0"}:
+        return None
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", raw):
+        raise ImproperlyConfigured(f"{name} must look like 600/min or be off, got {raw!r}")
+    return raw
+
+
+# API throttles: authenticated callers per user, anonymous ones per client IP.
+API_THROTTLE_RATES = {
+    "user": _throttle_rate("API_THROTTLE_USER", "600/min"),
+    "anon": _throttle_rate("API_THROTTLE_ANON", "60/min"),
+}
+
+# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username from
+# one IP, that combination is locked for AXES_COOLOFF_MINUTES (on the login page, the admin
+# login and /api/token/). Unlock early with `manage.py axes_reset_username NAME`.
+AXES_ENABLED = env_bool("AXES_ENABLED", default=True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_LOCKOUT_CALLABLE = "apitokens.lockout.lockout_response"
+# django-ipware is not installed: the IP comes from our own function (see CLIENT_IP_*).
+AXES_CLIENT_IP_CALLABLE = "apitokens.client_ip.client_ip"
+# Named on the lockout page as the one to ask for an early unlock.
+LOCKOUT_CONTACT = env_str("LOCKOUT_CONTACT", "本县（区）系统管理员")
+
 # Celery: with no REDIS_URL, tasks run eagerly in-process (the embedded default for `make run`).
 REDIS_URL = env_str("REDIS_URL")
+# The cache holds the API throttle counters: it must be shared by all gunicorn workers, so it
+# is Redis when configured (CACHE_URL, else REDIS_URL) and per-process memory otherwise.
+CACHE_URL = env_str("CACHE_URL", REDIS_URL)
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "toilet-ledger",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None

@@ -1,4 +1,4 @@
-from .choices import EDIT_REGISTER, SEE_IDENTITY
+from .choices import EDIT_REGISTER, IMPORT_LEDGER, SEE_IDENTITY
 from .scoping import has_capability, scope_of
 
 
@@ -10,4 +10,5 @@ def user_scope(request):
         "user_scope": scope_of(user),
         "show_identity": has_capability(user, SEE_IDENTITY),
         "can_edit_register": has_capability(user, EDIT_REGISTER),
+        "can_import_ledger": has_capability(user, IMPORT_LEDGER),
     }

@@ -25,6 +25,25 @@ def media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
 
+@pytest.fixture(autouse=True)
+def axes_only_when_marked(request, settings):
+    """django-axes is on in production, but its backend refuses ``client.login()`` (no request):
+    tests run without it unless marked ``@pytest.mark.axes``."""
+    settings.AXES_ENABLED = request.node.get_closest_marker("axes") is not None
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """API throttle counters must not leak from one test into the next. Only in-memory caches
+    are cleared: clearing a Redis cache would flush the whole Redis database."""
+    from django.core.cache import caches
+    from django.core.cache.backends.locmem import LocMemCache
+
+    for cache in caches.all():
+        if isinstance(cache, LocMemCache):
+            cache.clear()
+
+
 @dataclass
 class Tree:
     province: Region

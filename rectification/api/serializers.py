@@ -9,7 +9,14 @@ from rest_framework import serializers
 
 from rectification.checklists import checklist_for
 from rectification.choices import Cause, ConsentMethod, FundingSource, ProblemClass
-from rectification.models import AcceptanceCheck, Consent, EvidencePhoto, LedgerEntry, LedgerLog
+from rectification.models import (
+    AcceptanceCheck,
+    Consent,
+    EvidencePhoto,
+    LedgerEntry,
+    LedgerLog,
+    OverdueSnapshot,
+)
 from rectification.services import available_actions, decode_signature
 from rectification.workflow import TRANSITIONS, action_label
 from regions.choices import SEE_IDENTITY
@@ -350,3 +357,16 @@ class TransitionSerializer(serializers.Serializer):
         if (attrs.get("latitude") is None) != (attrs.get("longitude") is None):
             raise serializers.ValidationError({"location": ["请同时提供纬度和经度。"]})
         return attrs
+
+
+class OverdueSnapshotSerializer(serializers.ModelSerializer):
+    township = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    township_name = serializers.CharField(source="township.name", read_only=True)
+    entry_ids = serializers.ListField(
+        child=serializers.IntegerField(), read_only=True, help_text="当日逾期的台账编号"
+    )
+
+    class Meta:
+        model = OverdueSnapshot
+        fields = ["id", "day", "township", "township_name", "count", "entry_ids"]
+        read_only_fields = fields

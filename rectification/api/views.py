@@ -10,15 +10,17 @@ from rest_framework.response import Response
 from rectification import services
 from rectification.choices import ConsentMethod
 from rectification.filters import LedgerFilter, LedgerLogFilter
-from rectification.models import EvidencePhoto, LedgerEntry, LedgerLog
+from rectification.models import EvidencePhoto, LedgerEntry, LedgerLog, OverdueSnapshot
 from rectification.workflow import TRANSITIONS
 from regions.api.base import Conflict, ScopedReadOnlyViewSet, raise_as_drf
 from regions.guards import ConflictError
 
+from .filters import OverdueSnapshotFilter
 from .serializers import (
     LedgerEntryDetailSerializer,
     LedgerEntrySerializer,
     LedgerLogSerializer,
+    OverdueSnapshotSerializer,
     TransitionSerializer,
 )
 
@@ -172,3 +174,16 @@ class LedgerLogViewSet(ScopedReadOnlyViewSet):
             .prefetch_related(Prefetch("photos", queryset=EvidencePhoto.objects.only("id", "log")))
             .order_by("-at", "-id")
         )
+
+
+class OverdueSnapshotViewSet(ScopedReadOnlyViewSet):
+    """The daily count of overdue ledger entries per township in the caller's region (the
+    dashboard's trend), newest day first."""
+
+    queryset = OverdueSnapshot.objects.all()
+    serializer_class = OverdueSnapshotSerializer
+    filterset_class = OverdueSnapshotFilter
+    select_related = ("township",)
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-day", "township__code")

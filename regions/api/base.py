@@ -113,3 +113,52 @@ class ModelCleanSerializer(serializers.ModelSerializer):
 
     def update(self, instance, validated_data):
         return self._save()
+
+
+def call_service(service, **kwargs):
+    """Call a service function and answer its refusals the DRF way: no capability → 403,
+    invalid input → 400 (field → messages), a lost race or wrong state → 409."""
+    from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+    from rest_framework.exceptions import PermissionDenied
+
+    from regions.guards import ConflictError
+
+    try:
+        return service(**kwargs)
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc) or None) from exc
+    except DjangoValidationError as error:
+        raise_as_drf(error)
+    except ConflictError as exc:
+        raise Conflict(exc.message) from exc
+
+
+def expected_version(request):
+    """The ``version`` a write request carries (None when absent), as an integer."""
+    raw = request.data.get("version")
+    if raw in (None, ""):
+        return None
+    if isinstance(raw, bool):
+        raise serializers.ValidationError({"version": ["版本号应为整数。"]})
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as exc:
+        raise serializers.ValidationError({"version": ["版本号应为整数。"]}) from exc
+
+
+class DisplayNameField(serializers.CharField):
+    """A user shown by name (full name, else login name); null when there is none."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, user):
+        from regions.models import display_name
+
+        return display_name(user)
+
+
+class ReferenceViewSet(viewsets.ReadOnlyModelViewSet):
+    """Reference data without a region (categories, templates): the same for every signed-in
+    user, read-only."""

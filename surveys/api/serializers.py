@@ -1,10 +1,21 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from regions.api.base import Conflict, raise_as_drf
+from regions.api.base import Conflict, DisplayNameField, raise_as_drf
 from surveys import services
-from surveys.models import Inspection, InspectionPhoto, ProblemCategory, SurveyRound
+from surveys.models import (
+    Inspection,
+    InspectionFlag,
+    InspectionPhoto,
+    ProblemCategory,
+    ReconciliationNote,
+    ReportTemplate,
+    SpotCheckItem,
+    SpotCheckSample,
+    SurveyRound,
+)
 from toilets.models import Toilet
 from toilets.services import StaleEditError
 
@@ -127,3 +138,112 @@ class InspectionSerializer(serializers.ModelSerializer):
         validated_data.pop("round", None)
         validated_data.pop("toilet", None)
         return self._save(instance, validated_data)
+
+
+# Reference data and the round's side records -----------------------------------------------
+
+YEAR_BUCKETS_SCHEMA = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "label": {"type": "string"},
+            "from": {"type": "integer", "nullable": True, "description": "起始年份（含）"},
+            "to": {"type": "integer", "nullable": True, "description": "截止年份（含）"},
+        },
+        "required": ["label", "from", "to"],
+    },
+}
+
+
+@extend_schema_field(YEAR_BUCKETS_SCHEMA)
+class YearBucketsField(serializers.JSONField):
+    pass
+
+
+class ProblemCategorySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProblemCategory
+        fields = ["code", "name", "column"]
+        read_only_fields = fields
+
+
+class ReportTemplateSerializer(serializers.ModelSerializer):
+    year_buckets = YearBucketsField(read_only=True, help_text="建造年份分段（汇总表第22–28列）")
+
+    class Meta:
+        model = ReportTemplate
+        fields = ["id", "name", "year_buckets", "is_default"]
+        read_only_fields = fields
+
+
+class InspectionFlagSerializer(serializers.ModelSerializer):
+    round = serializers.IntegerField(source="inspection.round_id", read_only=True)
+    toilet = serializers.IntegerField(source="inspection.toilet_id", read_only=True)
+    village = serializers.CharField(source="inspection.toilet.village.code", read_only=True)
+    village_name = serializers.CharField(source="inspection.toilet.village.name", read_only=True)
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    cleared = serializers.SerializerMethodField(help_text="已核实")
+    cleared_by = DisplayNameField(allow_null=True, help_text="核实人")
+
+    class Meta:
+        model = InspectionFlag
+        fields = [
+            "id", "inspection", "round", "toilet", "village", "village_name", "kind",
+            "kind_display", "detail", "cleared", "cleared_by", "cleared_note",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    def get_cleared(self, flag) -> bool:
+        return flag.cleared_by_id is not None
+
+
+class ClearFlagSerializer(serializers.Serializer):
+    note = serializers.CharField(help_text="核实说明（如：已电话核实农户、已到现场查看）")
+
+
+class SpotCheckSampleSerializer(serializers.ModelSerializer):
+    round_name = serializers.CharField(source="round.name", read_only=True)
+    county = serializers.CharField(source="round.county.code", read_only=True)
+    created_by = DisplayNameField()
+    is_published = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = SpotCheckSample
+        fields = [
+            "id", "round", "round_name", "county", "per_village", "percent", "seed",
+            "created_by", "created_at", "published_at", "is_published",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class SpotCheckItemSerializer(serializers.ModelSerializer):
+    round = serializers.IntegerField(source="sample.round_id", read_only=True)
+    toilet = serializers.IntegerField(source="original.toilet_id", read_only=True)
+    village = serializers.CharField(source="original.toilet.village.code", read_only=True)
+    village_name = serializers.CharField(source="original.toilet.village.name", read_only=True)
+    inspector = DisplayNameField(allow_null=True, help_text="抽查人")
+    usability_display = serializers.CharField(source="get_usability_display", read_only=True)
+    categories = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+
+    class Meta:
+        model = SpotCheckItem
+        fields = [
+            "id", "sample", "round", "original", "toilet", "village", "village_name", "inspector",
+            "usability", "usability_display", "categories", "notes", "checked_at", "differs",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class ReconciliationNoteSerializer(serializers.ModelSerializer):
+    village = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    village_name = serializers.CharField(source="village.name", read_only=True)
+    author = DisplayNameField()
+
+    class Meta:
+        model = ReconciliationNote
+        fields = [
+            "id", "round", "village", "village_name", "change_key", "reason", "author",
+            "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields

@@ -1,5 +1,6 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import Q
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -9,18 +10,47 @@ from rest_framework.response import Response
 
 from regions.api.base import (
     Conflict,
+    ReferenceViewSet,
     ScopedReadOnlyViewSet,
     ScopedWriteViewSet,
+    call_service,
     capability_permission,
     raise_as_drf,
 )
 from regions.choices import INSPECT, MANAGE_ROUNDS, Level
-from regions.scoping import scope_of
-from surveys import services
+from regions.scoping import has_capability, scope_of
+from surveys import services, spotchecks
 from surveys.filters import InspectionFilter
-from surveys.models import Inspection, SurveyRound
+from surveys.flags import clear_flag
+from surveys.models import (
+    Inspection,
+    InspectionFlag,
+    ProblemCategory,
+    ReconciliationNote,
+    ReportTemplate,
+    SpotCheckItem,
+    SpotCheckSample,
+    SurveyRound,
+)
 
-from .serializers import InspectionSerializer, SurveyRoundSerializer
+from .filters import (
+    InspectionFlagFilter,
+    ReconciliationNoteFilter,
+    ReportTemplateFilter,
+    SpotCheckItemFilter,
+    SpotCheckSampleFilter,
+)
+from .serializers import (
+    ClearFlagSerializer,
+    InspectionFlagSerializer,
+    InspectionSerializer,
+    ProblemCategorySerializer,
+    ReconciliationNoteSerializer,
+    ReportTemplateSerializer,
+    SpotCheckItemSerializer,
+    SpotCheckSampleSerializer,
+    SurveyRoundSerializer,
+)
 
 
 def _call(service, **kwargs):
@@ -34,14 +64,20 @@ def _call(service, **kwargs):
         raise Conflict(exc.message) from exc
 
 
-def _version(request):
-    raw = request.data.get("version")
-    if raw in (None, ""):
-        return None
-    try:
-        return int(raw)
-    except (TypeError, ValueError) as exc:
-        raise serializers.ValidationError({"version": ["版本号应为整数。"]}) from exc
+class VerifySerializer(serializers.Serializer):
+    version = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        max_value=2_147_483_647,
+        help_text="读取到的版本号；若记录已被他人修改则返回 409。",
+        error_messages={"invalid": "版本号应为整数。"},
+    )
+
+
+class ReturnReasonSerializer(VerifySerializer):
+    reason = serializers.CharField(
+        required=False, allow_blank=True, default="", help_text="退回原因（必填）"
+    )
 
 
 class SurveyRoundViewSet(ScopedReadOnlyViewSet):
@@ -110,7 +146,7 @@ class InspectionViewSet(ScopedWriteViewSet):
                 "PhotoUpload", {"photos": serializers.ListField(child=serializers.ImageField())}
             )
         },
-        responses=InspectionSerializer,
+        responses={201: InspectionSerializer},
     )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def photos(self, request, pk=None):
@@ -121,37 +157,136 @@ class InspectionViewSet(ScopedWriteViewSet):
         _call(services.add_photos, actor=request.user, inspection=inspection, photos=files)
         return Response(self.get_serializer(self.get_object()).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(
-        request=inline_serializer("Verify", {"version": serializers.IntegerField(required=False)}),
-        responses=InspectionSerializer,
-    )
+    @extend_schema(request=VerifySerializer, responses=InspectionSerializer)
     @action(detail=True, methods=["post"])
     def verify(self, request, pk=None):
+        inspection = self.get_object()
+        body = VerifySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         inspection = _call(
             services.verify_inspection,
             actor=request.user,
-            inspection=self.get_object(),
-            expected_version=_version(request),
+            inspection=inspection,
+            expected_version=body.validated_data.get("version"),
         )
         return Response(self.get_serializer(inspection).data)
 
-    @extend_schema(
-        request=inline_serializer(
-            "ReturnReason",
-            {
-                "reason": serializers.CharField(),
-                "version": serializers.IntegerField(required=False),
-            },
-        ),
-        responses=InspectionSerializer,
-    )
+    @extend_schema(request=ReturnReasonSerializer, responses=InspectionSerializer)
     @action(detail=True, methods=["post"], url_path="return")
     def return_(self, request, pk=None):
+        inspection = self.get_object()
+        body = ReturnReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         inspection = _call(
             services.return_inspection,
             actor=request.user,
-            inspection=self.get_object(),
-            reason=str(request.data.get("reason", "")),
-            expected_version=_version(request),
+            inspection=inspection,
+            reason=body.validated_data.get("reason", ""),
+            expected_version=body.validated_data.get("version"),
         )
         return Response(self.get_serializer(inspection).data)
+
+
+# Reference data ----------------------------------------------------------------------------
+
+
+class ProblemCategoryViewSet(ReferenceViewSet):
+    """The eight problem categories (summary columns 12–19); the same for everybody."""
+
+    queryset = ProblemCategory.objects.all()
+    serializer_class = ProblemCategorySerializer
+
+
+class ReportTemplateViewSet(ReferenceViewSet):
+    """The summary form templates with their build-year buckets; the same for everybody."""
+
+    queryset = ReportTemplate.objects.order_by("id")
+    serializer_class = ReportTemplateSerializer
+    filterset_class = ReportTemplateFilter
+
+
+# The round's side records ------------------------------------------------------------------
+
+
+class InspectionFlagViewSet(ScopedReadOnlyViewSet):
+    """Signs that an inspection in the caller's region may have been made in the office (疑似
+    办公室摸排). Township staff and the county clear them after checking, with a note."""
+
+    queryset = InspectionFlag.objects.all()
+    serializer_class = InspectionFlagSerializer
+    filterset_class = InspectionFlagFilter
+    select_related = ("inspection__toilet__village", "cleared_by")
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("-inspection__inspected_at", "id")
+
+    @extend_schema(request=ClearFlagSerializer, responses=InspectionFlagSerializer)
+    @action(detail=True, methods=["post"])
+    def clear(self, request, pk=None):
+        flag = self.get_object()
+        serializer = ClearFlagSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        call_service(
+            clear_flag, actor=request.user, flag=flag, note=serializer.validated_data["note"]
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=flag.pk)).data)
+
+
+class SpotCheckSampleViewSet(ScopedReadOnlyViewSet):
+    """Spot-check samples (抽查样本) of the rounds the caller sees. Surveyors, who are checked
+    and never check, see none (as on the pages)."""
+
+    queryset = SpotCheckSample.objects.all()
+    serializer_class = SpotCheckSampleSerializer
+    filterset_class = SpotCheckSampleFilter
+
+    def get_queryset(self):
+        user = self.request.user
+        if not spotchecks.can_use_spotchecks(user):
+            return SpotCheckSample.objects.none()
+        return (
+            spotchecks.samples_visible_to(user)
+            .select_related("round__county", "created_by")
+            .order_by("-created_at", "-id")
+        )
+
+
+class SpotCheckItemViewSet(ScopedReadOnlyViewSet):
+    """Sampled inspections and their re-inspection results. The county that owns the round
+    sees its whole samples; others see the items inside their own subtree once the sample is
+    published, plus the items assigned to them to re-check (as on the pages)."""
+
+    queryset = SpotCheckItem.objects.all()
+    serializer_class = SpotCheckItemSerializer
+    filterset_class = SpotCheckItemFilter
+
+    def get_queryset(self):
+        user = self.request.user
+        if not spotchecks.can_use_spotchecks(user):
+            return SpotCheckItem.objects.none()
+        managed = (
+            SurveyRound.objects.visible_to(user)
+            if has_capability(user, MANAGE_ROUNDS)
+            else SurveyRound.objects.none()
+        )
+        own = SpotCheckItem.objects.visible_to(user).filter(
+            Q(sample__published_at__isnull=False) | Q(sample__round__in=managed)
+        )
+        return (
+            (own | spotchecks.items_for_checker(user))
+            .select_related("sample", "original__toilet__village", "inspector")
+            .prefetch_related("categories")
+            .order_by("sample_id", "id")
+        )
+
+
+class ReconciliationNoteViewSet(ScopedReadOnlyViewSet):
+    """The surveyors' reasons for the changes a 回头看 round found, in the caller's region."""
+
+    queryset = ReconciliationNote.objects.all()
+    serializer_class = ReconciliationNoteSerializer
+    filterset_class = ReconciliationNoteFilter
+    select_related = ("village", "author")
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("round_id", "village__code", "change_key")

@@ -1,0 +1,53 @@
+"""Filter pieces the API resources share. Every related object a filter names is looked up
+within the caller's scope, so another region's code or id is an invalid choice (400), never a
+hint that it exists."""
+
+import django_filters
+from drf_spectacular.utils import extend_schema_field
+
+from regions.models import Region
+
+
+def scoped(model, **filters):
+    """A ModelChoiceFilter queryset: the caller's visible rows of ``model``."""
+
+    def queryset(request):
+        if request is None:
+            return model.objects.none()
+        return model.objects.visible_to(request.user).filter(**filters)
+
+    return queryset
+
+
+@extend_schema_field({"type": "string", "pattern": r"^\d{12}$", "example": "450702100000"})
+class RegionPrefixFilter(django_filters.ModelChoiceFilter):
+    """``?region=<12-digit code>``: the rows inside that region's subtree (the region must be
+    in the caller's own subtree). ``field_name`` is the lookup leading to a region code."""
+
+    def __init__(self, field_name, **kwargs):
+        kwargs.setdefault("label", "区划代码（含下级）")
+        super().__init__(
+            field_name=field_name,
+            queryset=scoped(Region),
+            to_field_name="code",
+            **kwargs,
+        )
+
+    def filter(self, qs, value):
+        if value in (None, ""):
+            return qs
+        return qs.filter(**{f"{self.field_name}__startswith": value.prefix})
+
+
+class MineFilter(django_filters.BooleanFilter):
+    """``?mine=true``: only the caller's own rows (``field_name`` leads to a user)."""
+
+    def __init__(self, field_name, **kwargs):
+        kwargs.setdefault("label", "只看本人的")
+        super().__init__(field_name=field_name, **kwargs)
+
+    def filter(self, qs, value):
+        if value is None:
+            return qs
+        mine = {self.field_name: self.parent.request.user}
+        return qs.filter(**mine) if value else qs.exclude(**mine)
