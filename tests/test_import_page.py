@@ -596,14 +596,14 @@ def test_the_status_json_drives_the_progress_bar(client, users, tree):
         "finished": False,
     }
     page = client.get(job_url(job)).content.decode()
-    assert 'role="progressbar"' in page and "import_progress.js" in page
+    assert 'role="progressbar"' in page and "job_progress.js" in page
     assert 'data-busy="1"' in page and "5000 / 20000 行" in page
 
     ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.CHECKED)
     data = client.get(job_url(job, "job-status")).json()
     assert data["busy"] is False and data["finished"] is True and data["percent"] == 100
     page = client.get(job_url(job)).content.decode()
-    assert 'role="progressbar"' not in page and "import_progress.js" not in page
+    assert 'role="progressbar"' not in page and "job_progress.js" not in page
 
 
 def test_progress_is_throttled_and_written_outside_a_transaction(users, tree):

@@ -1,31 +1,46 @@
-// The report job page: poll the job's JSON status and move the progress bar until the job is
-// done (then show the download link) or failed (then show why). Without JavaScript the page
-// still shows the state it was rendered with.
+// A background job's page (report jobs, ledger imports): poll the job's JSON status and move
+// the progress bar until the job settles. The page's root element carries
+// data-job-progress="<id prefix>" and data-status-url; its parts are found by id
+// (<prefix>-state, -bar, -percent, -message, and optionally -count, -download, -download-link,
+// -file). With data-reload="1" the page reloads when the job settles (it then renders the
+// preview, the errors or the result); otherwise the download link is shown. Without
+// JavaScript the page shows the state it was rendered with.
 (function () {
   "use strict";
-  var root = document.getElementById("job");
+  var root = document.querySelector("[data-job-progress]");
   if (!root) return;
+  var prefix = root.getAttribute("data-job-progress");
+  function part(name) {
+    return document.getElementById(prefix + "-" + name);
+  }
   var url = root.getAttribute("data-status-url");
-  var state = document.getElementById("job-state");
-  var bar = document.getElementById("job-bar");
-  var fill = bar.querySelector(".job-bar-fill");
-  var percent = document.getElementById("job-percent");
-  var message = document.getElementById("job-message");
-  var download = document.getElementById("job-download");
-  var link = document.getElementById("job-download-link");
-  var file = document.getElementById("job-file");
-  var delay = 1000;
+  var reload = root.getAttribute("data-reload") === "1";
+  var state = part("state");
+  var bar = part("bar");
+  var fill = bar.firstElementChild;
+  var percent = part("percent");
+  var message = part("message");
+  var count = part("count");
+  var download = part("download");
+  var link = part("download-link");
+  var file = part("file");
+  var delay = 700;
   var MAX_DELAY = 5000;
+
+  function settled(data) {
+    return "finished" in data ? data.finished : !data.busy;
+  }
 
   function show(data) {
     state.textContent = data.status_label;
-    state.className = "tag job-state state-" + data.status;
+    state.className = state.className.replace(/\bstate-\S+/, "") + " state-" + data.status;
     root.setAttribute("data-status", data.status);
     fill.style.width = data.percent + "%";
     bar.setAttribute("aria-valuenow", String(data.percent));
     percent.textContent = data.percent + "%";
+    if (count) count.textContent = data.total ? data.done + " / " + data.total + " 行" : "";
     message.textContent = data.message;
-    if (data.download_url) {
+    if (download && data.download_url) {
       link.href = data.download_url;
       file.textContent = data.result_name;
       download.hidden = false;
@@ -45,7 +60,8 @@
       })
       .then(function (data) {
         show(data);
-        if (!data.finished) later();
+        if (!settled(data)) later();
+        else if (reload) window.location.reload();
       })
       .catch(function () {
         message.textContent = "暂时无法获取进度，稍后自动重试…";
@@ -53,6 +69,7 @@
       });
   }
 
+  var busy = root.getAttribute("data-busy");
   var status = root.getAttribute("data-status");
-  if (status !== "done" && status !== "failed") poll();
+  if (busy !== null ? busy === "1" : status !== "done" && status !== "failed") poll();
 })();
