@@ -465,6 +465,27 @@ class _Writer:
         inspections, changed = self._inspections(rows, toilet_pks)
         self._ledger(rows, toilet_pks, inspections, changed)
 
+    def _changed(self, model, wanted, names: list[str], target) -> list:
+        """The rows among ``wanted`` (pks) whose ``names`` differ from ``target(pk, current
+        values)``, as instances with the new values set and the version bumped. Unchanged rows
+        are compared as tuples and never instantiated."""
+        differing = {}
+        for chunk in _chunks(wanted):
+            for pk, *values in model.objects.filter(pk__in=chunk).values_list("pk", *names):
+                current = dict(zip(names, values, strict=True))
+                new = target(pk, current)
+                if any(current[key] != value for key, value in new.items()):
+                    differing[pk] = new
+        changed = []
+        for chunk in _chunks(differing):
+            for obj in model.objects.filter(pk__in=chunk):
+                for key, value in differing[obj.pk].items():
+                    setattr(obj, key, value)
+                obj.version += 1
+                obj.updated_at = self.now
+                changed.append(obj)
+        return changed
+
     # Households
 
     def _households(self, rows: list[LedgerRow]) -> dict[str, int]:
@@ -494,23 +515,20 @@ class _Writer:
             created = self.insert_household.insert(list(new.values()))
             self.created_households.update(zip(new, created, strict=True))
             self.counts["households_created"] += len(created)
-        changed = []
-        for household in Household.objects.filter(pk__in=list(wanted)):
-            row = wanted[household.pk]
-            village = villages[row.code]
-            updates = {
-                "village_id": village.pk,
+
+        def target(pk, current):
+            row = wanted[pk]
+            return {
+                "village_id": villages[row.code].pk,
                 "head_name": row.head_name,
                 # An empty cell keeps what is registered rather than erasing it.
-                "group_name": row.group or household.group_name,
-                "phone": row.phone or household.phone,
+                "group_name": row.group or current["group_name"],
+                "phone": row.phone or current["phone"],
             }
-            if any(getattr(household, k) != v for k, v in updates.items()):
-                for key, value in updates.items():
-                    setattr(household, key, value)
-                household.version += 1
-                household.updated_at = self.now
-                changed.append(household)
+
+        changed = self._changed(
+            Household, wanted, ["village_id", "head_name", "group_name", "phone"], target
+        )
         self.touched_households.update(wanted)
         if changed:
             bulk_update_with_history(
@@ -555,20 +573,19 @@ class _Writer:
             for (index, _), pk in zip(new, created, strict=True):
                 pks[index] = pk
             self.counts["toilets_created"] += len(created)
-        changed = []
-        for toilet in Toilet.objects.filter(pk__in=list(wanted)):
-            row, household_pk = wanted[toilet.pk]
+
+        def target(pk, current):
+            row, household_pk = wanted[pk]
             values = self._toilet_values(row, household_pk)
-            if toilet.build_year != row.build_year and toilet.lead_department == (
-                default_lead_department(toilet.build_year)
+            values["lead_department"] = current["lead_department"]
+            if current["build_year"] != row.build_year and current["lead_department"] == (
+                default_lead_department(current["build_year"])
             ):
                 values["lead_department"] = default_lead_department(row.build_year)
-            if any(getattr(toilet, k) != v for k, v in values.items()):
-                for key, value in values.items():
-                    setattr(toilet, key, value)
-                toilet.version += 1
-                toilet.updated_at = self.now
-                changed.append(toilet)
+            return values
+
+        names = [*self._toilet_values(rows[0], None), "lead_department"] if rows else []
+        changed = self._changed(Toilet, wanted, names, target)
         if changed:
             bulk_update_with_history(
                 changed,
@@ -586,16 +603,23 @@ class _Writer:
         """The round's inspection of each row's toilet (ids), created or brought in line
         with the row; ``changed`` says per row whether the finding is new or changed."""
         survey_round = self.survey_round
-        existing: dict[int, Inspection] = {}
+        # toilet → (pk, usability, partner name, inspected at, category codes)
+        existing: dict[int, tuple] = {}
         if self.plan.survey_round is not None:
-            for inspection in Inspection.objects.filter(
-                round=survey_round, toilet_id__in=toilet_pks
-            ).prefetch_related("categories"):
-                existing[inspection.toilet_id] = inspection
+            found = Inspection.objects.filter(round=survey_round, toilet_id__in=toilet_pks)
+            categories = defaultdict(set)
+            for inspection_id, code in Inspection.categories.through.objects.filter(
+                inspection__in=found
+            ).values_list("inspection_id", "problemcategory_id"):
+                categories[inspection_id].add(code)
+            for pk, toilet_id, usability, partner, at in found.values_list(
+                "pk", "toilet_id", "usability", "partner_name", "inspected_at"
+            ):
+                existing[toilet_id] = (pk, usability, partner, at, categories[pk])
         ids: list[int | None] = [None] * len(rows)
         changed_flags = [False] * len(rows)
         new: list[tuple[int, tuple]] = []
-        updated: list[Inspection] = []
+        updated: dict[int, dict] = {}
         recategorised: list[int] = []
         user_id = self.user.pk
         for index, (row, toilet_pk) in enumerate(zip(rows, toilet_pks, strict=True)):
@@ -615,23 +639,15 @@ class _Writer:
                 )  # fmt: skip
                 changed_flags[index] = True
                 continue
-            ids[index] = inspection.pk
-            old_categories = {c.pk for c in inspection.categories.all()}
-            same_finding = inspection.usability == row.usability and old_categories == set(
-                row.categories
-            )
-            same_record = (
-                inspection.partner_name == partner
-                and timezone.localdate(inspection.inspected_at) == row.inspected_on
-            )
+            pk, usability, old_partner, at, old_categories = inspection
+            ids[index] = pk
+            same_finding = usability == row.usability and old_categories == set(row.categories)
+            same_record = old_partner == partner and timezone.localdate(at) == row.inspected_on
             if not same_finding or not same_record:
-                inspection.usability = row.usability
-                inspection.partner_name = partner
+                values = {"usability": row.usability, "partner_name": partner}
                 if not same_record:
-                    inspection.inspected_at = when
-                inspection.version += 1
-                inspection.updated_at = self.now
-                updated.append(inspection)
+                    values["inspected_at"] = when
+                updated[pk] = values
             if not same_finding:
                 changed_flags[index] = True
                 if old_categories != set(row.categories):
@@ -645,8 +661,14 @@ class _Writer:
                 [(ids[index], code) for index, _ in new for code in rows[index].categories]
             )
         if updated:
+            instances = list(Inspection.objects.filter(pk__in=list(updated)))
+            for inspection in instances:
+                for key, value in updated[inspection.pk].items():
+                    setattr(inspection, key, value)
+                inspection.version += 1
+                inspection.updated_at = self.now
             bulk_update_with_history(
-                updated,
+                instances,
                 Inspection,
                 ["usability", "partner_name", "inspected_at", "version", "updated_at"],
                 batch_size=BATCH,
