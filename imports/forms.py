@@ -3,7 +3,10 @@ a zip package at all); the rows are checked by the import engine in the job."""
 
 from django import forms
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # Django does not limit file uploads by itself
+from .reader import MAX_FILE_BYTES
+
+# Django does not limit file uploads by itself; the form refuses what the engine would.
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES
 _ZIP_MAGIC = b"PK\x03\x04"  # every .xlsx is a zip package
 
 

@@ -69,10 +69,8 @@ ENTRY_COLUMNS = [
     "state", "state_changed_at", "closed_at",
 ]  # fmt: skip
 LOG_COLUMNS = ["entry_id", "actor_id", "from_state", "to_state", "action", "note", "inspection_id"]
-TOILET_FIELDS = [
-    "village", "household", "kind", "name", "tech_type", "flush_kind", "build_year", "funding",
-    "lead_department", "version", "updated_at",
-]  # fmt: skip
+# What an update of an existing toilet writes.
+TOILET_FIELDS = [*TOILET_COLUMNS, "version", "updated_at"]
 ENTRY_FIELDS = [
     "usability", "last_inspection", "state", "state_changed_at", "closed_at", "version",
     "updated_at",
@@ -177,12 +175,6 @@ def _check_rows(source, result: ImportResult, report) -> list[LedgerRow]:
 
 
 # 2. What needs the database ------------------------------------------------------------
-
-
-@dataclass
-class _ToiletMatch:
-    pk: int | None = None  # None: a new toilet
-    household_key: str = ""  # the ID number (household toilets)
 
 
 @dataclass
@@ -584,8 +576,7 @@ class _Writer:
                 values["lead_department"] = default_lead_department(row.build_year)
             return values
 
-        names = [*self._toilet_values(rows[0], None), "lead_department"] if rows else []
-        changed = self._changed(Toilet, wanted, names, target)
+        changed = self._changed(Toilet, wanted, TOILET_COLUMNS, target)
         if changed:
             bulk_update_with_history(
                 changed,

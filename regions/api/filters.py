@@ -39,6 +39,15 @@ class RegionPrefixFilter(django_filters.ModelChoiceFilter):
         return qs.filter(**{f"{self.field_name}__startswith": value.prefix})
 
 
+def date_range(field_name: str) -> tuple:
+    """``?since=`` and ``?until=`` (inclusive dates) on a datetime field:
+    ``since, until = date_range("created_at")`` in a FilterSet."""
+    return (
+        django_filters.DateFilter(label="起始日期", field_name=field_name, lookup_expr="date__gte"),
+        django_filters.DateFilter(label="截止日期", field_name=field_name, lookup_expr="date__lte"),
+    )
+
+
 class MineFilter(django_filters.BooleanFilter):
     """``?mine=true``: only the caller's own rows (``field_name`` leads to a user)."""
 

@@ -1,6 +1,6 @@
 import django_filters
 
-from regions.api.filters import MineFilter, RegionPrefixFilter, scoped
+from regions.api.filters import MineFilter, RegionPrefixFilter, date_range, scoped
 from reports.jobs import KINDS
 from reports.models import (
     JobStatus,
@@ -20,12 +20,7 @@ class SubmissionFilter(django_filters.FilterSet):
     region = RegionPrefixFilter("region__code")
     kind = django_filters.ChoiceFilter(label="类型", choices=SubmissionKind.choices)
     status = django_filters.ChoiceFilter(label="状态", choices=SubmissionStatus.choices)
-    since = django_filters.DateFilter(
-        label="起始日期", field_name="submitted_at", lookup_expr="date__gte"
-    )
-    until = django_filters.DateFilter(
-        label="截止日期", field_name="submitted_at", lookup_expr="date__lte"
-    )
+    since, until = date_range("submitted_at")
 
     class Meta:
         model = Submission
@@ -37,12 +32,7 @@ class ReportJobFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(label="状态", choices=JobStatus.choices)
     region = RegionPrefixFilter("region__code")
     mine = MineFilter("created_by", label="只看本人发起的")
-    since = django_filters.DateFilter(
-        label="起始日期", field_name="created_at", lookup_expr="date__gte"
-    )
-    until = django_filters.DateFilter(
-        label="截止日期", field_name="created_at", lookup_expr="date__lte"
-    )
+    since, until = date_range("created_at")
 
     class Meta:
         model = ReportJob

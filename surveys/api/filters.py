@@ -3,7 +3,7 @@ the caller's scope: another region's id or code is an invalid choice (400)."""
 
 import django_filters
 
-from regions.api.filters import MineFilter, RegionPrefixFilter, scoped
+from regions.api.filters import MineFilter, RegionPrefixFilter, date_range, scoped
 from surveys.choices import Usability
 from surveys.models import (
     FlagKind,
@@ -79,12 +79,7 @@ class SpotCheckItemFilter(django_filters.FilterSet):
 class ReconciliationNoteFilter(django_filters.FilterSet):
     round = django_filters.ModelChoiceFilter(label="轮次", queryset=scoped(SurveyRound))
     region = RegionPrefixFilter("village__code")
-    since = django_filters.DateFilter(
-        label="起始日期", field_name="created_at", lookup_expr="date__gte"
-    )
-    until = django_filters.DateFilter(
-        label="截止日期", field_name="created_at", lookup_expr="date__lte"
-    )
+    since, until = date_range("created_at")
 
     class Meta:
         model = ReconciliationNote
