@@ -1,11 +1,13 @@
 from django.contrib import admin, messages
 
+from regions.admin import ReadOnlyMixin, ScopedAdmin
+
 from . import services
 from .models import ApiToken
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyMixin, ScopedAdmin):
     """Tokens are created by their owners on the "API 令牌" page; here they are only listed
     and, if need be, revoked (for example when a user leaves or a key has leaked)."""
 
@@ -29,15 +31,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
     @admin.display(description="状态")
     def status(self, obj):
         return obj.status_label
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_revoke_permission(self, request):
         return request.user.has_perm("apitokens.change_apitoken")

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from regions.scoping import ScopedQuerySet
+
 KEY_PREFIX = "tl_"  # marks our keys; DRF authtoken keys are 40 hex digits
 PREFIX_LENGTH = len(KEY_PREFIX) + 8  # "tl_" and 8 random characters, shown in lists
 
@@ -24,7 +26,12 @@ class TokenStatus(models.TextChoices):
     REVOKED = "revoked", "已撤销"
 
 
-class ApiTokenQuerySet(models.QuerySet):
+class ApiTokenQuerySet(ScopedQuerySet):
+    """A token lives where its owner is assigned: the admin (and an admin revoke) reach only
+    the tokens of users inside their own region."""
+
+    scope_lookup = "user__role_assignment__region__code"
+
     def active(self, now=None):
         now = now or timezone.now()
         return self.filter(revoked_at__isnull=True).filter(

@@ -76,12 +76,13 @@ def revoke_token(*, actor, token_id: int, as_admin: bool = False) -> ApiToken:
     ``as_admin`` is set and the actor holds ``apitokens.change_apitoken``.
     """
     _check_actor(actor)
-    tokens = ApiToken.objects.select_for_update()
     if as_admin:
         if not actor.has_perm("apitokens.change_apitoken"):
             raise PermissionDenied("您没有撤销他人令牌的权限。")
+        tokens = ApiToken.objects.visible_to(actor)
     else:
-        tokens = tokens.filter(user=actor)
+        tokens = ApiToken.objects.filter(user=actor)
+    tokens = tokens.select_for_update()
     token = tokens.get(pk=token_id)
     if token.revoked_at is not None:
         return token

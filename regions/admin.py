@@ -10,9 +10,9 @@ class ScopedAdmin(admin.ModelAdmin):
         return self.model.objects.visible_to(request.user)
 
 
-class ReadOnlyAdmin(ScopedAdmin):
-    """Records that only move through service calls (ledger logs, submissions): shown, never
-    added, changed or deleted here."""
+class ReadOnlyMixin:
+    """Records that only move through service calls (ledger logs, submissions, API tokens):
+    shown, never added, changed or deleted here."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -22,6 +22,10 @@ class ReadOnlyAdmin(ScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyAdmin(ReadOnlyMixin, ScopedAdmin):
+    pass
 
 
 @admin.register(Region)

@@ -263,3 +263,27 @@ def test_schema_declares_bearer_auth(api, users):
     schema = api.get("/api/schema/", {"format": "json"}).json()
     scheme = schema["components"]["securitySchemes"]["apiToken"]
     assert scheme == {**scheme, "type": "http", "scheme": "bearer"}
+
+
+def test_an_admin_reaches_only_the_tokens_of_users_in_their_region(users):
+    """Tokens are read through the scoping method like everything else: a county's staff
+    cannot list or revoke another county's tokens in the admin."""
+    from django.contrib.auth.models import Permission
+    from django.test import RequestFactory
+
+    admin_user = users.county
+    admin_user.is_staff = True
+    admin_user.save()
+    admin_user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_apitoken", "change_apitoken"])
+    )
+    admin_user = type(admin_user).objects.get(pk=admin_user.pk)
+    ours, _ = services.create_token(actor=users.surveyor, name="本县")
+    theirs, _ = services.create_token(actor=users.outsider, name="外县")
+    request = RequestFactory().get("/admin/")
+    request.user = admin_user
+    listed = set(site._registry[ApiToken].get_queryset(request))
+    assert ours in listed and theirs not in listed
+    with pytest.raises(ApiToken.DoesNotExist):
+        services.revoke_token(actor=admin_user, token_id=theirs.pk, as_admin=True)
+    assert services.revoke_token(actor=admin_user, token_id=ours.pk, as_admin=True).revoked_at
