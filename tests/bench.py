@@ -77,8 +77,8 @@ def main():
         if args.only in (None, "summary"):
             sections.append((SUMMARY_SECTION, summary_section(args)))
         if args.only in (None, "import"):
-            from .bench_import import SECTION as IMPORT_SECTION
-            from .bench_import import import_section
+            from tests.bench_import import SECTION as IMPORT_SECTION
+            from tests.bench_import import import_section
 
             sections.append((IMPORT_SECTION, import_section(args, command_line(args))))
     finally:
@@ -258,7 +258,7 @@ def summary_section(args) -> str:
 SUMMARY_NOTES = [
     "Notes on the summary build:",
     "",
-    "- The build runs 5 queries whatever the size (pinned in `tests/test_reports_build.py`,",
+    "- The build runs 5 queries whatever the size (pinned in `tests/reports/test_build.py`,",
     "  6 when the round's template is not loaded yet): child regions, the register (1–4), the",
     "  villages reached (5), the problem entries (6–11, 20–33), their categories (12–19). The",
     "  entries the table could not place (no category, year outside the buckets, no type, a",

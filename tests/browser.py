@@ -60,7 +60,7 @@ def phone_page(**context_options):
 
 def log_in(page, live_server, username):
     """Log in afresh (any earlier session's cookies dropped) and land on the home page."""
-    from .factories import PASSWORD
+    from tests.factories import PASSWORD
 
     page.context.clear_cookies()
     page.goto(f"{live_server.url}/accounts/login/")

@@ -11,8 +11,7 @@ from rest_framework.test import APIClient
 
 from regions.choices import Role
 from regions.models import Region
-
-from .factories import PASSWORD, HouseholdFactory, ToiletFactory, UserFactory, region
+from tests.factories import PASSWORD, HouseholdFactory, ToiletFactory, UserFactory, region
 
 
 @pytest.fixture(autouse=True)

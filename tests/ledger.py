@@ -14,8 +14,7 @@ from rectification.checklists import checklist_for
 from rectification.choices import ConsentMethod
 from surveys.models import Inspection, ProblemCategory
 from surveys.services import save_inspection
-
-from .images import jpeg
+from tests.images import jpeg
 
 
 def open_entry(surveyor, survey_round, toilet, usability="unusable", cats=("tank",)):

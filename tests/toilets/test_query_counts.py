@@ -1,0 +1,47 @@
+"""List pages run a fixed number of queries, whatever the number of rows."""
+
+import pytest
+from django.urls import reverse
+
+from tests.factories import HouseholdFactory, PublicToiletFactory, ToiletFactory
+
+pytestmark = pytest.mark.django_db
+
+# session + user + role assignment, count, page rows, filter choices (townships, villages);
+# households add one query for the toilet counts of the shown page.
+HOUSEHOLD_LIST_QUERIES = 8
+TOILET_LIST_QUERIES = 7
+
+
+def fill(tree, n):
+    for household in HouseholdFactory.create_batch(n, village=tree.v1):
+        ToiletFactory(household=household)
+    PublicToiletFactory.create_batch(2, village=tree.v2)
+
+
+@pytest.mark.parametrize("rows", [3, 18])
+def test_household_list_query_count_is_pinned(
+    as_user, users, tree, django_assert_num_queries, rows
+):
+    fill(tree, rows)
+    client = as_user(users.township)
+    with django_assert_num_queries(HOUSEHOLD_LIST_QUERIES):
+        response = client.get(reverse("toilets:household-list"))
+    assert len(response.context["object_list"]) == rows
+
+
+@pytest.mark.parametrize("rows", [3, 18])
+def test_toilet_list_query_count_is_pinned(as_user, users, tree, django_assert_num_queries, rows):
+    fill(tree, rows)
+    client = as_user(users.township)
+    with django_assert_num_queries(TOILET_LIST_QUERIES):
+        response = client.get(reverse("toilets:toilet-list"))
+    assert len(response.context["object_list"]) == rows + 2
+
+
+def test_api_household_list_query_count_is_pinned(api, users, tree, django_assert_num_queries):
+    fill(tree, 20)
+    api.force_authenticate(users.township)
+    with django_assert_num_queries(3):  # role assignment, count, rows
+        response = api.get("/api/households/")
+    assert response.json()["count"] == 20
