@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from regions.admin import ReadOnlyMixin, ScopedAdmin
+from core.web.admin import ReadOnlyMixin, ScopedAdmin
 
 from . import services
 from .models import ApiToken

@@ -7,6 +7,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views import View
 
+from core.web.forms import put_errors
+
 from . import services
 from .forms import TokenCreateForm
 from .models import ApiToken
@@ -40,12 +42,7 @@ class TokenListView(LoginRequiredMixin, View):
                     expires_in=form.expires_in(),
                 )
             except ValidationError as exc:
-                if hasattr(exc, "error_dict"):
-                    for field, errors in exc.error_dict.items():
-                        for error in errors:
-                            form.add_error(field if field in form.fields else None, error)
-                else:
-                    form.add_error(None, exc)
+                put_errors(form, exc)
             else:
                 # Rendered directly (not redirected): the key exists only in this response.
                 return self.render_page(request, TokenCreateForm(), new_key=key, new_token=token)

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "reports",
     "imports",
     "apitokens",
+    "portal",
     "axes",
 ]
 
@@ -145,7 +146,7 @@ BEHIND_HTTPS_PROXY = env_bool("BEHIND_HTTPS_PROXY", default=False)
 if BEHIND_HTTPS_PROXY:
     # nginx (or another proxy) terminates TLS and sets X-Forwarded-Proto.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The client IP for login lockouts and API throttles (apitokens.client_ip): from
+# The client IP for login lockouts and API throttles (core.web.client_ip): from
 # X-Forwarded-For only behind the proxy, counting TRUSTED_PROXY_COUNT hops from the right.
 CLIENT_IP_FROM_X_FORWARDED_FOR = BEHIND_HTTPS_PROXY
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=1)
@@ -161,15 +162,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "regions.api.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.web.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     # Rates come from API_THROTTLE_RATES, read at each request.
     "DEFAULT_THROTTLE_CLASSES": [
-        "apitokens.throttling.UserThrottle",
-        "apitokens.throttling.AnonThrottle",
+        "core.web.throttling.UserThrottle",
+        "core.web.throttling.AnonThrottle",
     ],
-    "EXCEPTION_HANDLER": "apitokens.throttling.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.web.throttling.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "config.openapi.AutoSchema",
 }
 
@@ -216,9 +217,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HTTP_RESPONSE_CODE = 429
-AXES_LOCKOUT_CALLABLE = "apitokens.lockout.lockout_response"
+AXES_LOCKOUT_CALLABLE = "core.web.lockout.lockout_response"
 # django-ipware is not installed: the IP comes from our own function (see CLIENT_IP_*).
-AXES_CLIENT_IP_CALLABLE = "apitokens.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.web.client_ip.client_ip"
 # Named on the lockout page as the one to ask for an early unlock.
 LOCKOUT_CONTACT = env_str("LOCKOUT_CONTACT", "本县（区）系统管理员")
 

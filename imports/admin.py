@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from regions.admin import ReadOnlyAdmin
+from core.web.admin import ReadOnlyAdmin
 
 from .models import ImportJob
 

@@ -1,23 +1,22 @@
 """Ledger imports as Celery jobs: upload → check (a dry run) → the user confirms → import.
 
-``start_check`` stores the upload and queues the check once the job row is committed;
-``confirm_import`` queues the real import, only from 检查完成 and only once. The task bodies
-(``run_check`` / ``run_import``) claim the job with a conditional UPDATE on its status, so a
+``imports.services`` stores the upload and queues the check, and queues the real import once
+the user confirms (only from 检查完成 and only once). The task bodies here (``run_check`` /
+``run_import``, run by ``imports.tasks``) claim the job with a conditional UPDATE on its status, so a
 redelivered task does nothing, run the engine as the uploader, write progress as they go and
 end the job as 检查完成 / 有错误 / 已完成 / 失败. A task never raises.
 """
 
 import logging
 import time
-import uuid
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from regions.choices import IMPORT_LEDGER
-from regions.scoping import has_capability, scope_of
+from regions.scoping import has_capability
 
 from .ledger import import_ledger
 from .models import ImportJob, ImportStatus
@@ -32,42 +31,6 @@ MAX_STORED_ERRORS = 20000
 
 def can_import(user) -> bool:
     return has_capability(user, IMPORT_LEDGER)
-
-
-def start_check(actor, upload, round_name: str) -> ImportJob:
-    """Store the upload as a new job of ``actor`` and queue its check (dry run)."""
-    if not can_import(actor):
-        raise PermissionDenied(NO_PERMISSION)
-    scope = scope_of(actor)
-    with transaction.atomic():
-        job = ImportJob(
-            original_name=upload.name[-255:],
-            round_name=round_name,
-            region=scope.region,
-            created_by=actor,
-            message="已上传，排队等待检查…",
-        )
-        job.file.save(f"{uuid.uuid4().hex}.xlsx", upload, save=False)
-        job.save()
-        from .tasks import run_check_task
-
-        transaction.on_commit(lambda: run_check_task.delay(job.pk))
-    return job
-
-
-def confirm_import(actor, job: ImportJob) -> bool:
-    """Queue the real import of a job whose check passed. False when the job is not (or no
-    longer) waiting for confirmation: a second click, or a failed or finished job."""
-    if not can_import(actor):
-        raise PermissionDenied(NO_PERMISSION)
-    queued = ImportJob.objects.filter(
-        pk=job.pk, created_by=actor, status=ImportStatus.CHECKED, confirmed_at__isnull=True
-    ).update(confirmed_at=timezone.now(), done=0, total=0, message="已确认，排队等待导入…")
-    if queued:
-        from .tasks import run_import_task
-
-        transaction.on_commit(lambda: run_import_task.delay(job.pk))
-    return bool(queued)
 
 
 # Progress ---------------------------------------------------------------------------------

@@ -1,60 +1,43 @@
 """Opening an uploaded ledger workbook safely and handing its rows on by header name.
 
 openpyxl's read-only mode streams the sheet, so a 100,000-row file never sits in memory as
-cells. Before openpyxl sees the file, the container is checked: size, that it is a zip at
-all, and how far it expands (an "xlsx bomb" is a small file that unpacks to gigabytes).
+cells. Before openpyxl sees the file, the container is checked (``core.uploads.check_xlsx``:
+size, that it is a zip at all, how far it expands, that it holds a worksheet).
 """
 
-import os
 import re
-import zipfile
 
 from openpyxl import load_workbook
+
+from core.uploads import UploadRefused, check_xlsx
 
 from .columns import COLUMN_BY_NAME, HEADERS
 from .results import ImportFileError
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_UNCOMPRESSED = 1024 * 1024 * 1024
-MAX_RATIO = 100  # spreadsheets compress ~5–20×; far beyond that is a bomb
 MAX_ROWS = 200_000
 MAX_MB = MAX_FILE_BYTES // (1024 * 1024)
 
 _SPACES = re.compile(r"\s+")
 
 
-def _size(source) -> int:
-    if isinstance(source, str | os.PathLike):
-        return os.path.getsize(source)
-    position = source.tell()
-    source.seek(0, os.SEEK_END)
-    size = source.tell()
-    source.seek(position)
-    return size
+_REFUSALS = {
+    UploadRefused.EMPTY: "文件是空的，请选择填好的台账 Excel 文件。",
+    UploadRefused.TOO_BIG: f"文件超过 {MAX_MB} MB，请分乡镇拆分后分别导入。",
+    UploadRefused.NOT_XLSX: (
+        "不是 Excel（.xlsx）文件。请用 Excel 或 WPS 另存为“Excel 工作簿（*.xlsx）”后再上传。"
+    ),
+    UploadRefused.BOMB: "文件解压后异常巨大，不是正常的台账文件，已拒绝。",
+    UploadRefused.NO_SHEETS: "不是 Excel（.xlsx）文件：文件中没有工作表。",
+}
 
 
 def check_container(source):
     """Refuse, with a Chinese message, what is not a sane .xlsx before parsing it."""
-    size = _size(source)
-    if size == 0:
-        raise ImportFileError("文件是空的，请选择填好的台账 Excel 文件。")
-    if size > MAX_FILE_BYTES:
-        raise ImportFileError(f"文件超过 {MAX_MB} MB，请分乡镇拆分后分别导入。")
     try:
-        with zipfile.ZipFile(source) as archive:
-            infos = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ImportFileError(
-            "不是 Excel（.xlsx）文件。请用 Excel 或 WPS 另存为“Excel 工作簿（*.xlsx）”后再上传。"
-        ) from exc
-    finally:
-        if not isinstance(source, str | os.PathLike):
-            source.seek(0)
-    expanded = sum(info.file_size for info in infos)
-    if expanded > MAX_UNCOMPRESSED or expanded > MAX_RATIO * max(size, 1) + 10 * 1024 * 1024:
-        raise ImportFileError("文件解压后异常巨大，不是正常的台账文件，已拒绝。")
-    if not any(info.filename.startswith("xl/worksheets/") for info in infos):
-        raise ImportFileError("不是 Excel（.xlsx）文件：文件中没有工作表。")
+        check_xlsx(source, max_bytes=MAX_FILE_BYTES)
+    except UploadRefused as exc:
+        raise ImportFileError(_REFUSALS[exc.reason]) from exc
 
 
 def header_name(value) -> str:

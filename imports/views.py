@@ -8,18 +8,20 @@ from pathlib import PurePath
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.generic import DetailView
 
+from core.responses import attachment
+from core.xlsx import write_xlsx
 from surveys.models import SurveyRound
-from toilets.exports import XLSX_CONTENT_TYPE, quote_filename, write_xlsx
 
 from .forms import MAX_UPLOAD_BYTES, UploadForm, megabytes
-from .jobs import can_import, confirm_import, start_check
+from .jobs import can_import
 from .models import ImportJob, ImportStatus
 from .results import COUNT_LABELS
+from .services import confirm_import, start_check
 from .template import FILENAME, template_workbook_bytes
 
 RECENT_JOBS = 20
@@ -29,12 +31,6 @@ NO_IMPORT_RIGHT = (
     "导入摸排台账需要乡镇审核员或县级管理员角色，您的角色没有导入权限。"
     "如需导入，请把填好的台账交给所在乡镇或县级管理员。"
 )
-
-
-def attachment(data: bytes, name: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote_filename(name)}"
-    return response
 
 
 class TemplateDownloadView(LoginRequiredMixin, View):

@@ -3,7 +3,7 @@ calls on the pages and the API, and the log and its evidence can never be edited
 
 from django.contrib import admin
 
-from regions.admin import ReadOnlyAdmin
+from core.web.admin import ReadOnlyAdmin
 
 from .models import AcceptanceCheck, Consent, EvidencePhoto, LedgerEntry, LedgerLog
 

@@ -2,9 +2,12 @@
 
 from django.utils import timezone
 
-from regions.models import display_name
-from toilets.exports import as_query, identity_masks, queryset_export
-from toilets.filters import build_filterset, valid_rows
+from core.exports import queryset_export
+from core.querystring import as_query
+from core.users import display_name
+from core.web.filters import build_filterset, valid_rows
+from regions.scoping import place_of
+from toilets.exports import identity_masks
 
 from .filters import LedgerFilter, LedgerLogFilter
 from .models import LedgerEntry
@@ -78,7 +81,7 @@ def ledger_export(user, params, today=None):
             _stamp(e.closed_at),
         ]
 
-    return queryset_export(user, "问题台账", LEDGER_HEADERS, entries, row)
+    return queryset_export("问题台账", LEDGER_HEADERS, entries, row, place=place_of(user))
 
 
 LOG_HEADERS = [
@@ -113,4 +116,4 @@ def log_export(user, params):
             log.note,
         ]
 
-    return queryset_export(user, "整改日志", LOG_HEADERS, logs, row)
+    return queryset_export("整改日志", LOG_HEADERS, logs, row, place=place_of(user))

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.geo import FAR_METRES
 from regions.scoping import ScopedQuerySet
 from surveys.choices import Usability
 from surveys.models import Inspection, ProblemCategory, SurveyRound
@@ -234,8 +235,6 @@ class EvidencePhoto(ImmutableRow):
 
     @property
     def is_far(self) -> bool:
-        from .services import FAR_METRES
-
         return self.distance_m is not None and self.distance_m > FAR_METRES
 
 

@@ -10,7 +10,6 @@ import base64
 import binascii
 import datetime
 import hashlib
-import io
 import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -18,11 +17,13 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
-from regions.guards import ConflictError
+from core.concurrency import check_version, update_if_unchanged
+from core.errors import ConflictError
+from core.geo import distance_metres
+from core.uploads import BadImage, open_image
 from regions.scoping import has_capability
 from surveys.photos import process_photo
 
@@ -39,7 +40,6 @@ from .workflow import TRANSITIONS, Transition
 
 logger = logging.getLogger(__name__)
 
-FAR_METRES = 500  # an after-photo further than this from the toilet is flagged
 MAX_PHOTOS = 9
 NOTE_MAX = 300
 HARD_PLAN_MAX_YEARS = 5  # a multi-year plan reaches at most this many years ahead
@@ -367,11 +367,10 @@ def _clean_consent(consent: ConsentInput | None, entry, *, today) -> tuple[Conse
             errors["image"] = "签字图片过大。"
         else:
             try:
-                with Image.open(io.BytesIO(data)) as image:
-                    image.load()
+                with open_image(data) as image:
                     if consent.method == ConsentMethod.SCREEN and _signature_is_blank(image):
                         errors["image"] = "签字区为空白，请户主在屏幕上签字。"
-            except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+            except BadImage:
                 errors["image"] = "签字图片无法识别。"
     if errors:
         raise ValidationError(errors)
@@ -380,8 +379,6 @@ def _clean_consent(consent: ConsentInput | None, entry, *, today) -> tuple[Conse
 
 
 def _distance(entry, lat, lon) -> int | None:
-    from surveys.flags import distance_metres
-
     toilet = entry.toilet
     if lat is None or toilet.latitude is None or toilet.longitude is None:
         return None
@@ -420,8 +417,9 @@ def transition(
         raise ConflictError(
             f"该问题当前为“{current.get_state_display()}”，不能执行“{move.label}”。"
         )
-    if expected_version is not None and current.version != expected_version:
-        raise ConflictError("该问题台账刚刚被他人处理过，请刷新后查看最新状态。")
+    check_version(
+        current.version, expected_version, "该问题台账刚刚被他人处理过，请刷新后查看最新状态。"
+    )
 
     today = timezone.localdate()
     now = timezone.now()
@@ -462,9 +460,13 @@ def transition(
         with transaction.atomic():
             try:
                 with transaction.atomic():
-                    moved = LedgerEntry.objects.filter(
-                        pk=current.pk, state=current.state, version=current.version
-                    ).update(state=to_state, version=F("version") + 1, updated_at=now, **fields)
+                    moved = update_if_unchanged(
+                        LedgerEntry.objects.filter(pk=current.pk, state=current.state),
+                        version=current.version,
+                        state=to_state,
+                        updated_at=now,
+                        **fields,
+                    )
             except IntegrityError as exc:  # reopening while a newer entry is open
                 raise ConflictError(
                     "该厕所已有未销号的问题台账，不能重新打开本条；请在那一条中继续处理。"

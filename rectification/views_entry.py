@@ -10,7 +10,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,9 +18,12 @@ from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import TemplateView
 
+from core.errors import ConflictError
+from core.responses import private_image
+from core.users import display_name
+from core.web.forms import put_errors
 from regions.choices import PLAN_ACCEPT, SEE_IDENTITY
-from regions.guards import ConflictError
-from regions.models import Region, display_name
+from regions.models import Region
 from regions.scoping import has_capability
 from surveys.models import InspectionPhoto
 
@@ -220,29 +223,14 @@ class TransitionView(EntryMixin, View):
                 **form.transition_kwargs(),
             )
         except ValidationError as error:
-            put_errors(form, error)
+            renamed = {"image": form.image_field()} if isinstance(form, ConsentForm) else {}
+            put_errors(form, error, renamed=renamed)
             return self.render_form(form)
         except ConflictError as exc:
             messages.error(request, exc.message)
             return redirect("rectification:entry", pk=self.entry.pk)
         messages.success(request, DONE_MESSAGES.get(self.move.action, "已保存。"))
         return redirect("rectification:entry", pk=self.entry.pk)
-
-
-def put_errors(form, error: ValidationError):
-    """A service's ValidationError on the form's fields; keys with no field of their own (the
-    checklist, the location) go on top of the form."""
-    if not hasattr(error, "error_dict"):
-        for message in error.messages:
-            form.add_error(None, message)
-        return
-    renamed = {"image": form.image_field()} if isinstance(form, ConsentForm) else {}
-    for key, errors in error.error_dict.items():
-        field = renamed.get(key, key)
-        target = field if field in form.fields else None
-        for e in errors:
-            for message in e.messages:
-                form.add_error(target, message)
 
 
 # 整改告知单 ----------------------------------------------------------------------------------
@@ -408,21 +396,6 @@ class BulkAcceptView(LoginRequiredMixin, View):
 # Evidence files -------------------------------------------------------------------------
 
 
-_IMAGE_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-
-
-def _file_response(field):
-    try:
-        handle = field.open("rb")
-    except FileNotFoundError as exc:
-        raise Http404("文件不存在。") from exc
-    response = FileResponse(
-        handle, content_type=_IMAGE_TYPES.get(field.name.rsplit(".", 1)[-1].lower())
-    )
-    response["Cache-Control"] = "private, max-age=3600"
-    return response
-
-
 class EvidencePhotoView(LoginRequiredMixin, View):
     """Evidence is household data: served only through the scoping, never as public media."""
 
@@ -430,10 +403,10 @@ class EvidencePhotoView(LoginRequiredMixin, View):
         if size not in ("full", "thumb"):
             raise Http404
         photo = get_object_or_404(EvidencePhoto.objects.visible_to(request.user), pk=pk)
-        return _file_response(photo.thumbnail if size == "thumb" else photo.image)
+        return private_image(photo.thumbnail if size == "thumb" else photo.image)
 
 
 class ConsentImageView(LoginRequiredMixin, View):
     def get(self, request, pk):
         consent = get_object_or_404(Consent.objects.visible_to(request.user), pk=pk)
-        return _file_response(consent.image)
+        return private_image(consent.image)

@@ -14,10 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
+from core.users import display_name
+from core.web.views import FilteredListView, ListExportView
 from regions.choices import PLAN_ACCEPT, RECTIFY, REVIEW_CLOSEOUTS, Level
-from regions.models import Region, display_name
+from regions.models import Region
 from regions.scoping import has_capability, scope_of
-from toilets.views import FilteredListView, ListExportView
 
 from . import exports
 from .choices import OVERDUE_STATES, LedgerState

@@ -1,31 +1,8 @@
 from django.contrib import admin
 
+from core.web.admin import ScopedAdmin
+
 from .models import Region, RoleAssignment
-
-
-class ScopedAdmin(admin.ModelAdmin):
-    """The admin reads through the same scoping as every other page."""
-
-    def get_queryset(self, request):
-        return self.model.objects.visible_to(request.user)
-
-
-class ReadOnlyMixin:
-    """Records that only move through service calls (ledger logs, submissions, API tokens):
-    shown, never added, changed or deleted here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyAdmin(ReadOnlyMixin, ScopedAdmin):
-    pass
 
 
 @admin.register(Region)

@@ -8,6 +8,7 @@ village 12 digits). Objects outside it simply do not exist for that user (404).
 
 from dataclasses import dataclass
 
+from django.apps import apps
 from django.db import models
 
 from .choices import ROLE_CAPABILITIES, Role
@@ -34,9 +35,8 @@ def scope_of(user) -> Scope | None:
         return None
     if hasattr(user, _CACHE_ATTR):
         return getattr(user, _CACHE_ATTR)
-    from .models import RoleAssignment
-
-    assignment = RoleAssignment.objects.select_related("region").filter(user=user).first()
+    # Looked up by name: the models import this module (ScopedQuerySet), not the other way.
+    assignment = apps.get_model("regions", "RoleAssignment").objects.select_related("region").filter(user=user).first()
     if assignment is not None:
         scope = Scope(
             prefix=assignment.region.prefix, role=Role(assignment.role), region=assignment.region
@@ -74,3 +74,9 @@ class ScopedQuerySet(models.QuerySet):
         if scope.is_global:
             return self.all()
         return self.filter(**{f"{self.scope_lookup}__startswith": self.scope_prefix(scope)})
+
+
+def place_of(user) -> str:
+    """The user's own region's name, which names export files (nothing for a global user)."""
+    scope = scope_of(user)
+    return scope.region.name if scope is not None and scope.region is not None else ""

@@ -4,7 +4,7 @@ checked; the admin only shows them. Jobs and progress targets are entered on the
 
 from django.contrib import admin
 
-from regions.admin import ReadOnlyAdmin
+from core.web.admin import ReadOnlyAdmin
 
 from .models import ProgressTarget, ReportJob, Seal, Submission
 

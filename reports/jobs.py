@@ -1,7 +1,8 @@
 """Report jobs: long builds and exports run by Celery while the page shows a progress bar.
 
-``start_job`` checks what the actor asks for and queues the task once the job row is
-committed; ``run_job`` (the task's body) does the work, reading everything through the
+``clean_params`` checks what the actor asks for (``reports.services.start_job`` creates the
+job row and queues the task once it is committed); ``run_job`` (the task's body, see
+``reports.tasks``) does the work, reading everything through the
 creator's scoping, updates done/total/message as it goes and saves the result file. Any
 failure ends the job as failed with a message in Chinese; the task itself never raises.
 """
@@ -9,20 +10,18 @@ failure ends the job as failed with a message in Chinese; the task itself never 
 import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
-from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
+from core.exports import exports
+from core.querystring import params_of
+from core.web.filters import InvalidFilter
 from regions.choices import Level
 from regions.models import Region
 from regions.scoping import scope_of
 from surveys.models import SurveyRound
-from toilets.exports import params_of
-from toilets.filters import InvalidFilter
 
 from .build import build_summary
 from .models import JobStatus, ReportJob
@@ -33,26 +32,17 @@ logger = logging.getLogger(__name__)
 
 SUMMARY_XLSX = "summary_xlsx"
 PROGRESS_XLSX = "progress_xlsx"
-KINDS = {
+REPORT_KINDS = {
     SUMMARY_XLSX: "汇总表（33列）Excel",
     PROGRESS_XLSX: "整村推进每周进展情况汇总表 Excel",
 }
 
-# The list pages' exports: kind → (title, builder). A builder takes (user, params) and returns
-# a toilets.exports.Export holding exactly the page's rows for that user; it is imported only
-# when used (the pages import this module).
-EXPORTS = {
-    "export_households": ("农户台账", "toilets.exports.household_export"),
-    "export_toilets": ("厕所台账", "toilets.exports.toilet_export"),
-    "export_inspections": ("待核查摸排记录", "surveys.exports.inspection_export"),
-    "export_ledger": ("问题台账", "rectification.exports.ledger_export"),
-    "export_ledger_log": ("整改日志", "rectification.exports.log_export"),
-    "export_coverage": ("全覆盖情况", "surveys.exports.coverage_export"),
-    "export_missing": ("未摸排厕所", "surveys.exports.missing_export"),
-}
-KINDS.update({kind: f"{title} Excel 导出" for kind, (title, _) in EXPORTS.items()})
-# Up to this many rows an export is sent at once; more become a job with a progress bar.
-EXPORT_SYNC_MAX_ROWS = 5000
+
+def kind_labels() -> dict[str, str]:
+    """Every job kind with its label: the reports, then each registered list export."""
+    return REPORT_KINDS | {e.kind: f"{e.title} Excel 导出" for e in exports}
+
+
 ACTIVE = [JobStatus.PENDING, JobStatus.RUNNING]
 SUMMARY_LEVELS = (Level.COUNTY, Level.TOWNSHIP)
 
@@ -61,7 +51,7 @@ class JobFailure(Exception):
     """Ends a job as failed with this (Chinese, user-facing) message."""
 
 
-def _visible_region(actor, region: Region) -> bool:
+def visible_region(actor, region: Region) -> bool:
     return Region.objects.visible_to(actor).filter(pk=region.pk).exists()
 
 
@@ -82,16 +72,6 @@ def _round_for(actor, region: Region, round_id):
 # Exports ------------------------------------------------------------------------------------
 
 
-def build_export(kind: str, user, params):
-    """The export of ``kind`` for ``user`` and the page's ``params`` (InvalidFilter when a
-    filter value is not allowed to that user)."""
-    return import_string(EXPORTS[kind][1])(user, params)
-
-
-def export_sync_max_rows() -> int:
-    return getattr(settings, "EXPORT_SYNC_MAX_ROWS", EXPORT_SYNC_MAX_ROWS)
-
-
 def export_region(user) -> Region | None:
     """The region an export job is filed under: the user's own; for a superuser without an
     assignment, the top of the tree (None when there is no region at all)."""
@@ -103,32 +83,23 @@ def export_region(user) -> Region | None:
     return Region.objects.filter(parent__isnull=True).order_by("code").first()
 
 
-def start_export_job(user, kind: str, params) -> ReportJob | None:
-    """A job writing the export in the background, or None when there is no region to file it
-    under (the caller then exports at once)."""
-    region = export_region(user)
-    if region is None:
-        return None
-    return start_job(user, kind, region, params_of(params))
-
-
 def jobs_visible_to(user):
     """Report jobs in the user's subtree; an export job only to the person who started it (its
     file holds the rows, and the identity numbers, that this person's role may see)."""
     return ReportJob.objects.visible_to(user).filter(
-        ~Q(kind__in=list(EXPORTS)) | Q(created_by=user.pk)
+        ~Q(kind__in=exports.kinds()) | Q(created_by=user.pk)
     )
 
 
 def clean_params(actor, kind: str, region: Region, params: dict) -> dict:
     """What the job will build, checked against the actor's scope; a ValidationError says
     what is wrong."""
-    if kind in EXPORTS:
+    if kind in exports:
         if export_region(actor) != region:
             raise ValidationError("导出任务按您本人的管辖范围生成。")
         params = params_of(params)
         try:
-            build_export(kind, actor, params)
+            exports.build(kind, actor, params)
         except InvalidFilter as exc:
             raise ValidationError(str(exc)) from exc
         return params
@@ -152,26 +123,6 @@ def clean_params(actor, kind: str, region: Region, params: dict) -> dict:
     raise ValidationError("不支持的报表类型。")
 
 
-def start_job(actor, kind: str, region: Region, params: dict) -> ReportJob:
-    """Create the job row and queue its task after the row is committed. The same job
-    already queued or running for the same person is returned instead of a second one."""
-    if not _visible_region(actor, region):
-        raise PermissionDenied("该区划不在您的管辖范围内。")
-    params = clean_params(actor, kind, region, params)
-    for job in ReportJob.objects.filter(
-        kind=kind, region=region, created_by=actor, status__in=ACTIVE
-    ):
-        if job.params == params:
-            return job
-    job = ReportJob.objects.create(
-        kind=kind, region=region, params=params, created_by=actor, message="排队等待中…"
-    )
-    from .tasks import run_report_job
-
-    transaction.on_commit(lambda: run_report_job.delay(job.pk))
-    return job
-
-
 def describe(job: ReportJob, user) -> str:
     """`钦南区 · 2024年 · 整村推进每周进展情况汇总表 Excel`"""
     parts = [job.region.name]
@@ -186,11 +137,11 @@ def describe(job: ReportJob, user) -> str:
         )
         if name:
             parts.append(name)
-    if job.kind in EXPORTS:
+    if job.kind in exports:
         name = _export_round_name(job, user)
         if name:
             parts.append(name)
-    parts.append(KINDS.get(job.kind, job.kind))
+    parts.append(kind_labels().get(job.kind, job.kind))
     return " · ".join(parts)
 
 
@@ -251,7 +202,7 @@ def _progress(job: ReportJob) -> tuple[str, bytes, str]:
 def _export(job: ReportJob) -> tuple[str, bytes, str]:
     """The page's rows, rebuilt for the job's creator from the stored filters."""
     try:
-        export = build_export(job.kind, job.created_by, job.params)
+        export = exports.build(job.kind, job.created_by, job.params)
     except InvalidFilter as exc:
         raise JobFailure(str(exc)) from exc
     total = export.count()
@@ -262,7 +213,11 @@ def _export(job: ReportJob) -> tuple[str, bytes, str]:
     return export.filename(), data, f"已完成，共 {total} 行。"
 
 
-HANDLERS = {SUMMARY_XLSX: _summary, PROGRESS_XLSX: _progress} | {kind: _export for kind in EXPORTS}
+HANDLERS = {SUMMARY_XLSX: _summary, PROGRESS_XLSX: _progress}
+
+
+def handler_for(kind: str):
+    return HANDLERS.get(kind) or (_export if kind in exports else None)
 
 
 def _fail(job_id: int, message: str):
@@ -283,10 +238,10 @@ def run_job(job_id: int) -> str:
         return "skipped"
     job = ReportJob.objects.select_related("region", "created_by").get(pk=job_id)
     try:
-        handler = HANDLERS.get(job.kind)
+        handler = handler_for(job.kind)
         if handler is None:
             raise JobFailure("不支持的报表类型。")
-        if not job.created_by.is_active or not _visible_region(job.created_by, job.region):
+        if not job.created_by.is_active or not visible_region(job.created_by, job.region):
             raise JobFailure("发起人已无权查看该区划，任务未执行。")
         name, data, message = handler(job)
         job.result.save(f"job-{job.pk}.xlsx", ContentFile(data), save=False)

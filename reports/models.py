@@ -3,6 +3,7 @@ weekly progress targets."""
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from regions.scoping import ScopedQuerySet
@@ -181,6 +182,9 @@ class ReportJob(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.get_status_display()}"
+
+    def get_absolute_url(self):
+        return reverse("reports:job", args=[self.pk])
 
     @property
     def percent(self) -> int:

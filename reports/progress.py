@@ -26,13 +26,13 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
+from core.xlsx import escape_cell
 from rectification.choices import LedgerState
 from rectification.models import LedgerEntry
 from regions.choices import MANAGE_ROUNDS, PLAN_ACCEPT, Level
 from regions.models import Region
 from regions.scoping import has_capability
 from toilets.choices import ToiletKind, ToiletStatus
-from toilets.exports import escape_cell
 from toilets.models import Toilet
 
 from .models import ProgressTarget

@@ -11,7 +11,6 @@ numbers never change afterwards; a correction is a new version.
 
 import datetime
 import hashlib
-import io
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -21,8 +20,11 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
-from PIL import Image, UnidentifiedImageError
 
+from core.concurrency import check_version
+from core.errors import ConflictError
+from core.querystring import params_of
+from core.uploads import BadImage, open_image
 from rectification.choices import LedgerState
 from regions.choices import (
     MANAGE_SEAL,
@@ -31,7 +33,7 @@ from regions.choices import (
     SUBMIT_TOWNSHIP,
     Level,
 )
-from regions.guards import ConflictError, require
+from regions.guards import require
 from regions.models import Region
 from regions.scoping import scope_of
 from surveys.choices import RoundStatus
@@ -40,10 +42,12 @@ from toilets.choices import ToiletKind
 
 from .build import TOTAL_LABEL, Row, Summary, build_summary, child_rows, round_entries
 from .columns import COLUMNS
-from .models import Seal, Submission, SubmissionKind, SubmissionStatus
+from .jobs import ACTIVE, clean_params, export_region, visible_region
+from .models import ReportJob, Seal, Submission, SubmissionKind, SubmissionStatus
 from .rules import Violation, check_table
 from .sheet import MAX_FILE_BYTES, TITLE_SUFFIX, SheetFormatError, read_summary, row_label
 from .stamp import code_in_file, data_digest, stamped_workbook
+from .tasks import run_report_job
 
 logger = logging.getLogger(__name__)
 
@@ -302,8 +306,7 @@ def _review(actor, submission: Submission, expected_version, to_status, reason="
         raise PermissionDenied("该上报不在您的管辖范围内。")
     if current.kind != SubmissionKind.TOWNSHIP:
         raise ConflictError("县级报送不需要接收或退回。")
-    if expected_version is not None and current.version != expected_version:
-        raise ConflictError("该乡镇的上报已有变化，请刷新后查看最新版本。")
+    check_version(current.version, expected_version, "该乡镇的上报已有变化，请刷新后查看最新版本。")
     now = timezone.now()
     with transaction.atomic():
         moved = Submission.objects.filter(pk=current.pk, status=SubmissionStatus.SUBMITTED).update(
@@ -517,11 +520,10 @@ def clean_seal(upload) -> tuple[bytes, str]:
         raise ValidationError({"image": "印章图片不能超过 2 MB。"})
     data = upload.read()
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with open_image(data) as image:
             kind = image.format
-            image.load()
             width, height = image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+    except BadImage as exc:
         raise ValidationError(
             {"image": "无法识别该图片，请上传 PNG 或 JPEG 格式的印章图片。"}
         ) from exc
@@ -681,3 +683,33 @@ def verify_file(data: bytes) -> Verdict:
         "与报送记录不同的位置：" + "、".join(shown) + more if shown else "文件中的数字无法读取。"
     )
     return _verdict(MISMATCH, submission, notes)
+
+
+# Report jobs --------------------------------------------------------------------------------
+
+
+def start_export_job(user, kind: str, params) -> ReportJob | None:
+    """A job writing the export in the background, or None when there is no region to file it
+    under (the caller then exports at once)."""
+    region = export_region(user)
+    if region is None:
+        return None
+    return start_job(user, kind, region, params_of(params))
+
+
+def start_job(actor, kind: str, region: Region, params: dict) -> ReportJob:
+    """Create the job row and queue its task after the row is committed. The same job
+    already queued or running for the same person is returned instead of a second one."""
+    if not visible_region(actor, region):
+        raise PermissionDenied("该区划不在您的管辖范围内。")
+    params = clean_params(actor, kind, region, params)
+    for job in ReportJob.objects.filter(
+        kind=kind, region=region, created_by=actor, status__in=ACTIVE
+    ):
+        if job.params == params:
+            return job
+    job = ReportJob.objects.create(
+        kind=kind, region=region, params=params, created_by=actor, message="排队等待中…"
+    )
+    transaction.on_commit(lambda: run_report_job.delay(job.pk))
+    return job

@@ -3,13 +3,13 @@ a sheet a unit filled in by hand so that the same rule engine can check it."""
 
 import datetime
 import io
-import zipfile
 from dataclasses import dataclass, field
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
+from core.uploads import UploadRefused, check_xlsx
 from regions.choices import Level
 
 from .columns import COLUMNS, HEADER, Group
@@ -43,7 +43,6 @@ NOTES = [
 ]
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 2000
-MAX_UNCOMPRESSED = 200 * 1024 * 1024  # an xlsx bomb expands far beyond this
 
 _thin = Side(style="thin")
 _BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
@@ -220,16 +219,20 @@ def _is_number_row(values: list) -> int | None:
     return None
 
 
+_REFUSALS = {
+    UploadRefused.EMPTY: "不是 Excel（.xlsx）文件。",
+    UploadRefused.TOO_BIG: f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB。",
+    UploadRefused.NOT_XLSX: "不是 Excel（.xlsx）文件。",
+    UploadRefused.BOMB: "文件解压后过大，可能不是正常的汇总表。",
+    UploadRefused.NO_SHEETS: "无法读取该 Excel 文件。",
+}
+
+
 def _check_container(data: bytes):
-    if len(data) > MAX_FILE_BYTES:
-        raise SheetFormatError(f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB。")
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile as exc:
-        raise SheetFormatError("不是 Excel（.xlsx）文件。") from exc
-    if expanded > MAX_UNCOMPRESSED:
-        raise SheetFormatError("文件解压后过大，可能不是正常的汇总表。")
+        check_xlsx(data, max_bytes=MAX_FILE_BYTES)
+    except UploadRefused as exc:
+        raise SheetFormatError(_REFUSALS[exc.reason]) from exc
 
 
 def read_summary(data: bytes) -> ParsedSheet:

@@ -18,6 +18,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
+from core.errors import ConflictError
+from core.responses import stored_attachment
+from core.users import display_name
+from core.web.forms import put_errors
 from regions.choices import (
     MANAGE_SEAL,
     REVIEW_SUBMISSIONS,
@@ -25,12 +29,10 @@ from regions.choices import (
     SUBMIT_TOWNSHIP,
     Level,
 )
-from regions.guards import ConflictError
-from regions.models import Region, display_name
+from regions.models import Region
 from regions.scoping import has_capability, scope_of
 from surveys.choices import RoundStatus
 from surveys.models import SurveyRound
-from toilets.exports import XLSX_CONTENT_TYPE, quote_filename
 
 from . import services
 from .build import TOTAL_LABEL
@@ -379,18 +381,6 @@ class TownshipView(SubmitPageMixin, TemplateView):
         return render(self.request, self.template_name, context)
 
 
-def put_errors(form, error: ValidationError):
-    if not hasattr(error, "error_dict"):
-        for message in error.messages:
-            form.add_error(None, message)
-        return
-    for key, errors in error.error_dict.items():
-        target = key if key in form.fields else None
-        for e in errors:
-            for message in e.messages:
-                form.add_error(target, message)
-
-
 # The county's page ------------------------------------------------------------------------
 
 
@@ -588,16 +578,11 @@ class DownloadView(LoginRequiredMixin, View):
         )
         if not submission.file:
             raise Http404("该报送没有盖章汇总表文件。")
-        try:
-            handle = submission.file.open("rb")
-        except FileNotFoundError as exc:
-            raise Http404("文件不存在。") from exc
         name = (
             f"{submission.region.name}汇总表-{submission.survey_round.name}-"
             f"第{submission.version}版-{submission.code}.xlsx"
         )
-        response = FileResponse(handle, content_type=XLSX_CONTENT_TYPE)
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote_filename(name)}"
+        response = stored_attachment(submission.file, name, missing="文件不存在。")
         response["Cache-Control"] = "private, no-store"
         return response
 

@@ -5,18 +5,20 @@ another person's export job."""
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404, JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView, ListView
 
+from core.exports import exports
+from core.responses import stored_attachment
 from regions.models import Region
-from toilets.exports import XLSX_CONTENT_TYPE
 
-from .jobs import EXPORTS, KINDS, describe, jobs_visible_to, start_job
+from .jobs import describe, jobs_visible_to, kind_labels
 from .models import JobStatus, ReportJob
+from .services import start_job
 
 JOB_LIST_SIZE = 30
 
@@ -47,7 +49,7 @@ class JobStartView(LoginRequiredMixin, View):
         kind = request.POST.get("kind", "")
         params = {key: request.POST.get(key) for key in ("year", "round") if key in request.POST}
         try:
-            if kind in EXPORTS:
+            if kind in exports:
                 # Exports start from their list page, with that page's filters.
                 raise ValidationError("导出 Excel 请在对应的列表页点击“导出 Excel”。")
             job = start_job(request.user, kind, region, params)
@@ -75,7 +77,7 @@ class JobDetailView(JobQuerysetMixin, DetailView):
         context = super().get_context_data(**kwargs)
         context["title"] = describe(self.object, self.request.user)
         context["status"] = status_payload(self.object)
-        context["is_export"] = self.object.kind in EXPORTS
+        context["is_export"] = self.object.kind in exports
         return context
 
 
@@ -88,7 +90,7 @@ class JobListView(JobQuerysetMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["kinds"] = KINDS
+        context["kinds"] = kind_labels()
         return context
 
 
@@ -107,13 +109,8 @@ class JobDownloadView(JobQuerysetMixin, View):
         job = get_object_or_404(self.get_queryset(), pk=pk)
         if job.status != JobStatus.DONE or not job.result:
             raise Http404("文件尚未生成。")
-        try:
-            handle = job.result.open("rb")
-        except FileNotFoundError as exc:
-            raise Http404("文件已不存在，请重新生成。") from exc
-        return FileResponse(
-            handle,
-            as_attachment=True,
-            filename=job.result_name or f"report-{job.pk}.xlsx",
-            content_type=XLSX_CONTENT_TYPE,
+        return stored_attachment(
+            job.result,
+            job.result_name or f"report-{job.pk}.xlsx",
+            missing="文件已不存在，请重新生成。",
         )

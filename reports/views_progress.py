@@ -8,7 +8,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.db.models.functions import Substr
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,11 +16,11 @@ from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import TemplateView
 
+from core.responses import attachment
 from regions.choices import Level
 from regions.models import Region
 from regions.scoping import scope_of
 from surveys.models import SurveyRound
-from toilets.exports import XLSX_CONTENT_TYPE, quote_filename
 
 from .models import ProgressTarget
 from .progress import (
@@ -111,11 +111,7 @@ class ProgressExportView(ProgressScopeMixin, View):
 
     def get(self, request):
         table = build_progress(self.region, self.year, user=request.user)
-        response = HttpResponse(progress_workbook_bytes(table), content_type=XLSX_CONTENT_TYPE)
-        response["Content-Disposition"] = (
-            f"attachment; filename*=UTF-8''{quote_filename(progress_filename(table))}"
-        )
-        return response
+        return attachment(progress_workbook_bytes(table), progress_filename(table))
 
 
 # Targets ----------------------------------------------------------------------------------

@@ -8,16 +8,15 @@ from dataclasses import dataclass, field
 
 from django import forms
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
 
+from core.responses import attachment
 from regions.choices import Level
 from regions.models import Region
 from regions.scoping import scope_of
 from surveys.models import ReportTemplate, SurveyRound
-from toilets.exports import XLSX_CONTENT_TYPE, quote_filename
 
 from .columns import COLUMNS, column_titles
 from .rules import IMPLIED_RULES, PRINTED_RULES, RULES, TOTAL_RULE
@@ -208,6 +207,4 @@ class ValidateTemplateView(LoginRequiredMixin, View):
         )
         stamp = timezone.localdate().strftime("%Y%m%d")
         name = f"{unit or '空白'}-汇总表模板-{stamp}.xlsx"
-        response = HttpResponse(data, content_type=XLSX_CONTENT_TYPE)
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote_filename(name)}"
-        return response
+        return attachment(data, name)

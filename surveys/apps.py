@@ -7,6 +7,12 @@ class SurveysConfig(AppConfig):
     verbose_name = "摸排"
 
     def ready(self):
+        from core.exports import exports
+
+        from .exports import coverage_export, inspection_export, missing_export
         from .reference import ensure_reference_data
 
         post_migrate.connect(ensure_reference_data, sender=self)
+        exports.register("export_inspections", "待核查摸排记录", inspection_export)
+        exports.register("export_coverage", "全覆盖情况", coverage_export)
+        exports.register("export_missing", "未摸排厕所", missing_export)

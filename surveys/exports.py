@@ -2,16 +2,12 @@
 inspections), the coverage table per village and the list of toilets not yet inspected. Each
 builds its rows with the page's own query function, for the user and the page's parameters."""
 
-from regions.models import display_name
-from toilets.exports import (
-    Export,
-    as_query,
-    identity_masks,
-    place_of,
-    queryset_export,
-    township_name,
-)
-from toilets.filters import InvalidFilter
+from core.exports import Export, queryset_export
+from core.querystring import as_query
+from core.users import display_name
+from core.web.filters import InvalidFilter
+from regions.scoping import place_of
+from toilets.exports import identity_masks, township_name
 
 from .models import SurveyRound
 from .views import missing_toilets, review_queue, round_villages, sum_rows, village_counts
@@ -75,7 +71,12 @@ def inspection_export(user, params) -> Export:
         ]
 
     return queryset_export(
-        user, "待核查摸排记录", INSPECTION_HEADERS, queue, row, qualifiers=[survey_round.name]
+        "待核查摸排记录",
+        INSPECTION_HEADERS,
+        queue,
+        row,
+        place=place_of(user),
+        qualifiers=[survey_round.name],
     )
 
 
@@ -150,5 +151,10 @@ def missing_export(user, params) -> Export:
         ]
 
     return queryset_export(
-        user, "未摸排厕所", MISSING_HEADERS, toilets, row, qualifiers=[survey_round.name]
+        "未摸排厕所",
+        MISSING_HEADERS,
+        toilets,
+        row,
+        place=place_of(user),
+        qualifiers=[survey_round.name],
     )

@@ -25,38 +25,27 @@ Distances are great-circle (haversine) on a sphere of ``EARTH_RADIUS_METRES``.
 """
 
 import logging
-import math
 from collections import defaultdict
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
+from core.errors import ConflictError
+from core.geo import FAR_METRES, distance_metres
 from regions.choices import MANAGE_ROUNDS, VERIFY
 from regions.scoping import has_capability
 from toilets.models import Toilet
 
 from .choices import PROBLEM_USABILITY
 from .models import FlagKind, Inspection, InspectionFlag, InspectionPhoto
-from .services import ConflictError
 
 logger = logging.getLogger(__name__)
 
 BURST_WINDOW = timedelta(seconds=60)  # inclusive: saves exactly 60 s apart still count
 BURST_MIN_OTHERS = 2  # this inspection plus at least two others: three saves in a minute
-FAR_METRES = 500  # a photo further than this (strictly) from the reference point is far
-EARTH_RADIUS_METRES = 6_371_000
 DETAIL_MAX = 200  # InspectionFlag.detail's max_length
 NOTE_MAX = 200  # InspectionFlag.cleared_note's max_length
-
-
-def distance_metres(lat1, lon1, lat2, lon2) -> float:
-    """Great-circle distance between two points given in degrees (Decimal or float)."""
-    phi1, phi2 = math.radians(float(lat1)), math.radians(float(lat2))
-    dphi = phi2 - phi1
-    dlambda = math.radians(float(lon2) - float(lon1))
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
-    return 2 * EARTH_RADIUS_METRES * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _short(text: str) -> str:

@@ -9,7 +9,9 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ImageOps
+
+from core.uploads import BadImage, open_image
 
 from .choices import PHOTO_FORMATS, PHOTO_MAX_BYTES
 
@@ -75,11 +77,8 @@ def process_photo(upload) -> ProcessedPhoto:
         )
     data = upload.read()
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            probe.verify()
-        image = Image.open(io.BytesIO(data))
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        image = open_image(data, verify=True)
+    except BadImage as exc:
         raise ValidationError(f"“{name}”不是可识别的照片文件。") from exc
     if image.format not in PHOTO_FORMATS:
         raise ValidationError(f"照片“{name}”格式为 {image.format}，只接受 JPEG、PNG 或 WebP。")

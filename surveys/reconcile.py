@@ -43,6 +43,7 @@ from datetime import datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 
+from core.errors import ConflictError
 from regions.choices import INSPECT, VERIFY
 from regions.models import Region
 from regions.scoping import has_capability
@@ -51,7 +52,6 @@ from toilets.models import Household, Toilet
 
 from .choices import RoundStatus, Usability
 from .models import Inspection, ReconciliationNote, SurveyRound
-from .services import ConflictError
 
 logger = logging.getLogger(__name__)
 

@@ -9,17 +9,18 @@ import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
-from rectification.services import sync_from_inspection
+from core.concurrency import check_version, lock_version, update_if_unchanged
+from core.errors import ConflictError
 from regions.choices import INSPECT, MANAGE_ROUNDS, VERIFY
-from regions.guards import ConflictError, require
+from regions.guards import require
 from toilets.choices import ToiletStatus
 from toilets.models import Toilet
-from toilets.services import StaleEditError
 
 from .choices import PHOTO_MAX_PER_INSPECTION, PROBLEM_USABILITY, InspectionStatus, RoundStatus
+from .flags import refresh_flags
+from .hooks import inspection_saved
 from .models import Inspection, InspectionPhoto, SurveyRound
 from .photos import process_photo
 
@@ -150,26 +151,18 @@ def save_inspection(
                 "该厕所本轮已有摸排记录（可能同组其他人刚刚录入），请刷新后查看。"
             ) from exc
     else:
-        current = (
-            Inspection.objects.select_for_update()
-            .filter(pk=inspection.pk)
-            .values_list("version", "status")
-            .get()
-        )
-        if current[1] == InspectionStatus.VERIFIED:
+        version, status = lock_version(Inspection.objects, inspection.pk, "status")
+        if status == InspectionStatus.VERIFIED:
             raise ConflictError("该记录已经乡镇核查，不能再修改。")
-        if expected_version is not None and current[0] != expected_version:
-            raise StaleEditError()
-        inspection.version = current[0] + 1
+        check_version(version, expected_version)
+        inspection.version = version + 1
         inspection.status = InspectionStatus.SUBMITTED
         inspection.return_reason = ""
         inspection.save()
     inspection.categories.set(categories)
 
     _store_photos(actor=actor, inspection=inspection, processed=processed)
-    sync_from_inspection(actor=actor, inspection=inspection)
-    from .flags import refresh_flags
-
+    inspection_saved.send(actor=actor, inspection=inspection)
     refresh_flags(inspection)
     logger.info("inspection %s saved by %s (v%s)", inspection.pk, actor, inspection.version)
     return inspection
@@ -227,8 +220,6 @@ def add_photos(*, actor, inspection, photos) -> Inspection:
     current.version += 1
     current._history_user = actor
     current.save(update_fields=["status", "return_reason", "version", "updated_at"])
-    from .flags import refresh_flags
-
     refresh_flags(current)
     logger.info("%s photos added to inspection %s by %s", len(photos), current.pk, actor)
     return current
@@ -239,13 +230,9 @@ def _move_inspection(*, actor, inspection, to_status, expected_version=None, **f
     require(actor, VERIFY, "只有乡镇审核员可以核查摸排记录。")
     if not Inspection.objects.visible_to(actor).filter(pk=inspection.pk).exists():
         raise PermissionDenied("该记录不在您的管辖范围内。")
-    guard = {"pk": inspection.pk, "status": InspectionStatus.SUBMITTED}
-    if expected_version is not None:
-        guard["version"] = expected_version
+    submitted = Inspection.objects.filter(pk=inspection.pk, status=InspectionStatus.SUBMITTED)
     with transaction.atomic():
-        moved = Inspection.objects.filter(**guard).update(
-            status=to_status, version=F("version") + 1, **fields
-        )
+        moved = update_if_unchanged(submitted, version=expected_version, status=to_status, **fields)
     if not moved:
         current = Inspection.objects.get(pk=inspection.pk)
         if current.status != InspectionStatus.SUBMITTED:

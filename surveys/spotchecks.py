@@ -26,8 +26,9 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from core.users import display_name
 from regions.choices import MANAGE_ROUNDS, Role
-from regions.models import RoleAssignment, display_name
+from regions.models import RoleAssignment
 from regions.scoping import has_capability, scope_of
 
 from .choices import PROBLEM_USABILITY, Usability

@@ -3,43 +3,31 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
-from django.http import FileResponse, Http404
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import DetailView, FormView, ListView, TemplateView
 
-from rectification.models import LedgerEntry
+from core.errors import StaleEditError
+from core.responses import private_image
+from core.web.filters import InvalidFilter
+from core.web.forms import put_errors
+from core.web.views import ListExportView, ScopedViewMixin
 from regions.choices import INSPECT, MANAGE_ROUNDS, VERIFY, Level
 from regions.models import Region
 from regions.scoping import has_capability, scope_of
-from regions.views import ScopedViewMixin
 from toilets.choices import ToiletStatus
-from toilets.filters import InvalidFilter
 from toilets.models import Toilet
-from toilets.services import StaleEditError
-from toilets.views import ListExportView
 
 from . import services
 from .choices import InspectionStatus, RoundKind
 from .forms import InspectionForm, RoundForm
+from .hooks import worklist_annotations
 from .models import Inspection, InspectionPhoto, SurveyRound
 from .services import require
 from .spotchecks import can_use_spotchecks
-
-
-def apply_service_errors(form, error: ValidationError):
-    """Put a service's ValidationError on the form's fields (or on top of the form)."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            target = field if field in form.fields else None
-            for e in errors:
-                form.add_error(target, e.messages[0] if hasattr(e, "messages") else e)
-    else:
-        for message in error.messages:
-            form.add_error(None, message)
 
 
 class RoundScopedMixin(LoginRequiredMixin):
@@ -101,7 +89,7 @@ class RoundCreateView(LoginRequiredMixin, FormView):
                 actor=self.request.user, survey_round=form.instance
             )
         except ValidationError as error:
-            apply_service_errors(form, error)
+            put_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, "摸排轮次已创建。确认无误后点击“开启本轮”，各村即可录入。")
         return redirect("surveys:round-detail", pk=survey_round.pk)
@@ -208,9 +196,9 @@ class WorklistView(LoginRequiredMixin, TemplateView):
         if survey_round is None:
             return context
         own = Inspection.objects.filter(round=survey_round, toilet=OuterRef("pk"))
-        earlier_open = LedgerEntry.objects.open().filter(
-            toilet=OuterRef("pk"), created_at__lt=survey_round.opened_at or survey_round.created_at
-        )
+        extra = {"recheck": Value(False)}
+        for annotations in worklist_annotations.send(survey_round=survey_round):
+            extra.update(annotations)
         toilets = (
             round_toilets(user, survey_round)
             .select_related("household", "village")
@@ -218,7 +206,7 @@ class WorklistView(LoginRequiredMixin, TemplateView):
                 inspection_id=Subquery(own.values("pk")[:1]),
                 inspection_status=Subquery(own.values("status")[:1]),
                 return_reason=Subquery(own.values("return_reason")[:1]),
-                recheck=Exists(earlier_open),
+                **extra,
                 rank=Case(
                     When(inspection_status=InspectionStatus.RETURNED, then=Value(0)),
                     When(inspection_status__isnull=True, then=Value(1)),
@@ -304,7 +292,7 @@ class InspectView(LoginRequiredMixin, FormView):
                 expected_version=data.get("version"),
             )
         except ValidationError as error:
-            apply_service_errors(form, error)
+            put_errors(form, error)
             return self.form_invalid(form)
         except StaleEditError as exc:
             form.add_error(None, exc.message)
@@ -344,18 +332,7 @@ class PhotoView(LoginRequiredMixin, View):
     def get(self, request, pk, size):
         photo = get_object_or_404(InspectionPhoto.objects.visible_to(request.user), pk=pk)
         field = photo.thumbnail if size == "thumb" else photo.image
-        try:
-            handle = field.open("rb")
-        except FileNotFoundError as exc:
-            raise Http404("照片文件不存在。") from exc
-        response = FileResponse(
-            handle, content_type=_PHOTO_TYPES.get(field.name.rsplit(".", 1)[-1])
-        )
-        response["Cache-Control"] = "private, max-age=3600"
-        return response
-
-
-_PHOTO_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+        return private_image(field, missing="照片文件不存在。")
 
 
 # Township verification --------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
+from core.errors import ConflictError
 from regions.choices import INSPECT, MANAGE_ROUNDS, VERIFY
 from regions.models import Region
 from regions.scoping import has_capability
@@ -23,7 +24,6 @@ from . import reconcile
 from .choices import RoundStatus
 from .flags import clear_flag
 from .models import FlagKind, Inspection, InspectionFlag
-from .services import ConflictError
 from .views import RoundScopedMixin, round_villages
 
 PAGE_SIZE = 20

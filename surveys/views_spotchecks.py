@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
 
-from regions.models import display_name
+from core.users import display_name
 from toilets.identity import mask_phone
 
 from . import spotchecks

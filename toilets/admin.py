@@ -5,7 +5,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats.base_formats import CSV, XLSX
 from simple_history.admin import SimpleHistoryAdmin
 
-from regions.admin import ScopedAdmin
+from core.web.admin import ScopedAdmin
 from regions.choices import EDIT_REGISTER
 from regions.scoping import has_capability
 

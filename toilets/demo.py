@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.utils import timezone
 
 from regions.choices import Level, Role
 from regions.models import Region, RoleAssignment
@@ -165,9 +163,9 @@ def _toilet(village: Region, household, rng: random.Random) -> Toilet:
     )
 
 
-@transaction.atomic
-def seed_demo(households: int = 600) -> SeedResult:
-    """Create what is missing of the demo county; running it again changes nothing.
+def seed_register(households: int = 600):
+    """Create what is missing of the demo county's register; running it again changes nothing.
+    Returns the result with the county, its townships and its villages.
 
     1. The region tree (province → city → county → 4 townships → 16 villages).
     2. One user per role, all with the demo password.
@@ -197,7 +195,6 @@ def seed_demo(households: int = 600) -> SeedResult:
             _flush(batch_households, batch_toilets, result)
     _flush(batch_households, batch_toilets, result)
 
-    survey_round = _open_round(county)
     for village in villages:
         name = f"{village.name}村委公厕"
         if not Toilet.objects.filter(village=village, kind=ToiletKind.PUBLIC, name=name).exists():
@@ -205,40 +202,7 @@ def seed_demo(households: int = 600) -> SeedResult:
             toilet.name = name
             toilet.save()
             result.toilets_created += 1
-    if survey_round.status == "open":
-        from rectification.demo import seed_ledger
-
-        first = townships[0]
-        seed_ledger(survey_round, first, [v for v in villages if v.parent_id == first.pk])
-    return result
-
-
-DEMO_ROUND = "2026年农村户厕问题摸排"
-
-
-def _open_round(county):
-    """An open survey round, so that surveyors can start on their worklist at once."""
-    from surveys.choices import RoundKind, RoundStatus
-    from surveys.models import ReportTemplate, SurveyRound
-
-    existing = SurveyRound.objects.filter(county=county, name=DEMO_ROUND).first()
-    if existing is not None:
-        return existing
-    status = (
-        RoundStatus.DRAFT
-        if SurveyRound.objects.filter(county=county, status=RoundStatus.OPEN).exists()
-        else RoundStatus.OPEN
-    )
-    return SurveyRound.objects.create(
-        county=county,
-        name=DEMO_ROUND,
-        kind=RoundKind.SURVEY,
-        start_date=datetime.date(2026, 11, 1),
-        end_date=datetime.date(2026, 12, 31),
-        template=ReportTemplate.objects.get(is_default=True),
-        status=status,
-        opened_at=timezone.now() if status == RoundStatus.OPEN else None,
-    )
+    return result, county, townships, villages
 
 
 def _flush(households: list, toilets: list, result: SeedResult):

@@ -1,138 +1,20 @@
-"""Spreadsheet exports of the list pages, and of the register's two lists.
-
-Every list page's 导出 Excel goes through ``Export``: a builder takes the user and the page's
-query parameters, reads the same filtered rows as the page through ``visible_to(user)`` and
-says how to write them. ``write_xlsx`` is the one writer: every text cell is escaped against
-formula injection and every datetime is written as local naive time. Small exports are sent at
-once; big ones run as report jobs (``reports.jobs``), which call the same builders.
+"""Spreadsheet exports of the register's two lists (households, toilets), and the pieces
+other apps' exports share: identity masking and the township column. Each builder reads the
+same filtered rows as its page through ``visible_to(user)`` and returns a ``core.exports.Export``;
+the app registers them in ``ToiletsConfig.ready()``.
 """
 
-import datetime
-import io
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from urllib.parse import quote
-
 from django.db.models import Count
-from django.http import QueryDict
-from django.utils import timezone
-from openpyxl import Workbook
 
+from core.exports import Export, queryset_export
+from core.querystring import as_query
+from core.web.filters import build_filterset, valid_rows
 from regions.choices import SEE_IDENTITY
-from regions.scoping import has_capability, scope_of
+from regions.scoping import has_capability, place_of
 
-from .filters import HouseholdFilter, ToiletFilter, build_filterset, valid_rows
+from .filters import HouseholdFilter, ToiletFilter
 from .identity import mask_id_number, mask_phone
 from .models import Household, Toilet
-
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CHUNK_SIZE = 2000
-PROGRESS_EVERY = 500
-
-
-def escape_cell(value):
-    """Text that a spreadsheet would run as a formula is prefixed with a quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def local_naive(value):
-    """openpyxl refuses aware datetimes: local time (the county's), without tzinfo."""
-    if isinstance(value, datetime.datetime) and timezone.is_aware(value):
-        return timezone.localtime(value).replace(tzinfo=None, microsecond=0)
-    return value
-
-
-def cell(value):
-    return escape_cell(local_naive(value))
-
-
-def quote_filename(name: str) -> str:
-    return quote(name, safe="")
-
-
-def write_xlsx(title: str, headers: list[str], rows, progress=None) -> bytes:
-    """One sheet, headers on row 1; ``progress(done)`` is called every few hundred rows."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title)
-    sheet.append(headers)
-    done = 0
-    for row in rows:
-        sheet.append([cell(value) for value in row])
-        done += 1
-        if progress is not None and done % PROGRESS_EVERY == 0:
-            progress(done)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-# Query parameters -------------------------------------------------------------------------
-
-
-def params_of(query) -> dict:
-    """A page's query string (a QueryDict, or a job's stored params) as a JSON-able dict: the
-    page number and empty values dropped, a repeated key kept as a list."""
-    query = as_query(query)
-    params = {}
-    for key in sorted(query.keys()):
-        values = [v for v in query.getlist(key) if v != ""]
-        if key != "page" and values:
-            params[key] = values[0] if len(values) == 1 else values
-    return params
-
-
-def as_query(params) -> QueryDict:
-    if isinstance(params, QueryDict):
-        return params
-    query = QueryDict(mutable=True)
-    for key, value in (params or {}).items():
-        query.setlist(key, [str(v) for v in value] if isinstance(value, list) else [str(value)])
-    return query
-
-
-# The export -------------------------------------------------------------------------------
-
-
-def place_of(user) -> str:
-    """The user's own region, which names the file (nothing for a global superuser)."""
-    scope = scope_of(user)
-    return scope.region.name if scope is not None and scope.region is not None else ""
-
-
-@dataclass
-class Export:
-    """What one list page's download holds for one user and one set of filters."""
-
-    title: str  # the sheet's name and the file's: 厕所台账
-    headers: list[str]
-    count: Callable[[], int]  # how many data rows (one query)
-    rows: Callable[[], Iterable[list]]  # the data rows, read lazily in chunks
-    place: str = ""  # the user's region, first in the file name
-    qualifiers: list[str] = field(default_factory=list)  # e.g. the round's name
-
-    def xlsx(self, progress=None) -> bytes:
-        return write_xlsx(self.title, self.headers, self.rows(), progress=progress)
-
-    def filename(self) -> str:
-        """``钦南区-厕所台账-20261123.xlsx``"""
-        stamp = timezone.localdate().strftime("%Y%m%d")
-        parts = [p for p in (self.place, *self.qualifiers, self.title, stamp) if p]
-        return "-".join(parts).replace("/", "_") + ".xlsx"
-
-
-def queryset_export(user, title, headers, queryset, row, qualifiers=()) -> Export:
-    """An export of one ordered queryset, one row per object (``row(obj)``)."""
-    return Export(
-        title=title,
-        headers=headers,
-        count=lambda: queryset.order_by().count(),
-        rows=lambda: (row(obj) for obj in queryset.iterator(chunk_size=CHUNK_SIZE)),
-        place=place_of(user),
-        qualifiers=list(qualifiers),
-    )
 
 
 def identity_masks(user):
@@ -184,7 +66,9 @@ def household_export(user, params) -> Export:
             h.toilet_count,
         ]
 
-    return queryset_export(user, HOUSEHOLD_TITLE, HOUSEHOLD_HEADERS, households, row)
+    return queryset_export(
+        HOUSEHOLD_TITLE, HOUSEHOLD_HEADERS, households, row, place=place_of(user)
+    )
 
 
 # Toilets ----------------------------------------------------------------------------------
@@ -235,4 +119,4 @@ def toilet_export(user, params) -> Export:
             t.created_at,
         ]
 
-    return queryset_export(user, TOILET_TITLE, TOILET_HEADERS, toilets, row)
+    return queryset_export(TOILET_TITLE, TOILET_HEADERS, toilets, row, place=place_of(user))

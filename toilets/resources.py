@@ -12,6 +12,7 @@ see them.
 from django.core.exceptions import ValidationError
 from import_export import fields, resources, widgets
 
+from core.xlsx import escape_cell, unescape_cell
 from regions.choices import SEE_IDENTITY
 from regions.models import Region
 from regions.scoping import has_capability
@@ -26,7 +27,6 @@ from .choices import (
     ToiletKind,
     ToiletStatus,
 )
-from .exports import _FORMULA_STARTS, escape_cell
 from .identity import mask_id_number, mask_phone, normalize_id_number
 from .models import Household, Toilet
 from .services import save_household, save_toilet
@@ -44,9 +44,7 @@ def text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     value = str(value).strip()
-    if value.startswith("'") and value[1:].startswith(_FORMULA_STARTS):
-        value = value[1:]
-    return value
+    return unescape_cell(value)
 
 
 class TextWidget(widgets.CharWidget):

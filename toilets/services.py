@@ -6,6 +6,7 @@ import logging
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from core.concurrency import save_versioned
 from regions.choices import EDIT_REGISTER
 from regions.models import Region
 from regions.scoping import has_capability
@@ -15,37 +16,11 @@ from .models import Household, Toilet
 logger = logging.getLogger(__name__)
 
 
-class StaleEditError(Exception):
-    """Somebody saved the record after this editor opened it; nothing was written."""
-
-    message = "该记录已被他人修改，您的修改未保存。请刷新页面，查看最新内容后重新修改。"
-
-    def __str__(self):
-        return self.message
-
-
 def ensure_can_edit(actor, village: Region) -> None:
     if not has_capability(actor, EDIT_REGISTER):
         raise PermissionDenied("您的角色只能查看户厕台账，不能登记或修改。")
     if not Region.objects.visible_to(actor).filter(pk=village.pk).exists():
         raise PermissionDenied("该行政村不在您的管辖范围内。")
-
-
-def _save_versioned(instance, *, actor, expected_version: int | None) -> None:
-    """Save ``instance``, refusing if its row changed since ``expected_version`` was read."""
-    model = type(instance)
-    if instance.pk is not None:
-        current = (
-            model.objects.select_for_update()
-            .filter(pk=instance.pk)
-            .values_list("version", flat=True)
-            .get()
-        )
-        if expected_version is not None and current != expected_version:
-            raise StaleEditError()
-        instance.version = current + 1
-    instance._history_user = actor
-    instance.save()
 
 
 @transaction.atomic
@@ -56,7 +31,7 @@ def save_household(*, actor, household: Household, expected_version: int | None 
     created = household.pk is None
     try:
         with transaction.atomic():
-            _save_versioned(household, actor=actor, expected_version=expected_version)
+            save_versioned(household, actor=actor, expected_version=expected_version)
     except IntegrityError as exc:  # a concurrent registration of the same ID number
         raise ValidationError(
             {"id_number": "本县已有农户使用该身份证号登记，同一户不能重复登记。"}
@@ -77,6 +52,6 @@ def save_toilet(*, actor, toilet: Toilet, expected_version: int | None = None):
     toilet.full_clean()
     ensure_can_edit(actor, toilet.village)
     created = toilet.pk is None
-    _save_versioned(toilet, actor=actor, expected_version=expected_version)
+    save_versioned(toilet, actor=actor, expected_version=expected_version)
     logger.info("toilet %s %s by %s", toilet.pk, "registered" if created else "edited", actor)
     return toilet

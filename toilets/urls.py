@@ -2,13 +2,12 @@ from django.urls import path
 
 from . import views
 
-app_name = "toilets"
+# Mounted by config.urls in the "toilets" namespace, with the household page (portal).
 
 urlpatterns = [
     path("households/", views.HouseholdListView.as_view(), name="household-list"),
     path("households/export.xlsx", views.HouseholdExportView.as_view(), name="household-export"),
     path("households/new/", views.HouseholdCreateView.as_view(), name="household-create"),
-    path("households/<int:pk>/", views.HouseholdDetailView.as_view(), name="household-detail"),
     path("households/<int:pk>/edit/", views.HouseholdUpdateView.as_view(), name="household-edit"),
     path(
         "households/<int:household_pk>/toilets/new/",

@@ -1,80 +1,25 @@
+"""The register's pages: household and toilet lists, their exports, and the forms that
+register and edit them (through ``toilets.services``). The household page (一户一档), which
+shows other apps' records too, lives in ``portal``."""
+
 from django.contrib import messages
-from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch
-from django.http import HttpResponse
+from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.views import View
-from django.views.generic import DetailView, FormView, ListView
+from django.views.generic import DetailView, FormView
 
-from rectification.models import LedgerEntry
+from core.errors import StaleEditError
+from core.web.views import FilteredListView, ListExportView, ScopedViewMixin
 from regions.choices import EDIT_REGISTER
 from regions.scoping import has_capability
-from regions.views import ScopedViewMixin
-from reports import jobs
-from surveys.models import Inspection
 
 from . import exports
 from .choices import ToiletKind
-from .filters import HouseholdFilter, ToiletFilter, build_filterset, filtered
+from .filters import HouseholdFilter, ToiletFilter
 from .forms import HouseholdForm, ToiletForm
 from .models import Household, Toilet
-from .services import StaleEditError, save_household, save_toilet
-from .timeline import household_timeline
-
-PAGE_SIZE = 20
-
-
-class FilteredListView(ScopedViewMixin, ListView):
-    """A list page over ``filterset_class``: the same filterset, built the same way, as the
-    page's export (``toilets.filters.build_filterset``)."""
-
-    filterset_class = None
-    paginate_by = PAGE_SIZE
-
-    def get_queryset(self):
-        self.filterset = build_filterset(self.filterset_class, self.request.user, self.request.GET)
-        return filtered(self.filterset)
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        query.pop("page", None)
-        context.update(filter=self.filterset, querystring=query.urlencode())
-        return context
-
-
-def xlsx_response(content: bytes, filename: str) -> HttpResponse:
-    response = HttpResponse(content, content_type=exports.XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = (
-        f"attachment; filename*=UTF-8''{exports.quote_filename(filename)}"
-    )
-    return response
-
-
-class ListExportView(LoginRequiredMixin, View):
-    """A list page's 导出 Excel: the page's filters (its query string) and the user's scope,
-    identity numbers masked unless the role may see them. Up to EXPORT_SYNC_MAX_ROWS rows the
-    file is sent at once; a bigger export becomes a report job with a progress bar."""
-
-    kind = ""  # one of reports.jobs.EXPORTS
-
-    def get_params(self) -> dict:
-        return exports.params_of(self.request.GET)
-
-    def get(self, request, *args, **kwargs):
-        params = self.get_params()
-        export = jobs.build_export(self.kind, request.user, params)  # InvalidFilter: 404
-        rows = export.count()
-        if rows > jobs.export_sync_max_rows():
-            job = jobs.start_export_job(request.user, self.kind, params)
-            if job is not None:
-                messages.info(
-                    request, f"共 {rows} 行，数据较多，正在后台生成 Excel，完成后在本页下载。"
-                )
-                return redirect("reports:job", pk=job.pk)
-        return xlsx_response(export.xlsx(), export.filename())
+from .services import save_household, save_toilet
 
 
 class HouseholdListView(FilteredListView):
@@ -103,46 +48,6 @@ class HouseholdListView(FilteredListView):
 
 class HouseholdExportView(ListExportView):
     kind = "export_households"
-
-
-class HouseholdDetailView(ScopedViewMixin, DetailView):
-    """一户一档: everything known about one household on one page."""
-
-    model = Household
-    template_name = "toilets/household_detail.html"
-
-    def get_queryset(self):
-        return (
-            super()
-            .get_queryset()
-            .select_related("village__parent")
-            .prefetch_related(
-                Prefetch(
-                    "toilets",
-                    queryset=Toilet.objects.order_by("id").prefetch_related(
-                        Prefetch(
-                            "inspections",
-                            queryset=Inspection.objects.select_related("round", "surveyor")
-                            .prefetch_related("categories", "photos")
-                            .order_by("-inspected_at"),
-                        ),
-                        Prefetch(
-                            "ledger_entries",
-                            queryset=LedgerEntry.objects.order_by("-created_at"),
-                        ),
-                    ),
-                )
-            )
-        )
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["timeline"] = household_timeline(self.object)
-        # From the prefetched toilets: no further query.
-        context["ledger_entries"] = [
-            entry for toilet in self.object.toilets.all() for entry in toilet.ledger_entries.all()
-        ]
-        return context
 
 
 class RegisterWriteMixin:

@@ -1,7 +1,7 @@
 from django import template
 from django.conf import settings
 
-from ..lockout import cool_off_minutes
+from core.web.lockout import cool_off_minutes
 
 register = template.Library()
 

@@ -7,6 +7,7 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.users import display_name
 from rectification.checklists import checklist_for
 from rectification.choices import Cause, ConsentMethod, FundingSource, ProblemClass
 from rectification.models import (
@@ -20,7 +21,6 @@ from rectification.models import (
 from rectification.services import available_actions, decode_signature
 from rectification.workflow import TRANSITIONS, action_label
 from regions.choices import SEE_IDENTITY
-from regions.models import display_name
 from regions.scoping import has_capability
 from toilets.identity import mask_id_number, mask_phone
 

@@ -7,13 +7,13 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from core.errors import ConflictError
+from core.web.api import Conflict, ScopedReadOnlyViewSet, raise_as_drf
 from rectification import services
 from rectification.choices import ConsentMethod
 from rectification.filters import LedgerFilter, LedgerLogFilter
 from rectification.models import EvidencePhoto, LedgerEntry, LedgerLog, OverdueSnapshot
 from rectification.workflow import TRANSITIONS
-from regions.api.base import Conflict, ScopedReadOnlyViewSet, raise_as_drf
-from regions.guards import ConflictError
 
 from .filters import OverdueSnapshotFilter
 from .serializers import (

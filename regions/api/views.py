@@ -1,9 +1,9 @@
 import django_filters
 
+from core.web.api import ScopedReadOnlyViewSet
 from regions.choices import Level
 from regions.models import Region
 
-from .base import ScopedReadOnlyViewSet
 from .serializers import RegionSerializer
 
 

@@ -1,7 +1,7 @@
 import django_filters
 
 from regions.api.filters import MineFilter, RegionPrefixFilter, date_range, scoped
-from reports.jobs import KINDS
+from reports.jobs import kind_labels
 from reports.models import (
     JobStatus,
     ProgressTarget,
@@ -28,7 +28,7 @@ class SubmissionFilter(django_filters.FilterSet):
 
 
 class ReportJobFilter(django_filters.FilterSet):
-    kind = django_filters.ChoiceFilter(label="类型", choices=list(KINDS.items()))
+    kind = django_filters.ChoiceFilter(label="类型", choices=list(kind_labels().items()))
     status = django_filters.ChoiceFilter(label="状态", choices=JobStatus.choices)
     region = RegionPrefixFilter("region__code")
     mine = MineFilter("created_by", label="只看本人发起的")

@@ -2,8 +2,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from regions.api.base import DisplayNameField
-from reports.jobs import KINDS
+from core.web.api import DisplayNameField
+from reports.jobs import kind_labels
 from reports.models import JobStatus, ProgressTarget, ReportJob, Submission
 
 # {"1": n, "2": n, …}: the 33 columns' values by column number.
@@ -109,7 +109,7 @@ class ReportJobSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_kind_display(self, job) -> str:
-        return KINDS.get(job.kind, job.kind)
+        return kind_labels().get(job.kind, job.kind)
 
     def get_download(self, job) -> str | None:
         if job.status != JobStatus.DONE or not job.result:

@@ -5,7 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from regions.api.base import ScopedReadOnlyViewSet, call_service
+from core.web.api import ScopedReadOnlyViewSet, call_service
 from reports import services
 from reports.jobs import jobs_visible_to
 from reports.models import ProgressTarget, ReportJob, Submission

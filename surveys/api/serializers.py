@@ -3,7 +3,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from regions.api.base import Conflict, DisplayNameField, raise_as_drf
+from core.errors import ConflictError
+from core.web.api import Conflict, DisplayNameField, raise_as_drf
 from surveys import services
 from surveys.models import (
     Inspection,
@@ -17,7 +18,6 @@ from surveys.models import (
     SurveyRound,
 )
 from toilets.models import Toilet
-from toilets.services import StaleEditError
 
 
 class ScopedRoundField(serializers.PrimaryKeyRelatedField):
@@ -123,7 +123,7 @@ class InspectionSerializer(serializers.ModelSerializer):
             )
         except DjangoValidationError as error:
             raise_as_drf(error)
-        except (StaleEditError, services.ConflictError) as exc:
+        except ConflictError as exc:
             raise Conflict(str(getattr(exc, "message", exc))) from exc
 
     def create(self, validated_data):

@@ -8,15 +8,16 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from regions.api.base import (
+from core.errors import ConflictError
+from core.web.api import (
     Conflict,
     ReferenceViewSet,
     ScopedReadOnlyViewSet,
     ScopedWriteViewSet,
     call_service,
-    capability_permission,
     raise_as_drf,
 )
+from regions.api.permissions import capability_permission
 from regions.choices import INSPECT, MANAGE_ROUNDS, Level
 from regions.scoping import has_capability, scope_of
 from surveys import services, spotchecks
@@ -60,7 +61,7 @@ def _call(service, **kwargs):
         raise PermissionDenied(str(exc)) from exc
     except DjangoValidationError as error:
         raise_as_drf(error)
-    except services.ConflictError as exc:
+    except ConflictError as exc:
         raise Conflict(exc.message) from exc
 
 

@@ -14,7 +14,7 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from apitokens import services
-from apitokens.client_ip import client_ip
+from core.web.client_ip import client_ip
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from core.errors import ConflictError
 from rectification import services
 from rectification.checklists import GB_38836, GB_38837, GB_38838, checklist_for
 from rectification.choices import ConsentMethod, LedgerState, LocationSource, PhotoKind
@@ -31,7 +32,6 @@ from rectification.overdue import record_overdue
 from rectification.tasks import record_overdue_task
 from rectification.workflow import TRANSITIONS
 from regions.choices import PLAN_ACCEPT, RECTIFY, REVIEW_CLOSEOUTS, ROLE_CAPABILITIES, Role
-from regions.guards import ConflictError
 from surveys.models import SurveyRound
 from surveys.services import save_inspection
 from tests.factories import HouseholdFactory, SurveyRoundFactory, ToiletFactory, UserFactory

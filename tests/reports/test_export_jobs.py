@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from reports import jobs
+from core.exports import exports
+from reports import jobs, services
 from reports.models import JobStatus, ReportJob
 from tests.conftest import login
 from tests.factories import HouseholdFactory, InspectionFactory, SurveyRoundFactory, ToiletFactory
@@ -90,7 +91,7 @@ def _params_for(kind, tree):
     return {"township": tree.t1.code} if kind in ("export_households", "export_toilets") else {}
 
 
-@pytest.mark.parametrize("kind", list(jobs.EXPORTS))
+@pytest.mark.parametrize("kind", exports.kinds())
 def test_a_big_export_runs_as_a_job_with_the_pages_rows(
     as_user, users, tree, survey, data, settings, django_capture_on_commit_callbacks, kind
 ):
@@ -194,11 +195,11 @@ def test_exports_cannot_be_started_from_the_job_form(as_user, users, tree):
 
 def test_start_job_checks_the_filters_and_the_region(users, tree, register):
     with pytest.raises(ValidationError, match="筛选条件无效"):
-        jobs.start_job(users.township, "export_toilets", tree.t1, {"village": tree.v3.code})
+        services.start_job(users.township, "export_toilets", tree.t1, {"village": tree.v3.code})
     with pytest.raises(ValidationError, match="本人的管辖范围"):
-        jobs.start_job(users.county, "export_toilets", tree.t1, {})
+        services.start_job(users.county, "export_toilets", tree.t1, {})
     with pytest.raises(ValidationError, match="摸排轮次"):
-        jobs.start_job(users.county, "export_coverage", tree.county, {"round": "999"})
+        services.start_job(users.county, "export_coverage", tree.county, {"round": "999"})
     assert not ReportJob.objects.exists()
 
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from reports import jobs
-from reports.jobs import start_job
 from reports.models import JobStatus, ProgressTarget, ReportJob
+from reports.services import start_job
 from reports.sheet import read_summary
 from reports.tasks import run_report_job
 from tests.browser import fits_a_phone, log_in, phone_page

@@ -16,8 +16,8 @@ from django.utils import timezone
 from openpyxl import load_workbook
 from PIL import Image, ImageDraw
 
+from core.errors import ConflictError
 from regions.choices import Role
-from regions.guards import ConflictError
 from reports import services
 from reports.build import build_summary
 from reports.models import Seal, Submission, SubmissionStatus

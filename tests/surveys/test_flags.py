@@ -14,8 +14,9 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from core.geo import EARTH_RADIUS_METRES, distance_metres
 from surveys import services
-from surveys.flags import EARTH_RADIUS_METRES, clear_flag, distance_metres, refresh_flags
+from surveys.flags import clear_flag, refresh_flags
 from surveys.models import FlagKind, Inspection, InspectionFlag, InspectionPhoto, ProblemCategory
 from tests.factories import (
     HouseholdFactory,

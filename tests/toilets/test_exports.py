@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.xlsx import write_xlsx
 from surveys.exports import COVERAGE_HEADERS, INSPECTION_HEADERS, MISSING_HEADERS
 from tests.factories import (
     HouseholdFactory,
@@ -19,7 +20,7 @@ from tests.factories import (
     SurveyRoundFactory,
     ToiletFactory,
 )
-from toilets.exports import HOUSEHOLD_HEADERS, TOILET_HEADERS, write_xlsx
+from toilets.exports import HOUSEHOLD_HEADERS, TOILET_HEADERS
 
 pytestmark = pytest.mark.django_db
 

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from regions.api.base import ModelCleanSerializer
+from core.web.api import ModelCleanSerializer
 from regions.choices import SEE_IDENTITY
 from regions.models import Region
 from regions.scoping import has_capability

@@ -1,4 +1,5 @@
-from regions.api.base import ScopedWriteViewSet, capability_permission
+from core.web.api import ScopedWriteViewSet
+from regions.api.permissions import capability_permission
 from regions.choices import EDIT_REGISTER
 from toilets.filters import HouseholdFilter, ToiletFilter
 from toilets.models import Household, Toilet

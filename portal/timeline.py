@@ -1,12 +1,15 @@
-"""The 一户一档 timeline: every recorded change to a household and its toilets, newest first.
-Later apps (inspections, ledger entries) add their events here."""
+"""The 一户一档 timeline: every recorded change to a household and its toilets, its
+inspections and its ledger entries, newest first."""
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from regions.models import display_name
-
-from .models import Toilet
+from core.users import display_name
+from rectification.choices import LedgerState
+from rectification.models import LedgerLog
+from rectification.workflow import action_label
+from surveys.models import Inspection
+from toilets.models import Toilet
 
 LIMIT = 50
 _VERBS = {"+": "登记了", "~": "修改了", "-": "删除了"}
@@ -44,8 +47,6 @@ def household_timeline(household) -> list[Event]:
 
 
 def _inspection_events(toilet_ids) -> list[Event]:
-    from surveys.models import Inspection
-
     records = (
         Inspection.history.filter(toilet_id__in=toilet_ids)
         .select_related("history_user", "round")
@@ -67,10 +68,6 @@ def _inspection_events(toilet_ids) -> list[Event]:
 
 def _ledger_events(toilet_ids) -> list[Event]:
     """The problem ledger's log: "问题台账：登记 → 已制定方案（说明）"."""
-    from rectification.choices import LedgerState
-    from rectification.models import LedgerLog
-    from rectification.workflow import action_label
-
     rows = (
         LedgerLog.objects.filter(entry__toilet_id__in=toilet_ids)
         .select_related("actor")

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from toilets.demo import DEMO_PASSWORD, seed_demo
+from portal.demo import seed_demo
+from toilets.demo import DEMO_PASSWORD
 
 
 class Command(BaseCommand):

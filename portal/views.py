@@ -1,26 +1,24 @@
+"""Pages that combine several apps: the home page with its work queues, the region pages
+with the register's counts, and the household page (一户一档) with its whole history."""
+
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.db.models.functions import Substr
 from django.shortcuts import get_object_or_404, redirect
-from django.views.generic import TemplateView
+from django.views.generic import DetailView, TemplateView
 
-from surveys.models import SurveyRound
+from core.web.views import ScopedViewMixin
+from rectification.models import LedgerEntry
+from rectification.views_ledger import home_queues
+from regions.choices import EDIT_REGISTER, INSPECT, MANAGE_ROUNDS, VERIFY, Level, Role
+from regions.codes import LEVEL_DIGITS
+from regions.models import Region
+from regions.scoping import has_capability, scope_of
+from surveys.models import Inspection, SurveyRound
 from surveys.spotchecks import can_check
 from toilets.models import Household, Toilet
 
-from .choices import EDIT_REGISTER, INSPECT, MANAGE_ROUNDS, VERIFY, Level, Role
-from .codes import LEVEL_DIGITS
-from .models import Region
-from .scoping import has_capability, scope_of
-
-
-class ScopedViewMixin(LoginRequiredMixin):
-    """Pages read their rows only through ``Model.objects.visible_to(user)``."""
-
-    model = None
-
-    def get_queryset(self):
-        return self.model.objects.visible_to(self.request.user)
+from .timeline import household_timeline
 
 
 def _counts_by_child(queryset, region: Region, child_digits: int) -> dict[str, int]:
@@ -55,9 +53,6 @@ class HomeView(LoginRequiredMixin, TemplateView):
             can_check=can_check(user),
         )
         if scope is not None:
-            # Imported here: the ledger's views import this module (ScopedViewMixin).
-            from rectification.views_ledger import home_queues
-
             context["ledger_queues"] = home_queues(user)
         return context
 
@@ -101,4 +96,44 @@ class RegionDetailView(LoginRequiredMixin, TemplateView):
             household_total=sum(households.values()),
             toilet_total=sum(toilets.values()),
         )
+        return context
+
+
+class HouseholdDetailView(ScopedViewMixin, DetailView):
+    """一户一档: everything known about one household on one page."""
+
+    model = Household
+    template_name = "toilets/household_detail.html"
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("village__parent")
+            .prefetch_related(
+                Prefetch(
+                    "toilets",
+                    queryset=Toilet.objects.order_by("id").prefetch_related(
+                        Prefetch(
+                            "inspections",
+                            queryset=Inspection.objects.select_related("round", "surveyor")
+                            .prefetch_related("categories", "photos")
+                            .order_by("-inspected_at"),
+                        ),
+                        Prefetch(
+                            "ledger_entries",
+                            queryset=LedgerEntry.objects.order_by("-created_at"),
+                        ),
+                    ),
+                )
+            )
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["timeline"] = household_timeline(self.object)
+        # From the prefetched toilets: no further query.
+        context["ledger_entries"] = [
+            entry for toilet in self.object.toilets.all() for entry in toilet.ledger_entries.all()
+        ]
         return context

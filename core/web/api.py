@@ -1,30 +1,19 @@
-"""The base every API viewset builds on: scoping through ``visible_to``, role checks for
-writes, model validation, and 409 on a stale edit."""
+"""The base every API viewset builds on: scoping through ``visible_to``, model validation,
+service refusals as 400/403/409, and 409 on a stale edit."""
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import mixins, permissions, serializers, status, viewsets
-from rest_framework.exceptions import APIException
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import APIException, PermissionDenied
 
-from regions.scoping import has_capability
+from core.errors import ConflictError, StaleEditError
+from core.users import display_name
 
 
 class Conflict(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "该记录已被他人修改，您的修改未保存。请重新读取后再提交。"
     default_code = "conflict"
-
-
-def capability_permission(capability: str, message: str):
-    """Reads for everyone in scope; writes only for roles holding ``capability``."""
-
-    class CapabilityPermission(permissions.BasePermission):
-        def has_permission(self, request, view):
-            if request.method in permissions.SAFE_METHODS:
-                return True
-            return has_capability(request.user, capability)
-
-    CapabilityPermission.message = message
-    return CapabilityPermission
 
 
 class ScopedViewSetMixin:
@@ -95,8 +84,6 @@ class ModelCleanSerializer(serializers.ModelSerializer):
         raise NotImplementedError
 
     def _save(self):
-        from toilets.services import StaleEditError
-
         try:
             return self.save_instance(
                 self._clean_instance,
@@ -118,11 +105,6 @@ class ModelCleanSerializer(serializers.ModelSerializer):
 def call_service(service, **kwargs):
     """Call a service function and answer its refusals the DRF way: no capability → 403,
     invalid input → 400 (field → messages), a lost race or wrong state → 409."""
-    from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-    from rest_framework.exceptions import PermissionDenied
-
-    from regions.guards import ConflictError
-
     try:
         return service(**kwargs)
     except DjangoPermissionDenied as exc:
@@ -154,8 +136,6 @@ class DisplayNameField(serializers.CharField):
         super().__init__(**kwargs)
 
     def to_representation(self, user):
-        from regions.models import display_name
-
         return display_name(user)
 
 
