@@ -221,7 +221,7 @@ def test_the_job_reports_progress(
 ):
     steps = []
     step = jobs._step
-    monkeypatch.setattr("toilets.exports.PROGRESS_EVERY", 1)
+    monkeypatch.setattr("core.xlsx.PROGRESS_EVERY", 1)
     monkeypatch.setattr(jobs, "_step", lambda job, *args: (steps.append(args), step(job, *args)))
     run_export(
         as_user(users.township),
