@@ -10,7 +10,7 @@ from regions.scoping import place_of
 from toilets.exports import identity_masks, township_name
 
 from .models import SurveyRound
-from .views import missing_toilets, review_queue, round_villages, sum_rows, village_counts
+from .views.rounds import missing_toilets, review_queue, round_villages, sum_rows, village_counts
 
 
 def round_of(user, params) -> SurveyRound:

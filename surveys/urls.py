@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from .views import rounds as views
 
 app_name = "surveys"
 

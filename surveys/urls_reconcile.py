@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views_reconcile as views
+from .views import reconcile as views
 
 urlpatterns = [
     path("rounds/<int:pk>/flags/", views.FlagListView.as_view(), name="flags"),

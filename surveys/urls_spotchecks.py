@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views_spotchecks as views
+from .views import spotchecks as views
 
 urlpatterns = [
     path("rounds/<int:pk>/spot-checks/", views.SpotCheckListView.as_view(), name="spotcheck-list"),

@@ -21,13 +21,13 @@ from regions.scoping import has_capability, scope_of
 from toilets.choices import ToiletStatus
 from toilets.models import Toilet
 
-from . import services
-from .choices import InspectionStatus, RoundKind
-from .forms import InspectionForm, RoundForm
-from .hooks import worklist_annotations
-from .models import Inspection, InspectionPhoto, SurveyRound
-from .services import require
-from .spotchecks import can_use_spotchecks
+from .. import services
+from ..choices import InspectionStatus, RoundKind
+from ..forms import InspectionForm, RoundForm
+from ..hooks import worklist_annotations
+from ..models import Inspection, InspectionPhoto, SurveyRound
+from ..services import require
+from ..spotchecks import can_use_spotchecks
 
 
 class RoundScopedMixin(LoginRequiredMixin):

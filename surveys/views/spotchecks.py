@@ -17,9 +17,9 @@ from django.views.generic import TemplateView
 from core.users import display_name
 from toilets.identity import mask_phone
 
-from . import spotchecks
-from .choices import Usability
-from .models import ProblemCategory, SpotCheckItem, SurveyRound
+from .. import spotchecks
+from ..choices import Usability
+from ..models import ProblemCategory, SpotCheckItem, SurveyRound
 
 ITEMS_PER_PAGE = 50
 

@@ -20,11 +20,11 @@ from regions.choices import INSPECT, MANAGE_ROUNDS, VERIFY
 from regions.models import Region
 from regions.scoping import has_capability
 
-from . import reconcile
-from .choices import RoundStatus
-from .flags import clear_flag
-from .models import FlagKind, Inspection, InspectionFlag
-from .views import RoundScopedMixin, round_villages
+from .. import reconcile
+from ..choices import RoundStatus
+from ..flags import clear_flag
+from ..models import FlagKind, Inspection, InspectionFlag
+from .rounds import RoundScopedMixin, round_villages
 
 PAGE_SIZE = 20
 
