@@ -18,7 +18,7 @@ from django.utils import timezone
 from regions.choices import IMPORT_LEDGER
 from regions.scoping import has_capability
 
-from .ledger import import_ledger
+from .engine import import_ledger
 from .models import ImportJob, ImportStatus
 from .results import ImportFileError
 

@@ -27,6 +27,7 @@ from core.uploads import BadImage, open_image
 from regions.scoping import has_capability
 from surveys.photos import process_photo
 
+from . import findings
 from .checklists import checklist_for
 from .choices import (
     ConsentMethod,
@@ -68,55 +69,72 @@ def _log(entry, *, actor, to_state, note, from_state="", inspection=None, action
 
 
 def sync_from_inspection(*, actor, inspection) -> LedgerEntry | None:
-    """Open, update or withdraw the toilet's open ledger entry after an inspection is saved.
+    """Open, update or withdraw the toilet's ledger entry after an inspection is saved, as
+    ``findings.decide`` says.
 
     Runs inside the caller's transaction (the inspection save). A problem toilet gets one open
     entry, created by the first inspection that finds it and updated by later ones. When an
     inspection is corrected to 正常使用 before anything was done on the entry it opened, the
-    entry was a data-entry mistake and is withdrawn; an entry opened earlier stays open (a
-    re-check finding the toilet usable does not close it: closing needs evidence).
+    entry was a data-entry mistake and is withdrawn (and comes back if the finding is corrected
+    back); an entry opened earlier stays open (a re-check finding the toilet usable does not
+    close it: closing needs evidence).
     """
-    entry = LedgerEntry.objects.select_for_update().filter(toilet=inspection.toilet).open().first()
-    if inspection.is_problem:
-        if entry is None:
-            entry = LedgerEntry.objects.create(
-                toilet=inspection.toilet,
-                found_in=inspection.round,
-                opened_by_inspection=inspection,
-                last_inspection=inspection,
-                usability=inspection.usability,
-                state_changed_at=timezone.now(),
-            )
-            entry.categories.set(inspection.categories.all())
-            _log(
-                entry,
-                actor=actor,
-                inspection=inspection,
-                to_state=LedgerState.REGISTERED,
-                action="register",
-                note=f"摸排发现问题（{inspection.round}）：{_describe(inspection)}",
-            )
-            logger.info("ledger entry %s opened by inspection %s", entry.pk, inspection.pk)
-            return entry
-        entry.usability = inspection.usability
-        entry.last_inspection = inspection
-        entry.version += 1
-        entry.save(update_fields=["usability", "last_inspection", "version", "updated_at"])
+    entries = list(
+        findings.entries_concerned([inspection.toilet_id], [inspection.pk]).select_for_update()
+    )
+    own, current = findings.own_and_open(entries, inspection.pk)
+    moved = findings.moved_entries([e.pk for e in entries])
+    decision = findings.decide(
+        is_problem=inspection.is_problem,
+        own=findings.facts(own, moved),
+        current=findings.facts(current, moved),
+    )
+    entry = decision.entry(own, current)
+    if decision.act == findings.Act.OPEN:
+        entry = LedgerEntry.objects.create(
+            toilet=inspection.toilet,
+            found_in=inspection.round,
+            opened_by_inspection=inspection,
+            last_inspection=inspection,
+            usability=inspection.usability,
+            state=decision.state,
+            state_changed_at=timezone.now(),
+        )
         entry.categories.set(inspection.categories.all())
         _log(
             entry,
             actor=actor,
             inspection=inspection,
-            from_state=entry.state,
+            to_state=decision.state,
+            action="register",
+            note=f"摸排发现问题（{inspection.round}）：{_describe(inspection)}",
+        )
+        logger.info("ledger entry %s opened by inspection %s", entry.pk, inspection.pk)
+        return entry
+    if decision.act == findings.Act.UPDATE:
+        from_state = entry.state
+        fields = ["usability", "last_inspection", "version", "updated_at"]
+        if decision.state is not None:  # an own entry a correction withdrew comes back
+            entry.state = decision.state
+            entry.state_changed_at = timezone.now()
+            entry.closed_at = entry.state_changed_at if entry.state == LedgerState.CLOSED else None
+            fields += ["state", "state_changed_at", "closed_at"]
+        entry.usability = inspection.usability
+        entry.last_inspection = inspection
+        entry.version += 1
+        entry.save(update_fields=fields)
+        entry.categories.set(inspection.categories.all())
+        _log(
+            entry,
+            actor=actor,
+            inspection=inspection,
+            from_state=from_state,
             to_state=entry.state,
             action="inspect",
             note=f"摸排更新（{inspection.round}）：{_describe(inspection)}",
         )
         return entry
-
-    if entry is None:
-        return None
-    if entry.opened_by_inspection_id == inspection.pk and entry.state == LedgerState.REGISTERED:
+    if decision.act == findings.Act.WITHDRAW:
         # The only finding behind this entry was corrected: the entry never stood. It is kept,
         # withdrawn, with the correction in its log.
         _log(
@@ -134,16 +152,18 @@ def sync_from_inspection(*, actor, inspection) -> LedgerEntry | None:
         entry.save(update_fields=["state", "version", "state_changed_at", "updated_at"])
         logger.info("ledger entry %s withdrawn: inspection %s corrected", entry.pk, inspection.pk)
         return None
-    _log(
-        entry,
-        actor=actor,
-        inspection=inspection,
-        from_state=entry.state,
-        to_state=entry.state,
-        action="inspect",
-        note=f"复查（{inspection.round}）：使用正常，待按整改流程核实销号",
-    )
-    return entry
+    if decision.act == findings.Act.RECHECK:
+        _log(
+            entry,
+            actor=actor,
+            inspection=inspection,
+            from_state=entry.state,
+            to_state=entry.state,
+            action="inspect",
+            note=f"复查（{inspection.round}）：使用正常，待按整改流程核实销号",
+        )
+        return entry
+    return None
 
 
 # The close-out workflow -----------------------------------------------------------------

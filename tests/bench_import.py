@@ -97,7 +97,7 @@ def read_only(path) -> float:
 
 
 def import_section(args, command_line) -> str:
-    from imports.ledger import import_ledger
+    from imports.engine import import_ledger
 
     n_rows = args.import_rows
     rng = random.Random(2022)

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 
 from imports import reader
-from imports.ledger import SYSTEM_USERNAME, import_ledger
+from imports.engine import SYSTEM_USERNAME, import_ledger
 from imports.results import ImportFileError
 from rectification.choices import LedgerState
 from rectification.models import LedgerEntry, LedgerLog

@@ -13,7 +13,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from imports import forms as import_forms
 from imports import jobs
 from imports.columns import CATEGORY_NAMES, DROPDOWNS, EXAMPLE_ROW, HEADERS
-from imports.ledger import import_ledger
+from imports.engine import import_ledger
 from imports.models import ImportJob, ImportStatus
 from imports.results import COUNT_LABELS
 from imports.template import (

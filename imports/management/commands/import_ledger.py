@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from imports.ledger import import_ledger
+from imports.engine import import_ledger
 from imports.results import COUNT_LABELS, ImportFileError
 
 

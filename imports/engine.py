@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
-from rectification.choices import ENDED_STATES, LedgerState
+from rectification import findings
+from rectification.choices import LedgerState
+from rectification.findings import Act
 from rectification.models import LedgerEntry, LedgerLog
-from rectification.workflow import SYNC_ACTIONS
 from regions.choices import IMPORT_LEDGER, Level
 from regions.guards import require
 from regions.models import Region
@@ -76,9 +76,6 @@ ENTRY_FIELDS = [
     "updated_at",
 ]  # fmt: skip
 IMPORTED_NOTE = "由 Excel 台账导入"
-# Log actions that only mirror survey findings; any other action is a workflow move, after
-# which an import no longer changes the entry's state.
-_FINDING_ACTIONS = {"import", *SYNC_ACTIONS}
 
 
 class _Rollback(Exception):
@@ -678,28 +675,17 @@ class _Writer:
 
     def _ledger(self, rows, toilet_pks, inspections, changed):
         """Open, update, close or withdraw each toilet's entry so that the ledger says what
-        the row says. An entry that has been through the close-out workflow in the system
-        keeps the state the workflow gave it: the import only updates its finding."""
-        this_round: dict[int, LedgerEntry] = {}
-        open_entries: dict[int, LedgerEntry] = {}
+        the row says, as ``findings.decide`` says. An entry that has been through the close-out
+        workflow in the system keeps the state the workflow gave it: the import only updates
+        its finding."""
+        by_toilet: dict[int, list[LedgerEntry]] = defaultdict(list)
         round_inspections = {pk for pk in inspections if pk is not None}
         # Only the entries a row can touch: the toilet's open one, and the one this round
         # opened (closed or withdrawn by an earlier import of the same file).
-        entries = LedgerEntry.objects.filter(toilet_id__in=toilet_pks).filter(
-            ~Q(state__in=ENDED_STATES) | Q(opened_by_inspection_id__in=round_inspections)
-        )
+        entries = findings.entries_concerned(toilet_pks, round_inspections)
         for entry in entries.prefetch_related("categories"):
-            if entry.opened_by_inspection_id in round_inspections:
-                this_round[entry.toilet_id] = entry
-            if entry.state not in ENDED_STATES:
-                open_entries[entry.toilet_id] = entry
-        moved = set(
-            LedgerLog.objects.filter(
-                entry_id__in=[e.pk for e in {*this_round.values(), *open_entries.values()}]
-            )
-            .exclude(action__in=_FINDING_ACTIONS)
-            .values_list("entry_id", flat=True)
-        )
+            by_toilet[entry.toilet_id].append(entry)
+        moved = findings.moved_entries(e.pk for group in by_toilet.values() for e in group)
         new_entries: list[tuple[int, tuple]] = []
         new_logs: list[tuple[str, str]] = []  # (state, note) of each new entry's log row
         updates: dict[int, LedgerEntry] = {}
@@ -714,23 +700,28 @@ class _Writer:
 
         for index, (row, toilet_pk) in enumerate(zip(rows, toilet_pks, strict=True)):
             inspection = inspections[index]
-            mine = this_round.get(toilet_pk)
-            current = open_entries.get(toilet_pk)
+            own, current = findings.own_and_open(by_toilet.get(toilet_pk, ()), inspection)
+            decision = findings.decide(
+                is_problem=row.is_problem,
+                closed=row.closed,
+                changed=changed[index],
+                own=findings.facts(own, moved),
+                current=findings.facts(current, moved),
+            )
+            entry = decision.entry(own, current)
             finding = _finding(row)
-            if row.is_problem:
-                wanted = LedgerState.CLOSED if row.closed else LedgerState.REGISTERED
-                entry = mine if mine is not None else current
-                if entry is None:
-                    values = (
-                        toilet_pk, self.survey_round.pk, inspection, inspection, row.usability,
-                        wanted.value, self.now, self.now if row.closed else None,
-                    )  # fmt: skip
-                    new_entries.append((index, values))
-                    note = f"台账导入（{self.survey_round.name}）：{finding}"
-                    if row.closed:
-                        note += "；原台账记为已销号"
-                    new_logs.append((wanted.value, note))
-                    continue
+            if decision.act == Act.OPEN:
+                wanted = decision.state
+                values = (
+                    toilet_pk, self.survey_round.pk, inspection, inspection, row.usability,
+                    wanted.value, self.now, self.now if wanted == LedgerState.CLOSED else None,
+                )  # fmt: skip
+                new_entries.append((index, values))
+                note = f"台账导入（{self.survey_round.name}）：{finding}"
+                if row.closed:
+                    note += "；原台账记为已销号"
+                new_logs.append((wanted.value, note))
+            elif decision.act == Act.UPDATE:
                 from_state = entry.state
                 if changed[index] or entry.last_inspection_id != inspection:
                     entry.usability = row.usability
@@ -739,15 +730,12 @@ class _Writer:
                         recategorised.append((entry, row))
                     updates[entry.pk] = entry
                     self.counts["entries_updated"] += 1
-                can_move = entry.pk not in moved and (
-                    wanted in ENDED_STATES or current is None or current.pk == entry.pk
-                )
-                if entry.state != wanted and can_move:
-                    entry.state = wanted
+                if decision.state is not None:
+                    entry.state = decision.state
                     entry.state_changed_at = self.now
-                    entry.closed_at = self.now if wanted == LedgerState.CLOSED else None
+                    entry.closed_at = self.now if entry.state == LedgerState.CLOSED else None
                     updates[entry.pk] = entry
-                    if wanted == LedgerState.CLOSED:
+                    if entry.state == LedgerState.CLOSED:
                         self.counts["entries_closed"] += 1
                 if entry.pk in updates:
                     entry.version += 1
@@ -756,14 +744,11 @@ class _Writer:
                     if entry.state != from_state:
                         note += f"；整改情况：{'已销号' if row.closed else '未销号'}"
                     log(entry.pk, from_state, entry.state, note, inspection)
-            elif changed[index]:
+            elif decision.act in (Act.WITHDRAW, Act.RECHECK):
                 # Found usable: an entry only this import stood behind is withdrawn; one the
                 # workflow has touched stays, to be closed with evidence.
-                entry = mine if mine is not None and mine.state not in ENDED_STATES else current
-                if entry is None:
-                    continue
                 from_state = entry.state
-                if entry is mine and entry.pk not in moved:
+                if decision.act == Act.WITHDRAW:
                     entry.state = LedgerState.WITHDRAWN
                     entry.state_changed_at = self.now
                     note = f"台账导入更正为正常使用（{self.survey_round.name}），撤销该问题登记"
