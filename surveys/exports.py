@@ -1,6 +1,7 @@
 """Spreadsheet exports of the round pages: the township's review queue (the list of
 inspections), the coverage table per village and the list of toilets not yet inspected. Each
-builds its rows with the page's own query function, for the user and the page's parameters."""
+builds its rows with the page's own query function (``surveys.queries``), for the user and the
+page's parameters."""
 
 from core.exports import Export, queryset_export
 from core.querystring import as_query
@@ -10,7 +11,7 @@ from regions.scoping import place_of
 from toilets.exports import identity_masks, township_name
 
 from .models import SurveyRound
-from .views.rounds import missing_toilets, review_queue, round_villages, sum_rows, village_counts
+from .queries import missing_toilets, review_queue, round_villages, sum_rows, village_counts
 
 
 def round_of(user, params) -> SurveyRound:

@@ -1,8 +1,11 @@
 from django import forms
 from django.utils import timezone
 
+from regions.models import Region
+
 from .choices import SIGN_OFF_TEXT, CheckMethod, Usability
-from .models import Inspection, ProblemCategory, ReportTemplate, SurveyRound
+from .models import FlagKind, Inspection, ProblemCategory, ReportTemplate, SurveyRound
+from .spotchecks import MAX_NOTES, MAX_SEED
 
 
 class RoundForm(forms.ModelForm):
@@ -104,3 +107,72 @@ class InspectionForm(forms.ModelForm):
         self.fields["partner_name"].error_messages["required"] = (
             "入户调查组不少于 2 人，请填写同组摸排人。"
         )
+
+
+# Office-made flags ------------------------------------------------------------------------
+
+
+class VillageChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return f"{obj.parent.name} {obj.name}" if obj.parent_id else obj.name
+
+
+class FlagFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="提示类型", choices=[("", "全部类型"), *FlagKind.choices], required=False
+    )
+    village = VillageChoiceField(
+        label="行政村",
+        queryset=Region.objects.none(),
+        to_field_name="code",
+        required=False,
+        empty_label="全部行政村",
+    )
+    cleared = forms.BooleanField(label="显示已核实的提示", required=False)
+
+    def __init__(self, *args, villages, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["village"].queryset = villages
+
+
+# Spot-checks ------------------------------------------------------------------------------
+
+
+class DrawForm(forms.Form):
+    method = forms.ChoiceField(
+        label="抽取方式",
+        choices=[("per_village", "每村抽取固定户数"), ("percent", "每村按比例抽取（%）")],
+        initial="per_village",
+        widget=forms.RadioSelect,
+    )
+    amount = forms.IntegerField(
+        label="户数或比例",
+        min_value=1,
+        help_text="按比例时填 1–100，每村向上取整、至少 1 户。",
+    )
+    seed = forms.IntegerField(
+        label="随机种子",
+        required=False,
+        min_value=0,
+        max_value=MAX_SEED,
+        help_text="留空则由系统生成并记录。用同一种子、同一方式再抽一次，得到同一批户。",
+    )
+
+
+class RecordForm(forms.Form):
+    usability = forms.ChoiceField(
+        label="使用情况", choices=Usability.choices, widget=forms.RadioSelect
+    )
+    categories = forms.ModelMultipleChoiceField(
+        label="问题类型",
+        queryset=ProblemCategory.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="不能使用或不能全年使用时，至少选一项。",
+    )
+    notes = forms.CharField(
+        label="抽查说明",
+        required=False,
+        max_length=MAX_NOTES,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

@@ -1,44 +1,78 @@
-from django.urls import include, path
+"""The survey pages, under the "surveys" namespace."""
 
-from .views import rounds as views
+from django.urls import path
+
+from .views import coverage, inspections, reconcile, review, rounds, spotchecks, worklist
 
 app_name = "surveys"
 
 urlpatterns = [
-    path("", views.RoundListView.as_view(), name="round-list"),
-    path("rounds/new/", views.RoundCreateView.as_view(), name="round-create"),
-    path("rounds/<int:pk>/", views.RoundDetailView.as_view(), name="round-detail"),
-    path("rounds/<int:pk>/open/", views.RoundOpenView.as_view(), name="round-open"),
-    path("rounds/<int:pk>/close/", views.RoundCloseView.as_view(), name="round-close"),
-    path("worklist/", views.WorklistView.as_view(), name="worklist"),
+    # Rounds
+    path("", rounds.RoundListView.as_view(), name="round-list"),
+    path("rounds/new/", rounds.RoundCreateView.as_view(), name="round-create"),
+    path("rounds/<int:pk>/", rounds.RoundDetailView.as_view(), name="round-detail"),
+    path("rounds/<int:pk>/open/", rounds.RoundOpenView.as_view(), name="round-open"),
+    path("rounds/<int:pk>/close/", rounds.RoundCloseView.as_view(), name="round-close"),
+    # The surveyor's worklist and inspections
+    path("worklist/", worklist.WorklistView.as_view(), name="worklist"),
     path(
         "rounds/<int:round_pk>/toilets/<int:toilet_pk>/inspect/",
-        views.InspectView.as_view(),
+        inspections.InspectView.as_view(),
         name="inspect",
     ),
-    path("inspections/<int:pk>/", views.InspectionDetailView.as_view(), name="inspection-detail"),
-    path("photos/<int:pk>/<str:size>/", views.PhotoView.as_view(), name="photo"),
-    path("rounds/<int:pk>/review/", views.ReviewQueueView.as_view(), name="review"),
-    path("rounds/<int:pk>/review/export/", views.ReviewExportView.as_view(), name="review-export"),
-    path("inspections/<int:pk>/verify/", views.VerifyView.as_view(), name="verify"),
-    path("inspections/<int:pk>/return/", views.ReturnView.as_view(), name="return"),
-    path("rounds/<int:pk>/progress/", views.ProgressView.as_view(), name="progress"),
-    path("rounds/<int:pk>/coverage/", views.CoverageView.as_view(), name="coverage"),
+    path(
+        "inspections/<int:pk>/",
+        inspections.InspectionDetailView.as_view(),
+        name="inspection-detail",
+    ),
+    path("photos/<int:pk>/<str:size>/", inspections.PhotoView.as_view(), name="photo"),
+    # Township verification
+    path("rounds/<int:pk>/review/", review.ReviewQueueView.as_view(), name="review"),
+    path("rounds/<int:pk>/review/export/", review.ReviewExportView.as_view(), name="review-export"),
+    path("inspections/<int:pk>/verify/", review.VerifyView.as_view(), name="verify"),
+    path("inspections/<int:pk>/return/", review.ReturnView.as_view(), name="return"),
+    # Progress and coverage
+    path("rounds/<int:pk>/progress/", coverage.ProgressView.as_view(), name="progress"),
+    path("rounds/<int:pk>/coverage/", coverage.CoverageView.as_view(), name="coverage"),
     path(
         "rounds/<int:pk>/coverage/export/",
-        views.CoverageExportView.as_view(),
+        coverage.CoverageExportView.as_view(),
         name="coverage-export",
     ),
     path(
         "rounds/<int:pk>/coverage/missing/",
-        views.MissingToiletsView.as_view(),
+        coverage.MissingToiletsView.as_view(),
         name="coverage-missing",
     ),
     path(
         "rounds/<int:pk>/coverage/missing/export/",
-        views.MissingExportView.as_view(),
+        coverage.MissingExportView.as_view(),
         name="coverage-missing-export",
     ),
-    path("", include("surveys.urls_spotchecks")),
-    path("", include("surveys.urls_reconcile")),
+    # Spot-checks (抽查)
+    path(
+        "rounds/<int:pk>/spot-checks/",
+        spotchecks.SpotCheckListView.as_view(),
+        name="spotcheck-list",
+    ),
+    path("spot-checks/mine/", spotchecks.MySpotChecksView.as_view(), name="spotcheck-mine"),
+    path(
+        "spot-checks/<int:pk>/",
+        spotchecks.SpotCheckDetailView.as_view(),
+        name="spotcheck-detail",
+    ),
+    path(
+        "spot-check-items/<int:pk>/",
+        spotchecks.SpotCheckItemView.as_view(),
+        name="spotcheck-item",
+    ),
+    # Office-made flags and the 回头看 reconciliation
+    path("rounds/<int:pk>/flags/", reconcile.FlagListView.as_view(), name="flags"),
+    path("flags/<int:pk>/clear/", reconcile.FlagClearView.as_view(), name="flag-clear"),
+    path("rounds/<int:pk>/reconcile/", reconcile.ReconcileView.as_view(), name="reconcile"),
+    path(
+        "rounds/<int:pk>/reconcile/<str:code>/",
+        reconcile.ReconcileVillageView.as_view(),
+        name="reconcile-village",
+    ),
 ]

@@ -4,27 +4,27 @@ Everything is read through ``visible_to(user)``: another region's round, village
 404. Reading is open to every role in scope; a write by a role without the capability is 403.
 """
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Prefetch
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import ListView, TemplateView
 
 from core.errors import ConflictError
+from core.querystring import without_page
 from regions.choices import INSPECT, MANAGE_ROUNDS, VERIFY
-from regions.models import Region
 from regions.scoping import has_capability
 
 from .. import reconcile
 from ..choices import RoundStatus
 from ..flags import clear_flag
-from ..models import FlagKind, Inspection, InspectionFlag
-from .rounds import RoundScopedMixin, round_villages
+from ..forms import FlagFilterForm
+from ..models import Inspection, InspectionFlag
+from ..queries import round_villages
+from .base import RoundScopedMixin, redirect_next
 
 PAGE_SIZE = 20
 
@@ -38,29 +38,6 @@ def can_record_reasons(user) -> bool:
 
 
 # Office-made flags ------------------------------------------------------------------------
-
-
-class VillageChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return f"{obj.parent.name} {obj.name}" if obj.parent_id else obj.name
-
-
-class FlagFilterForm(forms.Form):
-    kind = forms.ChoiceField(
-        label="提示类型", choices=[("", "全部类型"), *FlagKind.choices], required=False
-    )
-    village = VillageChoiceField(
-        label="行政村",
-        queryset=Region.objects.none(),
-        to_field_name="code",
-        required=False,
-        empty_label="全部行政村",
-    )
-    cleared = forms.BooleanField(label="显示已核实的提示", required=False)
-
-    def __init__(self, *args, villages, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["village"].queryset = villages
 
 
 class FlagListView(RoundScopedMixin, ListView):
@@ -111,11 +88,9 @@ class FlagListView(RoundScopedMixin, ListView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = self.request.GET.copy()
-        query.pop("page", None)
         context.update(
             form=self.form,
-            querystring=query.urlencode(),
+            querystring=without_page(self.request.GET),
             can_clear=can_clear_flags(self.request.user),
             here=self.request.get_full_path(),
         )
@@ -142,12 +117,7 @@ class FlagClearView(LoginRequiredMixin, View):
             messages.success(
                 request, f"已核实：{flag.inspection.toilet}（{flag.get_kind_display()}）。"
             )
-        target = request.POST.get("next", "")
-        if target and url_has_allowed_host_and_scheme(
-            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return redirect(target)
-        return redirect("surveys:flags", pk=flag.inspection.round_id)
+        return redirect_next(request, "surveys:flags", pk=flag.inspection.round_id)
 
 
 # 回头看 reconciliation ---------------------------------------------------------------------

@@ -4,7 +4,6 @@ Objects are looked up in scope first (404 outside it), then the role is checked 
 rules of who sees what live in ``surveys/spotchecks.py``; these views only ask.
 """
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,7 +17,7 @@ from core.users import display_name
 from toilets.identity import mask_phone
 
 from .. import spotchecks
-from ..choices import Usability
+from ..forms import DrawForm, RecordForm
 from ..models import ProblemCategory, SpotCheckItem, SurveyRound
 
 ITEMS_PER_PAGE = 50
@@ -36,46 +35,6 @@ def _int(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-class DrawForm(forms.Form):
-    method = forms.ChoiceField(
-        label="抽取方式",
-        choices=[("per_village", "每村抽取固定户数"), ("percent", "每村按比例抽取（%）")],
-        initial="per_village",
-        widget=forms.RadioSelect,
-    )
-    amount = forms.IntegerField(
-        label="户数或比例",
-        min_value=1,
-        help_text="按比例时填 1–100，每村向上取整、至少 1 户。",
-    )
-    seed = forms.IntegerField(
-        label="随机种子",
-        required=False,
-        min_value=0,
-        max_value=spotchecks.MAX_SEED,
-        help_text="留空则由系统生成并记录。用同一种子、同一方式再抽一次，得到同一批户。",
-    )
-
-
-class RecordForm(forms.Form):
-    usability = forms.ChoiceField(
-        label="使用情况", choices=Usability.choices, widget=forms.RadioSelect
-    )
-    categories = forms.ModelMultipleChoiceField(
-        label="问题类型",
-        queryset=ProblemCategory.objects.all(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="不能使用或不能全年使用时，至少选一项。",
-    )
-    notes = forms.CharField(
-        label="抽查说明",
-        required=False,
-        max_length=spotchecks.MAX_NOTES,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
 
 
 class SpotCheckMixin(LoginRequiredMixin):

@@ -1,0 +1,38 @@
+"""The inspection form shows every refusal of the service at once, each on its own field, so
+the surveyor fixes everything in one go instead of one error per save."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from rectification.models import LedgerEntry
+from surveys.models import Inspection
+from tests.factories import SurveyRoundFactory
+from tests.surveys.test_surveys import form_data
+
+pytestmark = pytest.mark.django_db
+
+NO_CATEGORY = "不能使用或不能全年使用的厕所，请至少选择一项问题类型。"
+IN_THE_FUTURE = "摸排时间不能晚于现在。"
+
+
+def test_every_error_of_the_service_is_shown_at_once(as_user, users, register, tree):
+    survey = SurveyRoundFactory(county=tree.county)
+    tomorrow = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    # Both pass the form's own checks; the service refuses both in one ValidationError.
+    data = form_data(categories=None, inspected_at=tomorrow)
+
+    response = as_user(users.surveyor).post(
+        reverse("surveys:inspect", args=[survey.pk, register.t1.pk]), data
+    )
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors["categories"] == [NO_CATEGORY]
+    assert errors["inspected_at"] == [IN_THE_FUTURE]
+    page = response.content.decode()
+    assert NO_CATEGORY in page and IN_THE_FUTURE in page
+    assert not Inspection.objects.exists()
+    assert not LedgerEntry.objects.exists()
