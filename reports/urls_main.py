@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from .views import submissions as views
 
 urlpatterns = [
     path("", views.IndexView.as_view(), name="index"),

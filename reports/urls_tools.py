@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from . import views_jobs, views_progress, views_validate
+from .views import jobs as views_jobs
+from .views import progress as views_progress
+from .views import validate as views_validate
 
 urlpatterns = [
     path("validate/", views_validate.ValidateView.as_view(), name="validate"),

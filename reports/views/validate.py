@@ -18,9 +18,9 @@ from regions.models import Region
 from regions.scoping import scope_of
 from surveys.models import ReportTemplate, SurveyRound
 
-from .columns import COLUMNS, column_titles
-from .rules import IMPLIED_RULES, PRINTED_RULES, RULES, TOTAL_RULE
-from .sheet import (
+from ..columns import COLUMNS, column_titles
+from ..rules import IMPLIED_RULES, PRINTED_RULES, RULES, TOTAL_RULE
+from ..sheet import (
     MAX_FILE_BYTES,
     TITLE_SUFFIX,
     SheetFormatError,

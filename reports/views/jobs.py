@@ -16,9 +16,9 @@ from core.exports import exports
 from core.responses import stored_attachment
 from regions.models import Region
 
-from .jobs import describe, jobs_visible_to, kind_labels
-from .models import JobStatus, ReportJob
-from .services import start_job
+from ..jobs import describe, jobs_visible_to, kind_labels
+from ..models import JobStatus, ReportJob
+from ..services import start_job
 
 JOB_LIST_SIZE = 30
 

@@ -34,13 +34,13 @@ from regions.scoping import has_capability, scope_of
 from surveys.choices import RoundStatus
 from surveys.models import SurveyRound
 
-from . import services
-from .build import TOTAL_LABEL
-from .columns import COLUMNS, HEADER, column_titles
-from .forms import FillerForm, ReturnForm, SealForm, VerifyForm
-from .models import Seal, Submission, SubmissionKind, SubmissionStatus
-from .rules import RULES
-from .sheet import row_label
+from .. import services
+from ..build import TOTAL_LABEL
+from ..columns import COLUMNS, HEADER, column_titles
+from ..forms import FillerForm, ReturnForm, SealForm, VerifyForm
+from ..models import Seal, Submission, SubmissionKind, SubmissionStatus
+from ..rules import RULES
+from ..sheet import row_label
 
 RULES_BY_TEXT = {rule.text: rule for rule in RULES}
 _TOTAL_COLUMN = re.compile(r"第(\d+)列")

@@ -22,8 +22,8 @@ from regions.models import Region
 from regions.scoping import scope_of
 from surveys.models import SurveyRound
 
-from .models import ProgressTarget
-from .progress import (
+from ..models import ProgressTarget
+from ..progress import (
     DEFINITIONS,
     MAX_TARGET,
     MAX_YEAR,
