@@ -98,3 +98,17 @@ def process_photo(upload) -> ProcessedPhoto:
         latitude=latitude,
         longitude=longitude,
     )
+
+
+def process_photos(uploads) -> list[ProcessedPhoto]:
+    """Every upload checked; ValidationError({"photos": …}) naming every unusable one at once,
+    so the user replaces them all in one go."""
+    processed, problems = [], []
+    for upload in uploads:
+        try:
+            processed.append(process_photo(upload))
+        except ValidationError as exc:
+            problems.extend(exc.messages)
+    if problems:
+        raise ValidationError({"photos": problems})
+    return processed

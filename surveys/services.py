@@ -22,7 +22,7 @@ from .choices import PHOTO_MAX_PER_INSPECTION, PROBLEM_USABILITY, InspectionStat
 from .flags import refresh_flags
 from .hooks import inspection_saved
 from .models import Inspection, InspectionPhoto, SurveyRound
-from .photos import process_photo
+from .photos import process_photos
 
 logger = logging.getLogger(__name__)
 
@@ -171,10 +171,7 @@ def save_inspection(
 def _process_photos(photos) -> list:
     if len(photos) > PHOTO_MAX_PER_INSPECTION:
         raise ValidationError({"photos": f"每条记录最多 {PHOTO_MAX_PER_INSPECTION} 张照片。"})
-    try:
-        return [process_photo(upload) for upload in photos]
-    except ValidationError as exc:
-        raise ValidationError({"photos": exc.messages}) from exc
+    return process_photos(photos)
 
 
 def _store_photos(*, actor, inspection, processed):

@@ -36,3 +36,23 @@ def test_every_error_of_the_service_is_shown_at_once(as_user, users, register, t
     assert NO_CATEGORY in page and IN_THE_FUTURE in page
     assert not Inspection.objects.exists()
     assert not LedgerEntry.objects.exists()
+
+
+def test_every_unusable_photo_is_named_at_once(as_user, users, register, tree):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.images import gif, jpeg
+
+    survey = SurveyRoundFactory(county=tree.county)
+    broken = SimpleUploadedFile("坏照片.jpg", b"not an image", content_type="image/jpeg")
+    animated = gif("动图.gif")
+    response = as_user(users.surveyor).post(
+        reverse("surveys:inspect", args=[survey.pk, register.t1.pk]),
+        form_data(photos=[jpeg("好照片.jpg"), broken, animated]),
+    )
+    photo_errors = response.context["form"].errors["photos"]
+    # Both bad photos are named in one answer, not the first one per save.
+    assert len(photo_errors) == 2
+    assert any("坏照片.jpg" in e for e in photo_errors)
+    assert any("动图.gif" in e for e in photo_errors)
+    assert not Inspection.objects.exists()
