@@ -265,7 +265,7 @@ def test_a_correction_to_normal_withdraws_the_entry_it_opened(users, register, s
     assert entry.state == "withdrawn"
     assert not LedgerEntry.objects.open().exists()
     assert [log.to_state for log in entry.log.all()] == ["registered", "withdrawn"]
-    # A new finding later opens a fresh entry next to the withdrawn one.
+    # Corrected back to a problem: the withdrawn entry is registered again (one open entry).
     save(users.surveyor, survey, register.t1, "unusable", ("room",), inspection)
     assert LedgerEntry.objects.open().count() == 1
 
