@@ -1,9 +1,34 @@
+"""The reports pages' forms: the submission footer, a return's reason, the seal, the verify
+page, the upload-validation page and the 整村推进 targets. The services check again."""
+
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from regions.models import Region
+
+from .progress import MAX_TARGET, TargetInput
 from .services import REASON_MAX, SEAL_MAX_BYTES
+from .sheet import MAX_FILE_BYTES
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+XLSX_ACCEPT = ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class SummaryFileField(forms.FileField):
+    """A summary sheet (.xlsx) to be read: one larger than the reader takes is refused here,
+    before it is read."""
+
+    too_big = f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB，不是正常的汇总表。"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.ClearableFileInput(attrs={"accept": XLSX_ACCEPT}))
+        super().__init__(**kwargs)
+
+    def validate(self, value):
+        super().validate(value)
+        if value and value.size > MAX_FILE_BYTES:
+            raise ValidationError(self.too_big, code="too_big")
 
 
 class FillerForm(forms.Form):
@@ -60,18 +85,116 @@ class VerifyForm(forms.Form):
             attrs={"autocapitalize": "characters", "autocomplete": "off", "spellcheck": "false"}
         ),
     )
-    file = forms.FileField(
-        label="或上传汇总表文件（.xlsx）",
-        required=False,
-        widget=forms.ClearableFileInput(
-            attrs={
-                "accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            }
-        ),
-    )
+    file = SummaryFileField(label="或上传汇总表文件（.xlsx）", required=False)
 
     def clean(self):
         data = super().clean()
-        if not data.get("code") and not data.get("file"):
+        if not data.get("code") and not data.get("file") and "file" not in self.errors:
             raise forms.ValidationError("请输入核验码，或上传汇总表文件。")
         return data
+
+
+class UploadForm(forms.Form):
+    """The upload-validation page's sheet."""
+
+    file = SummaryFileField(
+        label="汇总表文件（.xlsx）",
+        error_messages={"required": "请选择要检查的 .xlsx 文件。", "empty": "文件是空的。"},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size == 0:
+            raise forms.ValidationError("文件是空的。")
+        return upload
+
+
+# 整村推进 targets -------------------------------------------------------------------------
+
+
+def _count(label):
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=0,
+        max_value=MAX_TARGET,
+        error_messages={
+            "invalid": "请填写整数",
+            "min_value": "不能小于 0",
+            "max_value": f"不能大于 {MAX_TARGET}",
+        },
+        widget=forms.NumberInput(attrs={"min": 0, "max": MAX_TARGET, "inputmode": "numeric"}),
+    )
+
+
+class TargetForm(forms.Form):
+    """One village's row: in the programme or not, its targets and a note."""
+
+    in_programme = forms.BooleanField(label="列入整村推进", required=False)
+    new_builds = _count("新建目标")
+    rectifications = _count("整改目标")
+    note = forms.CharField(
+        label="备注",
+        required=False,
+        max_length=200,
+        error_messages={"max_length": "不能超过 200 字"},
+    )
+
+    def __init__(self, *args, village: Region, **kwargs):
+        self.village = village
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        has_values = data.get("new_builds") or data.get("rectifications") or data.get("note")
+        if not data.get("in_programme") and has_values:
+            raise ValidationError("填写了目标任务，但没有勾选“列入整村推进”")
+        return data
+
+    def messages(self) -> list[str]:
+        """Every error of this row, naming the village."""
+        found = []
+        for name, errors in self.errors.items():
+            where = "" if name == "__all__" else f"{self.fields[name].label}"
+            for error in errors:
+                found.append(f"{self.village.name}：{where}{'，' if where else ''}{error}")
+        return found
+
+    def as_input(self) -> TargetInput:
+        data = self.cleaned_data
+        return TargetInput(
+            village=self.village,
+            in_programme=bool(data["in_programme"]),
+            new_builds=data["new_builds"] or 0,
+            rectifications=data["rectifications"] or 0,
+            note=(data["note"] or "").strip(),
+        )
+
+
+class BaseTargetFormSet(forms.BaseFormSet):
+    """A form per village of the scope, keyed by the village code (not the position), so a
+    list that changed between loading and saving can never put a row on the wrong village."""
+
+    def __init__(self, *args, villages: list[Region], **kwargs):
+        self.villages = villages
+        super().__init__(*args, **kwargs)
+
+    def total_form_count(self):
+        return len(self.villages)
+
+    def initial_form_count(self):
+        return len(self.villages)
+
+    def add_prefix(self, index):
+        if isinstance(index, int):
+            return f"{self.prefix}-{self.villages[index].code}"
+        return super().add_prefix(index)
+
+    def get_form_kwargs(self, index):
+        return {"village": self.villages[index] if isinstance(index, int) else None}
+
+    def village_errors(self) -> list[str]:
+        return [message for form in self.forms for message in form.messages()]
+
+
+TargetFormSet = forms.formset_factory(TargetForm, formset=BaseTargetFormSet, extra=0)

@@ -12,7 +12,6 @@ import logging
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db.models import Q
 from django.utils import timezone
 
 from core.exports import exports
@@ -27,6 +26,7 @@ from .build import build_summary
 from .models import JobStatus, ReportJob
 from .progress import MAX_YEAR, MIN_YEAR, PROGRESS_LEVELS, build_progress, progress_filename
 from .progress import progress_workbook_bytes as progress_xlsx
+from .queries import visible_region
 
 logger = logging.getLogger(__name__)
 
@@ -49,10 +49,6 @@ SUMMARY_LEVELS = (Level.COUNTY, Level.TOWNSHIP)
 
 class JobFailure(Exception):
     """Ends a job as failed with this (Chinese, user-facing) message."""
-
-
-def visible_region(actor, region: Region) -> bool:
-    return Region.objects.visible_to(actor).filter(pk=region.pk).exists()
 
 
 def _round_for(actor, region: Region, round_id):
@@ -81,14 +77,6 @@ def export_region(user) -> Region | None:
     if scope.region is not None:
         return scope.region
     return Region.objects.filter(parent__isnull=True).order_by("code").first()
-
-
-def jobs_visible_to(user):
-    """Report jobs in the user's subtree; an export job only to the person who started it (its
-    file holds the rows, and the identity numbers, that this person's role may see)."""
-    return ReportJob.objects.visible_to(user).filter(
-        ~Q(kind__in=exports.kinds()) | Q(created_by=user.pk)
-    )
 
 
 def clean_params(actor, kind: str, region: Region, params: dict) -> dict:

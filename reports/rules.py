@@ -111,6 +111,17 @@ def parse_rules(text: str) -> list[Rule]:
 
 RULES = parse_rules(PRINTED_RULES) + parse_rules(IMPLIED_RULES)
 TOTAL_RULE = "合计=各行之和"
+_RULE_COLUMNS = {rule.text: {column for _, column in (*rule.left, *rule.right)} for rule in RULES}
+_TOTAL_COLUMN = re.compile(re.escape(TOTAL_RULE) + r"（第(\d+)列）")
+
+
+def rule_columns(rule_text: str) -> set[int]:
+    """The columns a broken rule involves: those of a printed or implied rule, or the one
+    column of a 合计 rule (as ``check_table`` names it)."""
+    if rule_text in _RULE_COLUMNS:
+        return _RULE_COLUMNS[rule_text]
+    match = _TOTAL_COLUMN.fullmatch(rule_text)
+    return {int(match.group(1))} if match else set()
 
 
 @dataclass(frozen=True)

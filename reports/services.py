@@ -40,12 +40,18 @@ from surveys.choices import RoundStatus
 from surveys.models import Inspection
 from toilets.choices import ToiletKind
 
-from .build import TOTAL_LABEL, Row, Summary, build_summary, child_rows, round_entries
+from .build import TOTAL_LABEL, Summary, build_summary, round_entries
 from .columns import COLUMNS
-from .jobs import ACTIVE, clean_params, export_region, visible_region
+from .jobs import ACTIVE, clean_params, export_region
 from .models import ReportJob, Seal, Submission, SubmissionKind, SubmissionStatus
-from .rules import Violation, check_table
-from .sheet import MAX_FILE_BYTES, TITLE_SUFFIX, SheetFormatError, read_summary, row_label
+from .queries import (
+    bucket_labels,
+    county_table,
+    submission_rows,
+    values_of,
+    visible_region,
+)
+from .sheet import TITLE_SUFFIX, SheetFormatError, read_summary, row_label
 from .stamp import code_in_file, data_digest, stamped_workbook
 from .tasks import run_report_job
 
@@ -69,67 +75,11 @@ class Refused(ConflictError):
         self.details = list(details)
 
 
-# Reading ----------------------------------------------------------------------------------
-
-
-def values_of(stored: dict) -> dict[int, int]:
-    """A stored {"1": n, …} as {1: n, …}."""
-    return {c: int(stored.get(str(c), 0)) for c in COLUMNS}
+# Stored numbers, waiting townships --------------------------------------------------------
 
 
 def stored_values(values: dict[int, int]) -> dict[str, int]:
     return {str(c): int(values.get(c, 0)) for c in COLUMNS}
-
-
-def submission_rows(submission) -> list[tuple[str, dict[int, int]]]:
-    return [(row["name"], values_of(row["values"])) for row in submission.rows]
-
-
-def latest_submissions(user, survey_round, regions) -> dict[int, Submission]:
-    """Each region's latest submission in the round (by version), read through the scoping."""
-    latest: dict[int, Submission] = {}
-    for submission in (
-        Submission.objects.visible_to(user)
-        .filter(survey_round=survey_round, region__in=regions)
-        .select_related("region", "submitted_by", "reviewed_by")
-        .order_by("region_id", "-version")
-    ):
-        latest.setdefault(submission.region_id, submission)
-    return latest
-
-
-@dataclass
-class CountyTable:
-    """The county's table as the accepted township submissions make it, and what is missing."""
-
-    county: Region
-    townships: list[tuple[Region, Submission | None]]
-    rows: list[Row] = field(default_factory=list)
-    total: dict[int, int] = field(default_factory=dict)
-    waiting: list[tuple[Region, Submission | None]] = field(default_factory=list)
-
-    @property
-    def violations(self) -> list[Violation]:
-        if self.waiting:
-            return []
-        return check_table([(r.name, r.values) for r in self.rows], (TOTAL_LABEL, self.total))
-
-    @property
-    def used(self) -> list[Submission]:
-        return [s for _, s in self.townships if s is not None]
-
-
-def county_table(user, survey_round, county: Region) -> CountyTable:
-    townships, _ = child_rows(county)
-    latest = latest_submissions(user, survey_round, townships)
-    table = CountyTable(county, [(t, latest.get(t.pk)) for t in townships])
-    for township, submission in table.townships:
-        if submission is None or submission.status != SubmissionStatus.ACCEPTED:
-            table.waiting.append((township, submission))
-        else:
-            table.rows.append(Row(township.code, township.name, values_of(submission.total)))
-    table.total = {c: sum(row.values[c] for row in table.rows) for c in COLUMNS}
-    return table
 
 
 def waiting_text(township: Region, submission: Submission | None) -> str:
@@ -146,7 +96,7 @@ def waiting_text(township: Region, submission: Submission | None) -> str:
 def _unit(actor, region: Region, level: Level, what: str):
     if region.level != level:
         raise PermissionDenied(f"{what}须由{Level(level).label}一级报送。")
-    if not Region.objects.visible_to(actor).filter(pk=region.pk).exists():
+    if not visible_region(actor, region):
         raise PermissionDenied(f"{region.name}不在您的管辖范围内。")
 
 
@@ -358,10 +308,6 @@ def new_code() -> str:
 def normalize_code(text: str) -> str:
     """What a person types back: spaces, dashes and lower case are forgiven."""
     return "".join(ch for ch in (text or "").upper() if ch.isalnum())
-
-
-def bucket_labels(survey_round) -> list[str]:
-    return [bucket["label"] for bucket in survey_round.template.year_buckets]
 
 
 def submit_county(
@@ -581,7 +527,6 @@ VERIFIED = "核验通过"
 NOT_FOUND = "未找到"
 MISMATCH = "文件内容与报送记录不一致"
 DIFFERENCES_SHOWN = 10
-VERIFY_MAX_BYTES = MAX_FILE_BYTES
 
 
 @dataclass

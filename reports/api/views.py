@@ -7,8 +7,8 @@ from rest_framework.response import Response
 
 from core.web.api import ScopedReadOnlyViewSet, call_service
 from reports import services
-from reports.jobs import jobs_visible_to
 from reports.models import ProgressTarget, ReportJob, Submission
+from reports.queries import jobs_visible_to
 
 from .filters import ProgressTargetFilter, ReportJobFilter, SubmissionFilter
 from .serializers import (

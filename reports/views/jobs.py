@@ -1,5 +1,5 @@
 """Report jobs in the browser: start one, watch its progress bar, download the result. Every
-job is looked up through reports.jobs.jobs_visible_to: another region's job is a 404, and so is
+job is looked up through reports.queries.jobs_visible_to: another region's job is a 404, and so is
 another person's export job."""
 
 from django.contrib import messages
@@ -16,8 +16,9 @@ from core.exports import exports
 from core.responses import stored_attachment
 from regions.models import Region
 
-from ..jobs import describe, jobs_visible_to, kind_labels
+from ..jobs import describe, kind_labels
 from ..models import JobStatus, ReportJob
+from ..queries import jobs_visible_to
 from ..services import start_job
 
 JOB_LIST_SIZE = 30

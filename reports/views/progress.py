@@ -1,13 +1,10 @@
 """The weekly progress table of the 整村推进 programme (seed 003), its export, and the page
 where the county or the township enters the year's targets per village."""
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count, Q
-from django.db.models.functions import Substr
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,16 +17,13 @@ from core.responses import attachment
 from regions.choices import Level
 from regions.models import Region
 from regions.scoping import scope_of
-from surveys.models import SurveyRound
 
-from ..models import ProgressTarget
+from ..forms import TargetForm, TargetFormSet
 from ..progress import (
     DEFINITIONS,
-    MAX_TARGET,
     MAX_YEAR,
     MIN_YEAR,
     PROGRESS_LEVELS,
-    TargetInput,
     build_progress,
     can_edit_targets,
     progress_filename,
@@ -37,6 +31,7 @@ from ..progress import (
     progress_workbook_bytes,
     save_targets,
 )
+from ..queries import rounds_of, target_villages, targets_by_village, townships_with_targets
 
 
 def year_choices(selected: int) -> list[int]:
@@ -99,9 +94,7 @@ class ProgressView(ProgressScopeMixin, TemplateView):
             query=self.query(),
             definitions=DEFINITIONS,
             can_edit=can_edit_targets(user),
-            rounds=SurveyRound.objects.visible_to(user)
-            .filter(county__code__startswith=self.region.code[:6])
-            .order_by("-start_date", "-id"),
+            rounds=rounds_of(user, self.region),
         )
         return context
 
@@ -117,94 +110,8 @@ class ProgressExportView(ProgressScopeMixin, View):
 # Targets ----------------------------------------------------------------------------------
 
 
-def _count(label):
-    return forms.IntegerField(
-        label=label,
-        required=False,
-        min_value=0,
-        max_value=MAX_TARGET,
-        error_messages={
-            "invalid": "请填写整数",
-            "min_value": "不能小于 0",
-            "max_value": f"不能大于 {MAX_TARGET}",
-        },
-        widget=forms.NumberInput(attrs={"min": 0, "max": MAX_TARGET, "inputmode": "numeric"}),
-    )
-
-
-class TargetForm(forms.Form):
-    """One village's row: in the programme or not, its targets and a note."""
-
-    in_programme = forms.BooleanField(label="列入整村推进", required=False)
-    new_builds = _count("新建目标")
-    rectifications = _count("整改目标")
-    note = forms.CharField(
-        label="备注",
-        required=False,
-        max_length=200,
-        error_messages={"max_length": "不能超过 200 字"},
-    )
-
-    def __init__(self, *args, village: Region, **kwargs):
-        self.village = village
-        super().__init__(*args, **kwargs)
-
-    def clean(self):
-        data = super().clean()
-        has_values = data.get("new_builds") or data.get("rectifications") or data.get("note")
-        if not data.get("in_programme") and has_values:
-            raise ValidationError("填写了目标任务，但没有勾选“列入整村推进”")
-        return data
-
-    def messages(self) -> list[str]:
-        """Every error of this row, naming the village."""
-        found = []
-        for name, errors in self.errors.items():
-            where = "" if name == "__all__" else f"{self.fields[name].label}"
-            for error in errors:
-                found.append(f"{self.village.name}：{where}{'，' if where else ''}{error}")
-        return found
-
-    def as_input(self) -> TargetInput:
-        data = self.cleaned_data
-        return TargetInput(
-            village=self.village,
-            in_programme=bool(data["in_programme"]),
-            new_builds=data["new_builds"] or 0,
-            rectifications=data["rectifications"] or 0,
-            note=(data["note"] or "").strip(),
-        )
-
-
-class BaseTargetFormSet(forms.BaseFormSet):
-    """A form per village of the scope, keyed by the village code (not the position), so a
-    list that changed between loading and saving can never put a row on the wrong village."""
-
-    def __init__(self, *args, villages: list[Region], **kwargs):
-        self.villages = villages
-        super().__init__(*args, **kwargs)
-
-    def total_form_count(self):
-        return len(self.villages)
-
-    def initial_form_count(self):
-        return len(self.villages)
-
-    def add_prefix(self, index):
-        if isinstance(index, int):
-            return f"{self.prefix}-{self.villages[index].code}"
-        return super().add_prefix(index)
-
-    def get_form_kwargs(self, index):
-        return {"village": self.villages[index] if isinstance(index, int) else None}
-
-    def village_errors(self) -> list[str]:
-        return [message for form in self.forms for message in form.messages()]
-
-
 FIELDS_PER_VILLAGE = len(TargetForm.base_fields)
 SPARE_FIELDS = 10  # the CSRF token and the management form
-TargetFormSet = forms.formset_factory(TargetForm, formset=BaseTargetFormSet, extra=0)
 
 
 class TargetsView(ProgressScopeMixin, View):
@@ -221,20 +128,8 @@ class TargetsView(ProgressScopeMixin, View):
 
     def load(self):
         user = self.request.user
-        targets = {
-            t.village_id: t
-            for t in ProgressTarget.objects.visible_to(user).filter(
-                year=self.year, village__code__startswith=self.region.prefix
-            )
-        }
-        villages = list(
-            Region.objects.visible_to(user)
-            .villages()
-            .filter(code__startswith=self.region.prefix)
-            .filter(Q(abolished=False) | Q(pk__in=targets))
-            .select_related("parent")
-            .order_by("code")
-        )
+        targets = targets_by_village(user, self.year, self.region)
+        villages = target_villages(user, self.region, targets)
         initial = []
         for village in villages:
             target = targets.get(village.pk)
@@ -276,22 +171,8 @@ class TargetsView(ProgressScopeMixin, View):
         )
 
     def township_chooser(self):
-        counts = dict(
-            ProgressTarget.objects.visible_to(self.request.user)
-            .filter(year=self.year, village__code__startswith=self.region.prefix)
-            .annotate(township=Substr("village__code", 1, 9))
-            .values_list("township")
-            .annotate(n=Count("id"))
-            .order_by()
-        )
-        townships = list(
-            Region.objects.visible_to(self.request.user)
-            .filter(parent=self.region, level=Level.TOWNSHIP)
-            .annotate(village_count=Count("children"))
-            .order_by("code")
-        )
+        townships = townships_with_targets(self.request.user, self.year, self.region)
         for township in townships:
-            township.in_programme = counts.get(township.prefix, 0)
             township.query = urlencode({"region": township.code, "year": self.year})
         return townships
 

@@ -1,0 +1,50 @@
+"""The public verify page: a code or a stamped file in, 核验通过 / 未找到 / 文件内容与报送记录不一致
+out."""
+
+from django.shortcuts import render
+from django.views import View
+
+from core.users import display_name
+
+from .. import services
+from ..columns import COLUMNS, column_titles
+from ..forms import VerifyForm
+from ..queries import bucket_labels
+
+
+class VerifyView(View):
+    """No login: a code or a file in, 核验通过 / 未找到 / 文件内容与报送记录不一致 out, with only
+    the unit, round, version, who and when, and the 合计 row. A file larger than a summary
+    sheet is refused by the form (``SummaryFileField``) before it is read."""
+
+    template_name = "reports/verify.html"
+
+    def render_page(self, form, verdict=None):
+        context = {"form": form, "verdict": verdict, "numbers": COLUMNS}
+        if verdict is not None and verdict.submission is not None:
+            submission = verdict.submission
+            context.update(
+                submitted_by=display_name(submission.submitted_by),
+                total_cells=[
+                    (title, submission.total.get(str(c), 0))
+                    for c, title in column_titles(bucket_labels(submission.survey_round)).items()
+                ],
+            )
+        return render(self.request, self.template_name, context)
+
+    def get(self, request):
+        if "code" in request.GET:
+            form = VerifyForm(request.GET)
+            if form.is_valid():
+                return self.render_page(form, services.verify_code(form.cleaned_data["code"]))
+            return self.render_page(form)
+        return self.render_page(VerifyForm())
+
+    def post(self, request):
+        form = VerifyForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render_page(form)
+        upload = form.cleaned_data.get("file")
+        if upload is not None:
+            return self.render_page(form, services.verify_file(upload.read()))
+        return self.render_page(form, services.verify_code(form.cleaned_data["code"]))
