@@ -9,7 +9,7 @@ from django.views.generic import DetailView, TemplateView
 
 from core.web.views import ScopedViewMixin
 from rectification.models import LedgerEntry
-from rectification.views_ledger import home_queues
+from rectification.queries import home_queues
 from regions.choices import EDIT_REGISTER, INSPECT, MANAGE_ROUNDS, VERIFY, Level, Role
 from regions.codes import LEVEL_DIGITS
 from regions.models import Region

@@ -588,3 +588,65 @@ def _log_note(move: Transition, note: str, fields: dict, *, checks, consent) -> 
         summary += f"，责任人 {fields['responsible_person']}"
         return f"{summary}。{note}" if note else summary
     return note
+
+
+# Bulk acceptance --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """One entry of a bulk acceptance: the checklist it was accepted against, the version the
+    user looked at, the acceptance note."""
+
+    entry: LedgerEntry
+    checklist: dict | None
+    expected_version: int | None = None
+    note: str = ""
+
+
+class _RollBack(Exception):
+    """Raised inside the bulk transaction so that one failed entry undoes them all."""
+
+
+def accept_many(*, actor, acceptances: list[Acceptance], dry_run: bool = False) -> dict[int, str]:
+    """Accept several rectified entries in one transaction, each against its own checklist
+    (``transition(action="accept")``): all of them or none.
+
+    Every acceptance is tried, so each entry that cannot be accepted is reported, not just the
+    first: the answer maps such an entry's pk to why, in words the user can act on, and is
+    empty when all were accepted. With any refusal nothing is written, no entry and no log row.
+    ``dry_run`` tries them all and writes nothing either way, for a caller that already knows
+    the batch cannot go through (an entry it could not even offer) but shows every reason.
+    """
+    refused: dict[int, str] = {}
+    try:
+        with transaction.atomic():
+            for acceptance in acceptances:
+                problem = _accept_one(actor, acceptance)
+                if problem:
+                    refused[acceptance.entry.pk] = problem
+            if refused or dry_run:
+                raise _RollBack
+    except _RollBack:
+        pass
+    return refused
+
+
+def _accept_one(actor, acceptance: Acceptance) -> str:
+    """Accept one entry; the reason it was refused, or '' on success."""
+    try:
+        transition(
+            actor=actor,
+            entry=acceptance.entry,
+            action="accept",
+            expected_version=acceptance.expected_version,
+            note=acceptance.note,
+            checklist=acceptance.checklist,
+        )
+    except ValidationError as error:
+        return "；".join(error.messages)
+    except ConflictError as exc:
+        return exc.message
+    except PermissionDenied as exc:
+        return str(exc) or "无权验收该问题。"
+    return ""

@@ -1,102 +1,32 @@
 """The problem ledger's list pages (问题台账, 整改日志), their exports and the overdue dashboard.
 
-Every page reads through ``visible_to(user)`` and the shared filtersets; the exports take the
-same querystring as the page they sit on, so a download holds exactly the rows on screen.
+Every page reads through ``visible_to(user)``, the shared filtersets and ``queries``; the
+exports take the same querystring as the page they sit on, so a download holds exactly the
+rows on screen.
 """
 
-import datetime
-from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db.models import Count, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import TemplateView
 
 from core.users import display_name
 from core.web.views import FilteredListView, ListExportView
-from regions.choices import PLAN_ACCEPT, RECTIFY, REVIEW_CLOSEOUTS, Level
+from regions.choices import PLAN_ACCEPT, Level
 from regions.models import Region
 from regions.scoping import has_capability, scope_of
 
-from . import exports
-from .choices import OVERDUE_STATES, LedgerState
-from .filters import QUEUES, LedgerFilter, LedgerLogFilter
-from .models import LedgerEntry, LedgerLog, OverdueSnapshot
-from .overdue import overdue_by_township
-from .workflow import action_label
+from .. import exports
+from ..choices import LedgerState
+from ..filters import QUEUES, LedgerFilter, LedgerLogFilter
+from ..models import LedgerEntry, LedgerLog
+from ..overdue import overdue_by_township
+from ..queries import Tab, ledger_counts, overdue_trend, queues_for, unfiltered_by
+from ..workflow import action_label
 
 TREND_DAYS = 30
-
-# Whose work each queue is; the overdue queue is everybody's concern.
-QUEUE_CAPABILITY = {
-    "to_plan": PLAN_ACCEPT,
-    "to_rectify": RECTIFY,
-    "to_accept": PLAN_ACCEPT,
-    "to_close": PLAN_ACCEPT,
-    "to_review": REVIEW_CLOSEOUTS,
-    "overdue": None,
-}
-
-
-@dataclass(frozen=True)
-class Tab:
-    """A count above a list, linking to the list filtered down to it."""
-
-    key: str
-    label: str
-    count: int
-    url: str
-    current: bool = False
-
-
-def queues_for(user) -> list[str]:
-    return [
-        key
-        for key in QUEUES
-        if QUEUE_CAPABILITY[key] is None or has_capability(user, QUEUE_CAPABILITY[key])
-    ]
-
-
-def _queue_q(key: str, today) -> Q:
-    if key == "overdue":
-        return Q(state__in=OVERDUE_STATES, deadline__lt=today)
-    return Q(**QUEUES[key][1])
-
-
-def ledger_counts(entries, queues, today=None) -> tuple[dict[str, int], dict[str, int]]:
-    """Entries per state and per queue, in one aggregate query."""
-    today = today or timezone.localdate()
-    aggregates = {f"s_{state}": Count("pk", filter=Q(state=state)) for state in LedgerState}
-    aggregates |= {f"q_{key}": Count("pk", filter=_queue_q(key, today)) for key in queues}
-    row = entries.order_by().aggregate(**aggregates)
-    return (
-        {state: row[f"s_{state}"] for state in LedgerState},
-        {key: row[f"q_{key}"] for key in queues},
-    )
-
-
-def home_queues(user) -> list[Tab]:
-    """The user's work queues with their counts, for the home page's card."""
-    queues = queues_for(user)
-    _, counts = ledger_counts(LedgerEntry.objects.visible_to(user), queues)
-    url = reverse("rectification:ledger")
-    return [Tab(k, QUEUES[k][0], counts[k], f"{url}?queue={k}") for k in queues]
-
-
-def _unfiltered_by(filterset, names):
-    """The filterset's rows with the filters in ``names`` left out (the counts above the list
-    are taken over the rows of every other filter, so each count says where a click leads)."""
-    if not filterset.is_bound:
-        return filterset.queryset
-    if not filterset.is_valid():
-        return filterset.queryset.none()
-    rows = filterset.queryset.all()
-    for name, value in filterset.form.cleaned_data.items():
-        if name not in names:
-            rows = filterset.filters[name].filter(rows, value)
-    return rows
 
 
 def _link(params, **overrides) -> str:
@@ -133,7 +63,7 @@ class LedgerListView(FilteredListView):
         cleaned = filterset.form.cleaned_data if filterset.is_bound and filterset.is_valid() else {}
         queues = queues_for(user)
         by_state, by_queue = ledger_counts(
-            _unfiltered_by(filterset, {"state", "queue"}), queues, today
+            unfiltered_by(filterset, {"state", "queue"}), queues, today
         )
         current_state, current_queue = cleaned.get("state"), cleaned.get("queue")
         state_tabs = [
@@ -232,14 +162,7 @@ class OverdueView(LoginRequiredMixin, TemplateView):
                 rows.append((region, count, f"{ledger}?{query}"))
         rows.sort(key=lambda row: (-row[1], row[0].code))
 
-        since = today - datetime.timedelta(days=TREND_DAYS - 1)
-        trend = list(
-            OverdueSnapshot.objects.visible_to(user)
-            .filter(day__gte=since, day__lte=today)
-            .values("day")
-            .annotate(total=Sum("count"))
-            .order_by("day")
-        )
+        trend = overdue_trend(user, today, TREND_DAYS)
         peak = max((day["total"] for day in trend), default=0)
         for day in trend:
             day["percent"] = round(day["total"] * 100 / peak) if peak else 0
