@@ -25,7 +25,7 @@ from core.errors import ConflictError
 from core.geo import distance_metres
 from core.uploads import BadImage, open_image
 from regions.scoping import has_capability
-from surveys.photos import process_photo
+from surveys.photos import process_photos
 
 from . import findings
 from .checklists import checklist_for
@@ -304,10 +304,7 @@ def _process_evidence(photos) -> list:
         raise ValidationError({"photos": "请拍摄或上传至少一张整改后照片。"})
     if len(photos) > MAX_PHOTOS:
         raise ValidationError({"photos": f"最多上传 {MAX_PHOTOS} 张照片。"})
-    try:
-        return [process_photo(upload) for upload in photos]
-    except ValidationError as exc:
-        raise ValidationError({"photos": exc.messages}) from exc
+    return process_photos(photos)
 
 
 def _clean_checklist(entry, checklist: dict | None) -> list[tuple]:

@@ -36,7 +36,12 @@ def scope_of(user) -> Scope | None:
     if hasattr(user, _CACHE_ATTR):
         return getattr(user, _CACHE_ATTR)
     # Looked up by name: the models import this module (ScopedQuerySet), not the other way.
-    assignment = apps.get_model("regions", "RoleAssignment").objects.select_related("region").filter(user=user).first()
+    assignment = (
+        apps.get_model("regions", "RoleAssignment")
+        .objects.select_related("region")
+        .filter(user=user)
+        .first()
+    )
     if assignment is not None:
         scope = Scope(
             prefix=assignment.region.prefix, role=Role(assignment.role), region=assignment.region
