@@ -8,12 +8,13 @@ from pathlib import PurePath
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.generic import DetailView
 
 from core.responses import attachment
+from core.web.progress import progress_payload, progress_response
 from core.xlsx import write_xlsx
 from surveys.models import SurveyRound
 
@@ -85,17 +86,7 @@ class JobQuerysetMixin(LoginRequiredMixin):
 
 
 def status_payload(job: ImportJob) -> dict:
-    return {
-        "id": job.pk,
-        "status": job.status,
-        "status_label": job.get_status_display(),
-        "done": job.done,
-        "total": job.total,
-        "percent": job.percent,
-        "message": job.message,
-        "busy": job.busy,
-        "finished": not job.busy,
-    }
+    return progress_payload(job, finished=not job.busy, busy=job.busy)
 
 
 def count_rows(job: ImportJob) -> list[tuple[str, str, int]]:
@@ -132,11 +123,7 @@ class JobStatusView(JobQuerysetMixin, View):
     """What the progress bar polls."""
 
     def get(self, request, pk):
-        response = JsonResponse(
-            status_payload(self.get_job(pk)), json_dumps_params={"ensure_ascii": False}
-        )
-        response["Cache-Control"] = "no-store"
-        return response
+        return progress_response(status_payload(self.get_job(pk)))
 
 
 class ConfirmView(ImportRightMixin, JobQuerysetMixin, View):

@@ -5,7 +5,7 @@ another person's export job."""
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
-from django.http import Http404, JsonResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,6 +14,7 @@ from django.views.generic import DetailView, ListView
 
 from core.exports import exports
 from core.responses import stored_attachment
+from core.web.progress import progress_payload, progress_response
 from regions.models import Region
 
 from ..jobs import describe, kind_labels
@@ -26,18 +27,12 @@ JOB_LIST_SIZE = 30
 
 def status_payload(job: ReportJob) -> dict:
     done = job.status == JobStatus.DONE and bool(job.result)
-    return {
-        "id": job.pk,
-        "status": job.status,
-        "status_label": job.get_status_display(),
-        "done": job.done,
-        "total": job.total,
-        "percent": job.percent,
-        "message": job.message,
-        "finished": job.status in (JobStatus.DONE, JobStatus.FAILED),
-        "download_url": reverse("reports:job-download", args=[job.pk]) if done else None,
-        "result_name": job.result_name if done else "",
-    }
+    return progress_payload(
+        job,
+        finished=job.status in (JobStatus.DONE, JobStatus.FAILED),
+        download_url=reverse("reports:job-download", args=[job.pk]) if done else None,
+        result_name=job.result_name if done else "",
+    )
 
 
 class JobStartView(LoginRequiredMixin, View):
@@ -100,9 +95,7 @@ class JobStatusView(JobQuerysetMixin, View):
 
     def get(self, request, pk):
         job = get_object_or_404(self.get_queryset(), pk=pk)
-        response = JsonResponse(status_payload(job), json_dumps_params={"ensure_ascii": False})
-        response["Cache-Control"] = "no-store"
-        return response
+        return progress_response(status_payload(job))
 
 
 class JobDownloadView(JobQuerysetMixin, View):
