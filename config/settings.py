@@ -212,6 +212,8 @@ API_THROTTLE_RATES = {
 # one IP, that combination is locked for AXES_COOLOFF_MINUTES (on the login page, the admin
 # login and /api/token/). Unlock early with `manage.py axes_reset_username NAME`.
 AXES_ENABLED = env_bool("AXES_ENABLED", default=True)
+# Its start-up banner ("AXES: BEGIN version …") would open the output of every command.
+AXES_VERBOSE = env_bool("AXES_VERBOSE", default=False)
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

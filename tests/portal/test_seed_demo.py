@@ -62,3 +62,33 @@ def test_the_demo_surveyor_sees_only_the_own_village(client):
     response = client.get("/households/")
     shown = response.context["paginator"].count
     assert shown == Household.objects.filter(village=village).count() == 4
+
+
+def test_it_is_quiet_by_default(caplog):
+    caplog.set_level("INFO")
+    seed("--households", "20")
+    assert not [r for r in caplog.records if r.levelname == "INFO"]
+
+
+def test_it_tells_each_ledger_step_with_verbosity_2(caplog):
+    caplog.set_level("INFO")
+    call_command("seed_demo", "--households", "20", verbosity=2, stdout=StringIO())
+    assert any(r.name == "rectification.services" for r in caplog.records)
+
+
+def test_a_command_does_not_open_with_the_axes_banner(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "AXES" not in done.stdout + done.stderr

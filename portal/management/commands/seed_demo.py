@@ -1,5 +1,7 @@
 from django.core.management.base import BaseCommand
 
+from core.logs import quiet_unless_verbose
+
 from portal.demo import seed_demo
 from toilets.demo import DEMO_PASSWORD
 
@@ -12,8 +14,9 @@ class Command(BaseCommand):
             "--households", type=int, default=600, help="农户数量（默认 600，基准测试可放大）"
         )
 
-    def handle(self, *args, households: int, **options):
-        result = seed_demo(households=households)
+    def handle(self, *args, households: int, verbosity: int = 1, **options):
+        with quiet_unless_verbose(verbosity):
+            result = seed_demo(households=households)
         self.stdout.write(
             f"演示县已就绪：新增农户 {result.households_created} 户，新增厕所 {result.toilets_created} 个。"
         )
