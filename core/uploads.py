@@ -2,14 +2,29 @@
 
 An .xlsx is a zip: before openpyxl sees one, its size, that it is a zip at all, how far it
 expands (an "xlsx bomb" is a small file that unpacks to gigabytes) and that it holds a
-worksheet are checked, with one set of limits. An image is opened by Pillow only through
-``open_image``, which turns every way Pillow can fail into one ``BadImage``.
+worksheet are checked, with one set of limits (``check_xlsx``).
+
+``check_spreadsheet`` does the same for the three formats calamine reads — .xlsx and .ods
+(zips) and .xls (an OLE compound file) — telling them apart by their bytes, never by the file
+name. Calamine builds each sheet as a dense grid from its top-left to its bottom-right filled
+cell, so a 5 KB file with one cell at A1 and one at XFD1048576 asks for hundreds of gigabytes
+and aborts the process (an ODS row repeated 9,000 times with a 9,000-times repeated cell asks
+for 5 GB). The check therefore also reads where the filled cells lie — cell references in the
+.xlsx sheet XML, cell records in the .xls workbook stream, row and cell repeats in the .ods
+``content.xml`` — and refuses a grid that is too tall or too big before calamine sees it.
+
+An image is opened by Pillow only through ``open_image``, which turns every way Pillow can
+fail into one ``BadImage``.
 """
 
 import io
 import os
+import re
+import struct
 import zipfile
+import zlib
 
+import olefile
 from PIL import Image, UnidentifiedImageError
 
 MAX_UNCOMPRESSED = 1024 * 1024 * 1024
@@ -20,9 +35,14 @@ RATIO_SLACK = 10 * 1024 * 1024  # small files may compress better than that, har
 class UploadRefused(Exception):
     """What is wrong with an uploaded container; the caller words the message for its page.
 
-    ``reason`` is one of EMPTY, TOO_BIG, NOT_XLSX, BOMB, NO_SHEETS."""
+    ``reason`` is one of EMPTY, TOO_BIG, NOT_XLSX, BOMB, NO_SHEETS (``check_xlsx``), and for
+    ``check_spreadsheet`` also NOT_SPREADSHEET (no known container), NOT_WORKBOOK (an OLE file
+    without a workbook, e.g. a Word .doc), ENCRYPTED (a password-protected workbook), DAMAGED,
+    TOO_MANY_ROWS and TOO_MANY_CELLS (the filled cells span too tall or too big a grid)."""
 
     EMPTY, TOO_BIG, NOT_XLSX, BOMB, NO_SHEETS = "empty", "too_big", "not_xlsx", "bomb", "no_sheets"
+    NOT_SPREADSHEET, NOT_WORKBOOK, ENCRYPTED = "not_spreadsheet", "not_workbook", "encrypted"
+    DAMAGED, TOO_MANY_ROWS, TOO_MANY_CELLS = "damaged", "too_many_rows", "too_many_cells"
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -59,11 +79,290 @@ def check_xlsx(source, *, max_bytes: int) -> None:
     finally:
         if hasattr(opened, "seek"):
             opened.seek(0)
+    _check_expansion(infos, size)
+    if not any(info.filename.startswith("xl/worksheets/") for info in infos):
+        raise UploadRefused(UploadRefused.NO_SHEETS)
+
+
+def _check_expansion(infos, size: int) -> None:
     expanded = sum(info.file_size for info in infos)
     if expanded > MAX_UNCOMPRESSED or expanded > MAX_RATIO * size + RATIO_SLACK:
         raise UploadRefused(UploadRefused.BOMB)
-    if not any(info.filename.startswith("xl/worksheets/") for info in infos):
-        raise UploadRefused(UploadRefused.NO_SHEETS)
+
+
+# Spreadsheets for calamine: .xlsx, .xls, .ods ----------------------------------------------
+
+XLSX, XLS, ODS = "xlsx", "xls", "ods"
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE compound file: .xls, .doc, encrypted .xlsx
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
+_CHUNK = 4 * 1024 * 1024
+_MAX_PIECE = 64 * 1024 * 1024
+
+
+def sniff_spreadsheet(head: bytes) -> str | None:
+    """The format the first bytes of a file announce (at least 100 bytes for .ods), or None.
+    A zip is .ods when its first member is the ODF ``mimetype`` naming a spreadsheet (as ODF
+    requires), else taken for .xlsx; ``check_spreadsheet`` looks inside."""
+    if head.startswith(OLE_MAGIC):
+        return XLS
+    if head.startswith(ZIP_MAGIC):
+        return ODS if head[30:38] == b"mimetype" and ODS_MIMETYPE in head[38:120] else XLSX
+    return None
+
+
+def check_spreadsheet(source, *, max_bytes: int, max_rows: int, max_cells: int) -> str:
+    """The format (XLSX, XLS or ODS) of ``source`` — a path, a file object (rewound
+    afterwards) or bytes — told from its bytes; UploadRefused when it is none of them, too
+    big, a zip bomb, or when its filled cells reach beyond row ``max_rows`` or span grids of
+    more than ``max_cells`` cells in all (what calamine would allocate)."""
+    size = file_size(source)
+    if size == 0:
+        raise UploadRefused(UploadRefused.EMPTY)
+    if size > max_bytes:
+        raise UploadRefused(UploadRefused.TOO_BIG)
+    opened = io.BytesIO(source) if isinstance(source, bytes | bytearray) else source
+    own = isinstance(opened, str | os.PathLike)
+    handle = open(opened, "rb") if own else opened  # closed below
+    try:
+        handle.seek(0)
+        head = handle.read(len(OLE_MAGIC))
+        handle.seek(0)
+        if head == OLE_MAGIC:
+            extent = _xls_extent(handle)
+            kind = XLS
+        else:
+            kind, extent = _zip_extent(handle, size)
+    finally:
+        if own:
+            handle.close()
+        else:
+            handle.seek(0)
+    tallest, cells = extent
+    if tallest > max_rows:
+        raise UploadRefused(UploadRefused.TOO_MANY_ROWS)
+    if cells > max_cells:
+        raise UploadRefused(UploadRefused.TOO_MANY_CELLS)
+    return kind
+
+
+def _zip_extent(handle, size: int) -> tuple[str, tuple[int, int]]:
+    try:
+        archive = zipfile.ZipFile(handle)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise UploadRefused(UploadRefused.NOT_SPREADSHEET) from exc
+    with archive:
+        infos = archive.infolist()
+        _check_expansion(infos, size)
+        names = {info.filename: info for info in infos}
+        try:
+            mimetype = names.get("mimetype")
+            if mimetype is not None and mimetype.file_size <= 200 and "content.xml" in names:
+                if archive.read(mimetype).strip() == ODS_MIMETYPE:
+                    return ODS, _ods_extent(archive, names["content.xml"])
+                raise UploadRefused(UploadRefused.NO_SHEETS)  # another ODF file (.odt …)
+            if any(name.startswith("xl/worksheets/") for name in names):
+                return XLSX, _xlsx_extent(archive, infos)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+            raise UploadRefused(UploadRefused.DAMAGED) from exc
+    raise UploadRefused(UploadRefused.NO_SHEETS)
+
+
+def _chunks_of(archive, info, boundary: bytes):
+    """The member's bytes in pieces of a few MB, each cut after the last ``boundary`` so
+    that no tag (or row) is split between two pieces."""
+    with archive.open(info) as member:
+        tail = b""
+        while chunk := member.read(_CHUNK):
+            data = tail + chunk
+            cut = data.rfind(boundary)
+            if cut < 0:
+                if len(data) > _MAX_PIECE:  # one tag or row of many megabytes
+                    raise UploadRefused(UploadRefused.TOO_MANY_CELLS)
+                tail = data
+                continue
+            cut += 0 if boundary == b"<" else len(boundary)
+            yield data[:cut]
+            tail = data[cut:]
+        if tail:
+            yield tail
+
+
+# A cell (``<c r="AB12">``) or row (``<row r="12">``) reference in an .xlsx sheet (a theme's
+# ``<a:fillToRect r="50000"/>`` is not one).
+_XLSX_REF = re.compile(rb'<(?:\w+:)?(?:c|row)(?=\s)[^>]*?\sr="([A-Z]{0,3})([0-9]{1,9})"')
+# Scanning every reference costs more than calamine's own read. A reference of two or more
+# letters or six or more digits is rare in a ledger, and found in C: letters become A, digits
+# 0 and white space a space, then three substrings are looked for. A piece without them has
+# nothing beyond column Z or row 99,999; only a piece with them is scanned reference by
+# reference.
+_REF_SHAPES = bytes.maketrans(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\t\n\r", b"A" * 26 + b"0" * 10 + b"   "
+)
+_FAR_OR_WIDE = (b' r="AA', b' r="000000', b' r="A000000')
+_NARROW = 26
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _refs_extent(found) -> tuple[int, int]:
+    rows = max(int(number) for _letters, number in found)
+    widest = max((letters for letters, _number in found), key=lambda x: (len(x), x))
+    return rows, _column_number(widest)
+
+
+def _xlsx_extent(archive, infos) -> tuple[int, int]:
+    """The tallest grid and the biggest one calamine would build for one sheet (it builds
+    only the sheet asked for). Every member is read, since a workbook may point at a
+    worksheet anywhere in the package."""
+    tallest = biggest = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        rows = columns = 0
+        for piece in _chunks_of(archive, info, b"<"):
+            shapes = piece.translate(_REF_SHAPES)
+            if any(shape in shapes for shape in _FAR_OR_WIDE):
+                found = _XLSX_REF.findall(piece)
+            else:  # rows in order: the last references of the piece are its furthest
+                found = _XLSX_REF.findall(piece[-65536:])
+                columns = max(columns, _NARROW) if found else columns
+            if found:
+                piece_rows, piece_columns = _refs_extent(found)
+                rows, columns = max(rows, piece_rows), max(columns, piece_columns)
+        tallest = max(tallest, rows)
+        biggest = max(biggest, rows * max(columns, 1))
+    return tallest, biggest
+
+
+_ODS_TABLE_END = re.compile(rb"</table:table>")
+_ODS_ROW = re.compile(
+    rb"<table:table-row\b([^>]*?)/>|<table:table-row\b([^>]*)>(.*?)</table:table-row>", re.S
+)
+_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*?)(/?)>")
+_ODS_REPEAT = re.compile(rb'number-(?:rows|columns)-repeated="([0-9]+)"')
+_ODS_FILLED = (b"office:value-type", b"<text:")
+
+
+def _repeat(attributes: bytes) -> int:
+    found = _ODS_REPEAT.search(attributes)
+    return int(found.group(1)) if found else 1
+
+
+def _ods_row_width(body: bytes) -> int:
+    """How far into the row its last filled cell reaches (0 for an empty row)."""
+    if b"columns-repeated" not in body:
+        if not any(mark in body for mark in _ODS_FILLED):
+            return 0
+        return body.count(b"<table:table-cell") + body.count(b"<table:covered-table-cell")
+    width = position = 0
+    cells = list(_ODS_CELL.finditer(body))
+    for index, cell in enumerate(cells):
+        span = _repeat(cell.group(1))
+        if cell.group(2):  # <table:table-cell … />: filled only through its attributes
+            filled = b"office:value-type" in cell.group(1)
+        else:
+            end = cells[index + 1].start() if index + 1 < len(cells) else len(body)
+            filled = any(mark in body[cell.start() : end] for mark in _ODS_FILLED)
+        position += span
+        if filled:
+            width = position
+    return width
+
+
+def _ods_extent(archive, info) -> tuple[int, int]:
+    """Rows repeated (``number-rows-repeated``) and cells repeated (``…-columns-repeated``)
+    count as many times as they say, up to the last filled row and cell — the trailing empty
+    rows and columns LibreOffice writes repeated a million times do not count."""
+    tallest = cells = 0
+    rows = columns = position = 0
+
+    def end_table():
+        nonlocal tallest, cells, rows, columns, position
+        tallest = max(tallest, rows)
+        cells += rows * columns
+        rows = columns = position = 0
+
+    for piece in _chunks_of(archive, info, b"</table:table-row>"):
+        ends = [m.start() for m in _ODS_TABLE_END.finditer(piece)]
+        for row in _ODS_ROW.finditer(piece):
+            while ends and ends[0] < row.start():
+                ends.pop(0)
+                end_table()
+            empty = row.group(3) is None  # <table:table-row … />
+            span = _repeat(row.group(1) if empty else row.group(2))
+            width = 0 if empty else _ods_row_width(row.group(3))
+            position += span
+            if width:
+                rows = position
+                columns = max(columns, width)
+        for _ in ends:
+            end_table()
+    end_table()
+    return tallest, cells
+
+
+# The BIFF records of an .xls that hold a cell: (row, column) first; MULRK and MULBLANK
+# (0x00BD, 0x00BE) hold a run of cells and end with the run's last column.
+_BIFF_CELLS = {0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x00D6, 0x00FD, 0x0201, 0x0203,
+               0x0204, 0x0205, 0x0206, 0x027E, 0x0406}  # fmt: skip
+_BIFF_RUNS = {0x00BD, 0x00BE}
+_BIFF_BOF = {0x0809, 0x0409, 0x0209, 0x0009}
+_WORD = struct.Struct("<HH")
+
+
+def _xls_extent(handle) -> tuple[int, int]:
+    try:
+        ole = olefile.OleFileIO(handle)
+    except Exception as exc:  # olefile raises OSError and others on a damaged file
+        raise UploadRefused(UploadRefused.DAMAGED) from exc
+    try:
+        streams = {"/".join(path) for path in ole.listdir()}
+        if "EncryptedPackage" in streams:
+            raise UploadRefused(UploadRefused.ENCRYPTED)  # a password-protected .xlsx
+        name = next((n for n in ("Workbook", "Book") if n in streams), None)
+        if name is None:
+            raise UploadRefused(UploadRefused.NOT_WORKBOOK)
+        try:
+            data = ole.openstream(name).read()
+        except Exception as exc:
+            raise UploadRefused(UploadRefused.DAMAGED) from exc
+    finally:
+        ole.close()
+    return _biff_extent(data)
+
+
+def _biff_extent(data: bytes) -> tuple[int, int]:
+    """Rows and cells of the grid of every sheet substream (calamine reads them all)."""
+    tallest = cells = 0
+    rows = columns = 0
+    unpack = _WORD.unpack_from
+    position, end = 0, len(data) - 4
+    while position <= end:
+        kind, length = unpack(data, position)
+        body = position + 4
+        if kind in _BIFF_CELLS and length >= 4:
+            row, column = unpack(data, body)
+            rows = max(rows, row + 1)
+            columns = max(columns, column + 1)
+        elif kind in _BIFF_RUNS and length >= 6:
+            row, _first = unpack(data, body)
+            (last,) = struct.unpack_from("<H", data, body + length - 2)
+            rows = max(rows, row + 1)
+            columns = max(columns, last + 1)
+        elif kind in _BIFF_BOF:
+            tallest = max(tallest, rows)
+            cells += rows * columns
+            rows = columns = 0
+        position = body + length
+    tallest = max(tallest, rows)
+    cells += rows * columns
+    return tallest, cells
 
 
 class BadImage(Exception):

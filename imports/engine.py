@@ -105,7 +105,7 @@ def import_ledger(
 
     rows = _check_rows(source, result, report)
     if not rows and not result.errors:
-        raise ImportFileError("表格中没有数据行：表头下面从第 2 行起每行填写一个厕所。")
+        raise ImportFileError("表格中没有数据行：请在表头下面每行填写一个厕所。")
     plan = _resolve(rows, actor, result)
     if result.errors:
         order = {name: i for i, name in enumerate(HEADERS)}
@@ -155,6 +155,8 @@ def system_user():
 def _check_rows(source, result: ImportResult, report) -> list[LedgerRow]:
     rows: list[LedgerRow] = []
     with LedgerSheet(source) as sheet:
+        result.header_rows = sheet.header_rows
+        result.unused_columns = list(sheet.unused_columns)
         total = sheet.estimated_rows
         report(0, total, "正在逐行检查…")
         count = 0

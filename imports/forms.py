@@ -1,13 +1,24 @@
-"""The upload form: what is checked before anything is stored (extension, size, that it is
-a zip package at all); the rows are checked by the import engine in the job."""
+"""The upload form: what is checked before anything is stored (extension, size, that its
+first bytes are those of an .xlsx, .xls or .ods at all); the container and the rows are
+checked by the import engine in the job."""
 
 from django import forms
 
-from .reader import MAX_FILE_BYTES
+from core.uploads import sniff_spreadsheet
+
+from .reader import FORMATS, MAX_FILE_BYTES
 
 # Django does not limit file uploads by itself; the form refuses what the engine would.
 MAX_UPLOAD_BYTES = MAX_FILE_BYTES
-_ZIP_MAGIC = b"PK\x03\x04"  # every .xlsx is a zip package
+_HEAD = 120  # enough bytes to tell .xlsx, .xls and .ods apart
+_ACCEPT = ",".join(
+    [
+        *(f".{extension}" for extension in FORMATS),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-excel",
+        "application/vnd.oasis.opendocument.spreadsheet",
+    ]
+)
 
 
 def megabytes(size: int) -> str:
@@ -16,17 +27,13 @@ def megabytes(size: int) -> str:
 
 class UploadForm(forms.Form):
     file = forms.FileField(
-        label="台账文件（.xlsx）",
+        label="台账文件（.xlsx、.xls 或 .ods）",
         error_messages={
-            "required": "请选择要导入的 .xlsx 文件。",
+            "required": "请选择要导入的台账文件（.xlsx、.xls 或 .ods）。",
             "empty": "文件是空的，请选择填好的台账文件。",
             "invalid": "没有收到文件，请重新选择。",
         },
-        widget=forms.ClearableFileInput(
-            attrs={
-                "accept": ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-            }
-        ),
+        widget=forms.ClearableFileInput(attrs={"accept": _ACCEPT}),
     )
     round_name = forms.CharField(
         label="摸排轮次名称",
@@ -41,9 +48,10 @@ class UploadForm(forms.Form):
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith(".xlsx"):
+        if not upload.name.lower().endswith(tuple(f".{extension}" for extension in FORMATS)):
             raise forms.ValidationError(
-                "只能导入 .xlsx 格式的 Excel 文件；.xls、.csv 等请先在 Excel 中“另存为”.xlsx。"
+                "只能导入 .xlsx、.xls 或 .ods 格式的台账；.csv、.et 等请先在 Excel 或 WPS 中"
+                "“另存为”.xlsx。"
             )
         if upload.size == 0:
             raise forms.ValidationError("文件是空的，请选择填好的台账文件。")
@@ -52,12 +60,12 @@ class UploadForm(forms.Form):
                 f"文件太大（{megabytes(upload.size)}），不能超过 {megabytes(MAX_UPLOAD_BYTES)}。"
                 "请分成几个文件（例如按乡镇）分别导入。"
             )
-        head = upload.read(len(_ZIP_MAGIC))
+        head = upload.read(_HEAD)
         upload.seek(0)
-        if head != _ZIP_MAGIC:
+        if sniff_spreadsheet(head) is None:
             raise forms.ValidationError(
-                "该文件不是有效的 .xlsx 文件（可能是改了扩展名的其他文件或已损坏），"
-                "请用 Excel 打开后另存为 .xlsx 再上传。"
+                "该文件不是有效的 .xlsx、.xls 或 .ods 文件（可能是改了扩展名的其他文件或已损坏）。"
+                "只能导入 .xlsx、.xls 或 .ods 格式的台账，请用 Excel 或 WPS 打开后另存再上传。"
             )
         return upload
 

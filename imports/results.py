@@ -15,7 +15,7 @@ class ImportFileError(ValueError):
 
 @dataclass(frozen=True)
 class RowError:
-    row: int  # the spreadsheet row number (the header is row 1)
+    row: int  # the spreadsheet row number, as Excel shows it on the left
     column: str  # the template column's Chinese name, or "" for the row as a whole
     message: str
 
@@ -51,6 +51,10 @@ class ImportResult:
     county_code: str = ""
     errors: list[RowError] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_LABELS, 0))
+    # The sheet rows (first, last) the header was found on, and the headers of the columns
+    # the import does not read (序号, 备注 …), in sheet order.
+    header_rows: tuple[int, int] | None = None
+    unused_columns: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -70,4 +74,6 @@ class ImportResult:
             "saved": self.saved,
             "errors": [e.as_dict() for e in self.errors],
             "counts": dict(self.counts),
+            "header_rows": list(self.header_rows) if self.header_rows else None,
+            "unused_columns": list(self.unused_columns),
         }

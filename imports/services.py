@@ -7,11 +7,25 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from core.uploads import sniff_spreadsheet
 from regions.scoping import scope_of
 
 from .jobs import NO_PERMISSION, can_import
 from .models import ImportJob, ImportStatus
+from .reader import FORMATS
 from .tasks import run_check_task, run_import_task
+
+
+def stored_extension(upload) -> str:
+    """The extension the upload is stored under: its real format, told from its first bytes
+    (a renamed file keeps the name the user gave it only in ``original_name``)."""
+    head = upload.read(120)
+    upload.seek(0)
+    found = sniff_spreadsheet(head)
+    if found is None:
+        named = upload.name.rsplit(".", 1)[-1].lower()
+        found = named if named in FORMATS else "xlsx"
+    return found
 
 
 def start_check(actor, upload, round_name: str) -> ImportJob:
@@ -27,7 +41,7 @@ def start_check(actor, upload, round_name: str) -> ImportJob:
             created_by=actor,
             message="已上传，排队等待检查…",
         )
-        job.file.save(f"{uuid.uuid4().hex}.xlsx", upload, save=False)
+        job.file.save(f"{uuid.uuid4().hex}.{stored_extension(upload)}", upload, save=False)
         job.save()
         transaction.on_commit(lambda: run_check_task.delay(job.pk))
     return job

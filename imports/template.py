@@ -23,6 +23,7 @@ from .columns import (
     FUNDING_CHOICES,
     KIND_CHOICES,
 )
+from .synonyms import SYNONYMS
 
 SHEET_TITLE = "摸排台账"
 OPTIONS_TITLE = "选项"
@@ -174,32 +175,41 @@ def _guide_sheet(workbook, notes: dict[str, str]):
     wrap = Alignment(wrap_text=True, vertical="top")
     lines = [
         "农村户厕摸排台账导入模板 填写说明",
-        "1. 在“摸排台账”表中每行填写一个厕所（户厕或公厕），第 1 行表头不要修改、删除或调换名称；"
+        "1. 在“摸排台账”表中每行填写一个厕所（户厕或公厕），第 1 行表头不要删除；"
         "红色表头为必填列。第 2 行是示例，导入前请删除或改成实际数据。",
         "2. 填好后在系统“导入摸排台账”页面上传，选择或填写摸排轮次名称。系统先检查每一行，"
         "全部无误后由您确认导入；有任何错误时不会导入任何数据，请按错误清单修改后重新上传。",
         "3. 同一文件改正后可以重新导入：已有的农户、厕所和摸排记录会被更新，不会重复新增。",
-        "4. 文件须为 .xlsx 格式（Excel 2007 及以上），不超过 50 MB。",
+        "4. 文件可以是 .xlsx、.xls（Excel 97-2003 或 WPS）或 .ods 格式，不超过 50 MB。",
+        "5. 已有的县级台账也可以直接导入：表头可以在前 10 行中的任意一行（上面可以有标题行），"
+        "也可以是两行表头（如“户主信息”下分“姓名”“身份证号”）；列名可以用下表“也可写作”中的名称，"
+        "列的顺序不限；序号、备注等其他列不导入，检查结果会列出这些未使用的列。",
     ]
     for row, text in enumerate(lines, start=1):
         cell = sheet.cell(row=row, column=1, value=text)
         cell.alignment = wrap
-        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
+        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=4)
         sheet.row_dimensions[row].height = 20 if row == 1 else 36
     sheet.cell(row=1, column=1).font = Font(bold=True, size=13)
     start = len(lines) + 2
-    for index, title in enumerate(("列名", "是否必填", "填写要求"), start=1):
+    for index, title in enumerate(("列名", "是否必填", "填写要求", "也可写作"), start=1):
         cell = sheet.cell(row=start, column=index, value=title)
         cell.font = _HEADER_FONT
         cell.fill = _HEADER_FILL
     for offset, column in enumerate(COLUMNS, start=1):
         row = start + offset
-        values = (column.name, need_of(column), notes.get(column.name, ""))
+        values = (
+            column.name,
+            need_of(column),
+            notes.get(column.name, ""),
+            "、".join(SYNONYMS.get(column.name, ())),
+        )
         for index, value in enumerate(values, start=1):
             sheet.cell(row=row, column=index, value=value).alignment = wrap
     sheet.column_dimensions["A"].width = 12
     sheet.column_dimensions["B"].width = 16
     sheet.column_dimensions["C"].width = 80
+    sheet.column_dimensions["D"].width = 40
     sheet.freeze_panes = sheet.cell(row=start + 1, column=1)
 
 
