@@ -120,7 +120,7 @@ def test_a_code_repeated_with_the_same_name_is_harmless(tmp_path):
 
 
 def test_a_missing_header_is_refused(tmp_path):
-    _, err = run_failing(write(tmp_path, "code,name\n450000000000,广西\n"))
+    _, err = run_failing(write(tmp_path, "编号,地名\n450000000000,广西\n"))
     assert "第 1 行" in err and "区划代码" in err
     assert_nothing_saved()
 
