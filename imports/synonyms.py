@@ -8,15 +8,17 @@ names below (compared as ``reader.header_name`` compares headers: without spaces
 
 Where the names come from:
 
-- the national 摸排 work plan's vocabulary as the county and township plans repeat it
-  (农办社〔2024〕4号 and the 2022 回头看 plans: 农村户厕问题摸排调查表, 摸排人, 技术模式,
-  建造年份, 各级财政支持改造 / 自建, 不能使用 / 不能全年使用, 问题厕所类型, 整改销号);
-- the 汇总表 of the 2022 回头看 plans (建造年份, 问题厕所类型, 导致厕所不能使用或不能全年
-  使用的原因) and the 调查摸底 forms of the 2019 and 2022 surveys (户主, 户籍人口, 户厕类型,
-  改厕模式, 改厕年度, 是否使用, 使用状况, 调查员, 调查日期);
-- household registers in general: 公民身份号码 is the ID card's own name for the number,
-  身份证号码 and 户主身份证号 are what most forms print; 联系方式 / 手机号码 / 电话;
-  组别 / 村民组 / 自然村（组） for the group.
+- the county and township work plans for the 摸排 and the 2022 回头看 (the project's seed
+  documents): the 钦州 回头看 plan and its 汇总表 (建造年份, 问题厕所类型, 不能使用 / 不能全年
+  使用, 各级财政支持改造 / 自建), a county plan after 农办社〔2024〕4号 (农村户厕问题摸排调查表,
+  技术模式, 谁摸排、谁签字), a township plan (问题户厕台账);
+- survey forms published with earlier plans: 淄博 2008 改厕 technical plan (户厕类型, 是否使用),
+  华容县北景港镇 2019 调查摸底 plan (户厕 and 公厕, 一宅一厕), 璧山区广普镇 2022 调查摸底 plan
+  (使用状况), a national monitoring-point form (调查员, 调查日期);
+- the names county registers commonly print for the rest: 身份证号码 and 公民身份号码 (the ID
+  card's own label), 手机号码 / 联系方式 / 电话, 组别 / 村民组 / 自然村（组）, 改厕模式 /
+  改厕类型, 改厕年份 / 建设年份, 排查日期 — not found in a published form here, kept because
+  each can only mean its column.
 
 A name is listed only where it means the same column; names that mean something else in
 some forms (e.g. 厕所类型 for the technical type, 问题情况 for a free-text description) are
