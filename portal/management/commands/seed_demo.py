@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand
 
 from core.logs import quiet_unless_verbose
-
 from portal.demo import seed_demo
 from toilets.demo import DEMO_PASSWORD
 
