@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from core.web.admin import ReadOnlyAdmin
 
-from .models import ImportJob
+from .models import ImportJob, ValueAlias
 
 
 @admin.register(ImportJob)
@@ -36,3 +36,18 @@ class ImportJobAdmin(ReadOnlyAdmin):
         "confirmed_at",
         "finished_at",
     ]
+
+
+@admin.register(ValueAlias)
+class ValueAliasAdmin(ReadOnlyAdmin):
+    """Shown here; added and deleted by the county's staff on the alias page (/imports/aliases/),
+    through ``imports.aliases.add_alias`` / ``delete_alias``."""
+
+    list_display = ["county", "column", "alias", "official", "created_by", "created_at"]
+    list_filter = ["column"]
+    search_fields = ["alias", "county__name", "county__code"]
+    list_select_related = ["county", "created_by"]
+
+    @admin.display(description="规范值")
+    def official(self, obj):
+        return obj.official_text

@@ -58,10 +58,25 @@ COLUMNS = [
     Column("整改情况", "closed", choices=CLOSE_CHOICES, width=10, hint="无问题的厕所留空"),
     Column("摸排人", "surveyor_name", width=10),
     Column("摸排日期", "inspected_on", required=True, width=12),
+    # Instead of the code (a sheet may lack the 区划代码 column then): the village by name,
+    # within the importer's county (imports.villages). Headers 乡镇（街道）/ 行政村（社区）.
+    Column("乡镇", "township_name", width=12, hint="乡镇（街道）名称，无区划代码时填写"),
+    Column("行政村", "village_name", width=12, hint="行政村（社区）名称，无区划代码时填写"),
 ]
 COLUMN_BY_NAME = {c.name: c for c in COLUMNS}
 COLUMN_BY_KEY = {c.key: c for c in COLUMNS}
 HEADERS = [c.name for c in COLUMNS]
+# Columns a sheet may lack; 区划代码 too where the sheet has 行政村 (``missing_headers``).
+OPTIONAL_HEADERS = ("乡镇", "行政村")
+
+
+def missing_headers(found) -> list[str]:
+    """The template columns a sheet's header (the names in ``found``) lacks."""
+    missing = [name for name in HEADERS if name not in found and name not in OPTIONAL_HEADERS]
+    if "行政村" in found and "区划代码" in missing:
+        missing.remove("区划代码")
+    return missing
+
 
 # The offered (first) spelling of each list value, for the template's drop-downs.
 DROPDOWNS = {
@@ -90,4 +105,6 @@ EXAMPLE_ROW = {
     "整改情况": "未销号",
     "摸排人": "李明",
     "摸排日期": "2022-05-10",
+    "乡镇": "",
+    "行政村": "",
 }

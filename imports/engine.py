@@ -20,6 +20,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
@@ -31,6 +32,7 @@ from rectification.models import LedgerEntry, LedgerLog
 from regions.choices import IMPORT_LEDGER, Level
 from regions.guards import require
 from regions.models import Region
+from regions.scoping import scope_of
 from surveys.choices import (
     PROBLEM_CATEGORIES,
     CheckMethod,
@@ -43,8 +45,11 @@ from surveys.models import Inspection, ReportTemplate, SurveyRound
 from toilets.choices import ToiletKind, ToiletStatus, default_lead_department
 from toilets.models import Household, Toilet
 
+from . import villages
+from .aliases import county_vocabulary
 from .bulk import Inserter
 from .columns import COLUMN_BY_KEY, HEADERS
+from .models import ValueAlias
 from .reader import LedgerSheet
 from .results import ImportFileError, ImportResult, RowError
 from .rows import LedgerRow, clean_row
@@ -83,13 +88,22 @@ class _Rollback(Exception):
 
 
 def import_ledger(
-    source, *, round_name: str, actor=None, dry_run: bool = False, progress=None
+    source,
+    *,
+    round_name: str,
+    actor=None,
+    dry_run: bool = False,
+    progress=None,
+    county: Region | None = None,
 ) -> ImportResult:
     """Read ``source`` (a path or a binary file object of an .xlsx), check every row, and —
     unless ``dry_run`` or any row is bad — write all rows in one transaction.
 
     ``actor`` None means the command line (no region limit); a user must hold IMPORT_LEDGER
     and may only import villages inside its own region (PermissionDenied otherwise).
+    ``county`` is the county imported into (the command's ``--region``); by default the
+    actor's county. Its own value aliases apply, and villages given by name are looked up in
+    it; rows of another county are errors.
     ``progress(done, total, message)`` is called now and then. Raises ImportFileError for a
     file that cannot be read at all; bad rows are returned in ``result.errors``.
     """
@@ -100,13 +114,15 @@ def import_ledger(
         raise ImportFileError("轮次名称不能超过 100 个字。")
     if actor is not None:
         require(actor, IMPORT_LEDGER, "您没有导入台账的权限。")
+    explicit = county is not None
+    county = importer_county(actor, county)
     report = progress or (lambda done, total, message: None)
     result = ImportResult(dry_run=dry_run, round_name=round_name)
 
-    rows = _check_rows(source, result, report)
+    rows = _check_rows(source, result, report, county_vocabulary(county))
     if not rows and not result.errors:
         raise ImportFileError("表格中没有数据行：请在表头下面每行填写一个厕所。")
-    plan = _resolve(rows, actor, result)
+    plan = _resolve(rows, actor, result, county, explicit=explicit)
     if result.errors:
         order = {name: i for i, name in enumerate(HEADERS)}
         result.errors.sort(key=lambda e: (e.row, order.get(e.column, -1)))
@@ -137,6 +153,29 @@ def import_ledger(
     return result
 
 
+def importer_county(actor, county: Region | None = None) -> Region | None:
+    """The county an import goes into: ``county`` when given (a county the actor may see:
+    its own or one inside its region), else the county of the actor's own region; None for
+    the command line without ``--region`` and above the county level (the rows' county is
+    then taken)."""
+    if county is not None:
+        if county.level != Level.COUNTY:
+            raise ImportFileError(
+                f"{county.name}（{county.code}）不是县（区），请指定县级区划代码。"
+            )
+        if actor is not None and not (
+            ValueAlias.objects.counties_visible_to(actor).filter(pk=county.pk).exists()
+        ):
+            raise PermissionDenied(f"{county.name}不在您的管辖范围内。")
+        return county
+    scope = scope_of(actor) if actor is not None else None
+    if scope is None or scope.region is None or len(scope.prefix) < 6:
+        return None
+    if scope.region.level == Level.COUNTY:
+        return scope.region
+    return Region.objects.filter(code=scope.prefix[:6].ljust(12, "0"), level=Level.COUNTY).first()
+
+
 def system_user():
     """The account the command line imports as: it signs imported inspections and log rows.
     It cannot log in."""
@@ -152,7 +191,9 @@ def system_user():
 # 1. Every row on its own ---------------------------------------------------------------
 
 
-def _check_rows(source, result: ImportResult, report) -> list[LedgerRow]:
+def _check_rows(source, result: ImportResult, report, vocabulary) -> list[LedgerRow]:
+    """Every row, bad ones too (``row.bad``): the database checks still look at what a bad
+    row's good cells say, so that all of its errors come at once."""
     rows: list[LedgerRow] = []
     with LedgerSheet(source) as sheet:
         result.header_rows = sheet.header_rows
@@ -162,11 +203,9 @@ def _check_rows(source, result: ImportResult, report) -> list[LedgerRow]:
         count = 0
         for number, values in sheet.rows():
             count += 1
-            row, errors = clean_row(number, values)
-            if errors:
-                result.errors.extend(errors)
-            else:
-                rows.append(row)
+            row, errors = clean_row(number, values, vocabulary)
+            result.errors.extend(errors)
+            rows.append(row)
             if count % 5000 == 0:
                 report(count, max(total, count), f"正在逐行检查…（已检查 {count} 行）")
     result.counts["rows"] = count
@@ -196,9 +235,14 @@ def _error(result, row: int, key: str, message: str):
     result.errors.append(RowError(row, COLUMN_BY_KEY[key].name if key else "", message))
 
 
-def _resolve(rows: list[LedgerRow], actor, result: ImportResult) -> _Plan:
+def _resolve(
+    rows: list[LedgerRow], actor, result: ImportResult, county: Region | None, *, explicit: bool
+) -> _Plan:
+    """Each row's village (by code, else by its names within the county), then what the
+    rows say about households. Rows with errors of their own are checked too, as far as
+    their good cells go."""
     plan = _Plan(rows=rows)
-    codes = {row.code for row in rows}
+    codes = {row.code for row in rows if row.code}
     regions: dict[str, Region] = {}
     visible: set[str] = set()
     visible_regions = Region.objects.visible_to(actor) if actor is not None else Region.objects
@@ -207,10 +251,19 @@ def _resolve(rows: list[LedgerRow], actor, result: ImportResult) -> _Plan:
         visible.update(visible_regions.filter(code__in=chunk).values_list("code", flat=True))
     county_codes = {code[:6].ljust(12, "0") for code in codes}
     counties = {r.code: r for r in Region.objects.filter(code__in=county_codes, level=Level.COUNTY)}
+    named_codes = {row.code for row in rows if row.code and (row.township_name or row.village_name)}
+    townships = {
+        r.code[:9]: r
+        for r in Region.objects.filter(
+            code__in={code[:9].ljust(12, "0") for code in named_codes}, level=Level.TOWNSHIP
+        )
+    }
 
     first_county: tuple[int, Region] | None = None
     good: list[LedgerRow] = []
     for row in rows:
+        if not row.code:
+            continue  # unreadable or missing: already an error of the row
         region = regions.get(row.code)
         if region is None:
             _error(result, row.number, "code", f"区划代码 {row.code} 不存在，请核对")
@@ -230,23 +283,47 @@ def _resolve(rows: list[LedgerRow], actor, result: ImportResult) -> _Plan:
         if row.code not in visible:
             _error(result, row.number, "code", f"{region.name}（{row.code}）不在您的管辖范围内")
             continue
-        county = counties.get(row.code[:6].ljust(12, "0"))
-        if county is None:
+        row_county = counties.get(row.code[:6].ljust(12, "0"))
+        if row_county is None:
             _error(result, row.number, "code", f"找不到{region.name}所属的县（区）")
             continue
-        if first_county is None:
-            first_county = (row.number, county)
-        elif county.pk != first_county[1].pk:
+        if explicit and row_county.pk != county.pk:
             _error(
                 result,
                 row.number,
                 "code",
-                f"{region.name}属于{county.name}，而第 {first_county[0]} 行属于"
+                f"{region.name}属于{row_county.name}，不是本次导入的{county.name}；"
+                "一个文件只能导入同一个县（区）的台账",
+            )
+            continue
+        if first_county is None:
+            first_county = (row.number, row_county)
+        elif row_county.pk != first_county[1].pk:
+            _error(
+                result,
+                row.number,
+                "code",
+                f"{region.name}属于{row_county.name}，而第 {first_county[0]} 行属于"
                 f"{first_county[1].name}；一个文件只能导入同一个县（区）的台账",
             )
             continue
+        if row.code in named_codes:  # the code decides; the names must agree with it
+            wrong = villages.disagreement(
+                region, townships.get(row.code[:9]), row.township_name, row.village_name
+            )
+            if wrong is not None:
+                _error(result, row.number, *wrong)
+                continue
         good.append(row)
     plan.villages = regions
+    named = [row for row in rows if row.code == "" and row.village_name]
+    if named:
+        if county is None and first_county is not None:
+            county = first_county[1]
+        good.extend(_villages_by_name(named, county, actor, visible_regions, plan, result))
+        good.sort(key=lambda row: row.number)
+        if first_county is None and county is not None:
+            first_county = (0, county)
     if first_county is None:
         return plan
     county = plan.county = first_county[1]
@@ -264,13 +341,44 @@ def _resolve(rows: list[LedgerRow], actor, result: ImportResult) -> _Plan:
     return plan
 
 
+def _villages_by_name(rows, county, actor, visible_regions, plan: _Plan, result) -> list:
+    """Rows that name their village instead of giving its code: looked up among the
+    county's villages the importer may see; the found village's code becomes the row's."""
+    if county is None:
+        for row in rows:
+            _error(
+                result,
+                row.number,
+                "code",
+                "按乡镇、行政村名称查找行政村时须知道是哪个县（区）：请填写区划代码，"
+                "或在命令行用 --region 指定县级区划代码",
+            )
+        return []
+    where = "您管辖的范围内" if actor is not None else county.name
+    directory = villages.VillageDirectory(county, visible_regions, where=where)
+    found = []
+    for row in rows:
+        village = directory.find(row.township_name or "", row.village_name)
+        if isinstance(village, villages.Miss):
+            _error(result, row.number, village.key, village.message)
+            continue
+        row.code = village.code
+        plan.villages[village.code] = village
+        found.append(row)
+    return found
+
+
 def _check_duplicates(rows: list[LedgerRow], result: ImportResult):
     """One household may have several toilets (rows), but must be the same household in each
     row; a public toilet appears once."""
     first_by_id: dict[str, LedgerRow] = {}
     first_public: dict[tuple[str, str], int] = {}
     for row in rows:
+        if row.kind is None:
+            continue  # unreadable: which check applies is unknown
         if row.is_household:
+            if not row.id_number:
+                continue
             first = first_by_id.setdefault(row.id_number, row)
             if first is row:
                 continue
@@ -281,7 +389,7 @@ def _check_duplicates(rows: list[LedgerRow], result: ImportResult):
                     "code",
                     f"与第 {first.number} 行是同一身份证号，但行政村不同（{first.code}）",
                 )
-            elif first.head_name != row.head_name:
+            elif None not in (first.head_name, row.head_name) and first.head_name != row.head_name:
                 _error(
                     result,
                     row.number,
@@ -289,7 +397,7 @@ def _check_duplicates(rows: list[LedgerRow], result: ImportResult):
                     f"与第 {first.number} 行是同一身份证号，但户主姓名不同"
                     f"（“{first.head_name}”与“{row.head_name}”）",
                 )
-        else:
+        elif row.public_name:
             key = (row.code, row.public_name)
             if key in first_public:
                 _error(
@@ -306,7 +414,7 @@ def _match_households(plan: _Plan, rows: list[LedgerRow], actor, result: ImportR
     """Households already registered in the county, by ID number. One registered in a
     village outside the importer's region cannot be moved by this import."""
     county_code = plan.county.code[:6]
-    ids = {row.id_number for row in rows if row.is_household}
+    ids = {row.id_number for row in rows if row.is_household and row.id_number}
     visible_pks: set[int] = set()
     found: dict[str, tuple[int, str, str]] = {}
     scoped = Household.objects.visible_to(actor) if actor is not None else Household.objects
@@ -321,7 +429,7 @@ def _match_households(plan: _Plan, rows: list[LedgerRow], actor, result: ImportR
         )
     reported: set[str] = set()
     for row in rows:
-        if not row.is_household or row.id_number not in found:
+        if not row.is_household or not row.id_number or row.id_number not in found:
             continue
         pk, code, name = found[row.id_number]
         if pk not in visible_pks and row.id_number not in reported:

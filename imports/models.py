@@ -1,10 +1,16 @@
-"""An uploaded survey ledger and its way through the check (dry run) and the real import."""
+"""An uploaded survey ledger and its way through the check (dry run) and the real import;
+a county's own value aliases for the import."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from regions.scoping import ScopedQuerySet
+from regions.choices import Level
+from regions.models import Region
+from regions.scoping import ScopedQuerySet, scope_of
+
+from .aliases import ALIAS_MAX_LENGTH, AliasColumn, alias_problems, official_text
 
 
 class ImportStatus(models.TextChoices):
@@ -92,3 +98,74 @@ class ImportJob(models.Model):
     @property
     def counts(self) -> dict:
         return self.result.get("counts", {}) if isinstance(self.result, dict) else {}
+
+
+class ValueAliasQuerySet(ScopedQuerySet):
+    scope_lookup = "county__code"
+
+    def scope_prefix(self, scope):
+        """A county's aliases apply to every import into the county: everybody in the county
+        (and above it) sees them."""
+        return scope.prefix[:6]
+
+    def counties_visible_to(self, user):
+        """The counties whose aliases ``user`` may read: the own county (also for a township's
+        or a village's staff) and every county of a larger region."""
+        scope = scope_of(user)
+        counties = Region.objects.filter(level=Level.COUNTY)
+        if scope is None:
+            return counties.none()
+        if scope.is_global:
+            return counties
+        return counties.filter(code__startswith=self.scope_prefix(scope))
+
+
+class ValueAlias(models.Model):
+    """A county's own way of writing an official value of a list column in its ledgers
+    (e.g. 技术模式 “三格” → 三格化粪池式): accepted by imports into that county only, on top
+    of the built-in aliases of ``imports.aliases``. ``alias`` is kept in its normal form
+    (NFKC, no spaces); ``value`` is the stored value (``TechType.THREE_COMPARTMENT`` …)."""
+
+    county = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("县（区）"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": Level.COUNTY},
+    )
+    column = models.CharField(_("列"), max_length=20, choices=AliasColumn.choices)
+    alias = models.CharField(_("别名"), max_length=ALIAS_MAX_LENGTH)
+    value = models.CharField(_("规范值"), max_length=50)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("添加人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("添加时间"), auto_now_add=True)
+
+    objects = ValueAliasQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("取值别名")
+        verbose_name_plural = _("取值别名")
+        ordering = ["county", "column", "alias"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county", "column", "alias"], name="imports_valuealias_unique_alias"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_column_display()}：{self.alias} → {self.official_text}"
+
+    @property
+    def official_text(self) -> str:
+        return official_text(self.column, self.value)
+
+    def clean(self):
+        problems = alias_problems(self.column, self.alias, self.value)
+        if self.county_id and self.county.level != Level.COUNTY:
+            problems["county"] = ["别名属于一个县（区）。"]
+        if problems:
+            raise ValidationError(problems)

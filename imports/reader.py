@@ -25,7 +25,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError, Shee
 
 from core.uploads import UploadRefused, check_spreadsheet
 
-from .columns import HEADERS
+from .columns import HEADERS, missing_headers
 from .results import ImportFileError
 from .synonyms import SYNONYMS
 
@@ -282,7 +282,7 @@ class LedgerSheet:
             )
         self.header_rows = (first + 1, last + 1)
         positions = {column: self._position(column, hits) for column, hits in found.items()}
-        missing = [name for name in HEADERS if name not in positions]
+        missing = missing_headers(positions)
         if missing:
             where = "表头" if last == 0 else f"第 {self._rows_text()} 行的表头"
             raise ImportFileError(f"{where}缺少列：{'、'.join(missing)}。请使用导入模板的表头。")
@@ -293,7 +293,7 @@ class LedgerSheet:
         self._data_start = last + 1
         if self._data_start < len(self._head) and _is_numbering(self._head[self._data_start]):
             self._data_start += 1
-        return [positions[name] for name in HEADERS]
+        return [positions.get(name) for name in HEADERS]  # None: an optional column absent
 
     def _position(self, column: str, hits: list[tuple[int, str, bool]]) -> int:
         """The one column of the sheet that is ``column``: its template name wins over other
@@ -332,7 +332,9 @@ class LedgerSheet:
                 if index - start >= MAX_ROWS:
                     raise ImportFileError(_TOO_MANY_ROWS)
                 width = len(values)
-                picked = tuple(_cell(values[i]) if i < width else None for i in positions)
+                picked = tuple(
+                    _cell(values[i]) if i is not None and i < width else None for i in positions
+                )
                 if all(v is None or (isinstance(v, str) and not v.strip()) for v in picked):
                     continue
                 yield index + 1, picked

@@ -1,36 +1,61 @@
 """One spreadsheet row of the ledger, checked cell by cell and as a whole.
 
-``clean_row`` turns the raw values (in ``columns.HEADERS`` order) into a ``LedgerRow`` or a
-list of errors naming the column. What needs the database (does the village exist, is it in
-the importer's region, does the ID number clash) is checked afterwards, for all rows at once.
+``clean_row`` turns the raw values (in ``columns.HEADERS`` order) into a ``LedgerRow`` and the
+list of its errors, each naming the column. Every cell is checked, whatever the others hold,
+so a row's errors come all at once; a cell that cannot be read is None in the row. What needs
+the database (does the village exist, is it in the importer's region, does the ID number
+clash) is checked afterwards, for all rows at once, bad ones included.
+
+Values are taken as people write them:
+
+- list columns through a ``aliases.Vocabulary`` (official values, built-in aliases, the
+  county's own), full-width or half-width, with or without spaces;
+- problem categories separated by any of 、，,；; / ／ | or spaces (full-width too);
+- ID numbers with spaces or a lower-case x, or as text with a leading apostrophe;
+- dates as Excel dates, Excel serial numbers, ``2022-04-15``, ``2022/4/15``, ``2022.4.15``,
+  ``2022年4月15日`` (or 号), ``20220415`` (text or number), with or without a time after them.
 """
 
 import datetime
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from openpyxl.utils.datetime import from_excel
 
-from surveys.choices import PROBLEM_CATEGORIES, PROBLEM_USABILITY, Usability
+from surveys.choices import PROBLEM_USABILITY, Usability
 from toilets.choices import EARLIEST_BUILD_YEAR, TECH_TYPE_FLUSH, FlushKind, TechType, ToiletKind
 from toilets.identity import id_number_problem, normalize_id_number, phone_problem
 
-from .columns import CATEGORY_NAMES, CLOSED, COLUMN_BY_KEY, COLUMNS
+from .aliases import BUILT_IN_VOCABULARY, AliasColumn, Vocabulary
+from .columns import CLOSED, COLUMN_BY_KEY, COLUMNS
 from .results import RowError
 
 EARLIEST_SURVEY = datetime.date(2000, 1, 1)
 _CODE = re.compile(r"^\d{12}$")
-_CATEGORY_SPLIT = re.compile(r"[、,，;；/\s]+")
-_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y年%m月%d日", "%Y%m%d")
-# "厕具" and "厕具问题" both name the category; the code is what the inspection stores.
-_CATEGORY_CODES = {name: code for code, name, _ in PROBLEM_CATEGORIES} | {
-    name.removesuffix("问题"): code for code, name, _ in PROBLEM_CATEGORIES
+# After NFKC, which makes ，；／｜ and the full-width space half-width.
+_CATEGORY_SPLIT = re.compile(r"[、,;/|\\\s]+")
+# 2022-04-15, 2022/4/15, 2022.4.15, 2022年4月15日 (号), 20220415; a time after it is ignored.
+_DATE = re.compile(
+    r"^(?P<y>\d{4})(?:[-/.年](?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})[日号]?|(?P<m8>\d{2})(?P<d8>\d{2}))"
+    r"(?:[T\s]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"
+)
+_QUOTES = "'‘’\"“”`"
+_MAX_LENGTH = {
+    "group": 50,
+    "head_name": 50,
+    "public_name": 100,
+    "surveyor_name": 50,
+    "township_name": 100,
+    "village_name": 100,
 }
-_MAX_LENGTH = {"group": 50, "head_name": 50, "public_name": 100, "surveyor_name": 50}
 
 
 @dataclass(slots=True)
 class LedgerRow:
+    """A row's values as stored. In a row with errors a cell that could not be read is None;
+    only rows without errors are ever written."""
+
     number: int
     code: str
     group: str
@@ -48,6 +73,9 @@ class LedgerRow:
     closed: bool
     surveyor_name: str
     inspected_on: datetime.date
+    township_name: str  # the village by name, where the row has no code (imports.villages)
+    village_name: str
+    bad: bool = False  # the row has errors of its own
 
     @property
     def is_problem(self) -> bool:
@@ -72,10 +100,15 @@ def text(value) -> str:
     return str(value).strip()
 
 
+def _half_width(value) -> str:
+    """The cell as text in NFKC: full-width digits, letters and punctuation half-width."""
+    return unicodedata.normalize("NFKC", text(value)).strip()
+
+
 def _code(value) -> str:
-    code = re.sub(r"\s+", "", text(value))
+    code = re.sub(r"\s+", "", _half_width(value)).strip(_QUOTES)
     if not code:
-        raise _Bad("必须填写 12 位行政村区划代码")
+        return ""  # 乡镇 and 行政村 names may stand in for it: checked with the row
     if not _CODE.match(code):
         raise _Bad(f"“{code}”不是 12 位数字的区划代码")
     return code
@@ -89,7 +122,7 @@ def _id_number(value) -> str:
                 "身份证号被 Excel 存成了数字，后几位可能已丢失；请把该列设为“文本”后重新填写"
             )
         value = digits
-    number = normalize_id_number(text(value))
+    number = normalize_id_number(_half_width(value)).strip(_QUOTES)
     if not number:
         raise _Bad("户厕必须填写户主身份证号")
     problem = id_number_problem(number)
@@ -99,7 +132,7 @@ def _id_number(value) -> str:
 
 
 def _phone(value) -> str:
-    phone = re.sub(r"\s+", "", text(value))
+    phone = re.sub(r"\s+", "", _half_width(value)).strip(_QUOTES)
     problem = phone_problem(phone)
     if problem:
         raise _Bad(problem)
@@ -107,7 +140,7 @@ def _phone(value) -> str:
 
 
 def _year(value) -> int:
-    raw = text(value).removesuffix("年")
+    raw = re.sub(r"\s+", "", _half_width(value)).removesuffix("年")
     if not raw:
         raise _Bad("必须填写建造年份")
     if not raw.isdigit():
@@ -119,6 +152,17 @@ def _year(value) -> int:
     return year
 
 
+def _day_of(raw: str) -> datetime.date | None:
+    match = _DATE.match(raw)
+    if match is None:
+        return None
+    month, day = match["m"] or match["m8"], match["d"] or match["d8"]
+    try:
+        return datetime.date(int(match["y"]), int(month), int(day))
+    except ValueError:
+        return None
+
+
 def _date(value) -> datetime.date:
     if isinstance(value, datetime.datetime):
         day = value.date()
@@ -127,17 +171,15 @@ def _date(value) -> datetime.date:
     elif isinstance(value, int | float) and not isinstance(value, bool) and 30000 < value < 80000:
         day = from_excel(value).date()  # a date cell saved as its serial number
     else:
-        raw = text(value)
+        raw = _half_width(value)
         if not raw:
             raise _Bad("必须填写摸排日期")
-        for fmt in _DATE_FORMATS:
-            try:
-                day = datetime.datetime.strptime(raw, fmt).date()
-                break
-            except ValueError:
-                continue
-        else:
-            raise _Bad(f"“{raw}”不是日期，请按 2022-05-10 的格式填写")
+        day = _day_of(raw)
+        if day is None:
+            raise _Bad(
+                f"“{raw}”不是日期，请按 2022-05-10 的格式填写"
+                "（也可写 2022/5/10、2022.5.10、2022年5月10日、20220510）"
+            )
     today = datetime.date.today()
     if day > today:
         raise _Bad(f"摸排日期 {day:%Y-%m-%d} 晚于今天")
@@ -146,35 +188,41 @@ def _date(value) -> datetime.date:
     return day
 
 
-def _choice(column, value) -> str:
+def _choice(column, value, vocabulary: Vocabulary) -> str:
     raw = re.sub(r"\s+", "", text(value))
     if not raw:
         if column.required:
             raise _Bad(f"必须填写{column.name}")
         return ""
-    if raw not in column.choices:
-        offered = "、".join(dict.fromkeys(column.choices))
-        raise _Bad(f"“{raw}”不在可选值中，应为：{offered}")
-    return column.choices[raw]
+    found = vocabulary.value(column.key, raw)
+    if found is None:
+        raise _Bad(f"“{raw}”不在可选值中。{vocabulary.accepted_text(column.key)}")
+    return found
 
 
-def _categories(value) -> tuple[str, ...]:
+def _categories(value, vocabulary: Vocabulary) -> tuple[str, ...]:
     codes = []
-    for name in _CATEGORY_SPLIT.split(text(value)):
+    unknown = []
+    for name in _CATEGORY_SPLIT.split(_half_width(value)):
         if not name:
             continue
-        code = _CATEGORY_CODES.get(name)
+        code = vocabulary.value(AliasColumn.CATEGORIES, name)
         if code is None:
-            raise _Bad(f"没有“{name}”这一问题类型，应为：{'、'.join(CATEGORY_NAMES)}")
-        if code not in codes:
+            unknown.append(name)
+        elif code not in codes:
             codes.append(code)
+    if unknown:
+        names = "”“".join(unknown)
+        these = "这一" if len(unknown) == 1 else "这些"
+        accepted = vocabulary.accepted_text(AliasColumn.CATEGORIES)
+        raise _Bad(f"没有“{names}”{these}问题类型。{accepted}")
     return tuple(codes)
 
 
 def _plain(key):
     limit = _MAX_LENGTH.get(key)
 
-    def clean(value):
+    def clean(value, vocabulary):
         result = text(value)
         if limit and len(result) > limit:
             raise _Bad(f"不能超过 {limit} 个字")
@@ -183,40 +231,54 @@ def _plain(key):
     return clean
 
 
-def _keep(value):
+def _keep(value, vocabulary):
     return value
 
 
 def _cleaner(column):
+    """``clean(value, vocabulary)`` for the column's cells."""
     if column.key == "id_number":
         return _keep  # only household toilets need one: checked with the row
     if column.choices is not None:
-        return lambda value: _choice(column, value)
+        return lambda value, vocabulary: _choice(column, value, vocabulary)
+    if column.key == "categories":
+        return _categories
     special = {
         "code": _code,
         "phone": _phone,
         "build_year": _year,
         "inspected_on": _date,
-        "categories": _categories,
     }
-    return special.get(column.key) or _plain(column.key)
+    plain = special.get(column.key)
+    if plain is not None:
+        return lambda value, vocabulary: plain(value)
+    return _plain(column.key)
 
 
 _CLEANERS = [(column, _cleaner(column)) for column in COLUMNS]
 
 
-def clean_row(number: int, values: tuple) -> tuple[LedgerRow | None, list[RowError]]:
+def clean_row(
+    number: int, values: tuple, vocabulary: Vocabulary = BUILT_IN_VOCABULARY
+) -> tuple[LedgerRow, list[RowError]]:
+    """The row and every error it has on its own (an empty list: the row is good)."""
     errors: list[RowError] = []
     cleaned: dict = {}
     for (column, cleaner), value in zip(_CLEANERS, values, strict=True):
         try:
-            cleaned[column.key] = cleaner(value)
+            cleaned[column.key] = cleaner(value, vocabulary)
         except _Bad as bad:
             errors.append(RowError(number, column.name, str(bad)))
             cleaned[column.key] = None
 
     def fail(key, message):
         errors.append(RowError(number, COLUMN_BY_KEY[key].name, message))
+
+    if cleaned["code"] == "" and not cleaned["village_name"]:
+        if cleaned["township_name"]:
+            fail("village_name", "只填了乡镇，还须填写行政村名称（或填写区划代码）")
+        elif cleaned["village_name"] is not None:
+            fail("code", "必须填写 12 位行政村区划代码，或填写乡镇、行政村名称")
 
     kind = cleaned["kind"]
     if kind == ToiletKind.HOUSEHOLD:
@@ -226,6 +288,7 @@ def clean_row(number: int, values: tuple) -> tuple[LedgerRow | None, list[RowErr
             cleaned["id_number"] = _id_number(cleaned["id_number"])
         except _Bad as bad:
             fail("id_number", str(bad))
+            cleaned["id_number"] = None
     else:
         cleaned["id_number"] = ""
         if kind == ToiletKind.PUBLIC and cleaned["public_name"] == "":
@@ -252,7 +315,6 @@ def clean_row(number: int, values: tuple) -> tuple[LedgerRow | None, list[RowErr
     elif usability and cleaned["categories"] == ():
         fail("categories", "问题厕所（不能使用或不能全年使用）必须填写问题类型")
 
-    if errors:
-        return None, errors
-    cleaned["closed"] = cleaned["closed"] == CLOSED
-    return LedgerRow(number=number, **cleaned), []
+    if cleaned["closed"] is not None:
+        cleaned["closed"] = cleaned["closed"] == CLOSED
+    return LedgerRow(number=number, bad=bool(errors), **cleaned), errors

@@ -1,26 +1,35 @@
 """The ledger import pages: the template download, the upload form, the job page (progress
 bar, then the check's preview or its errors, the confirm button, the result), the polled
 status and the error list as a spreadsheet. A job is only ever looked up through
-``ImportJob.objects.mine`` (another user's job is a 404)."""
+``ImportJob.objects.mine`` (another user's job is a 404).
+
+The alias page (取值别名) lists, per list column, the official values, the built-in aliases
+and the county's own; the county's staff add and delete the county's own. A county is only
+ever looked up through ``ValueAlias.objects.counties_visible_to`` (another county is a 404);
+a township's staff read their county's page, only the county's staff write (403)."""
 
 from pathlib import PurePath
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.generic import DetailView
 
 from core.responses import attachment
+from core.web.forms import put_errors
 from core.web.progress import progress_payload, progress_response
 from core.xlsx import write_xlsx
 from surveys.models import SurveyRound
 
+from . import aliases
+from .engine import importer_county
 from .forms import MAX_UPLOAD_BYTES, UploadForm, megabytes
 from .jobs import can_import
-from .models import ImportJob, ImportStatus
+from .models import ImportJob, ImportStatus, ValueAlias
 from .results import COUNT_LABELS
 from .services import confirm_import, start_check
 from .template import FILENAME, template_workbook_bytes
@@ -148,3 +157,151 @@ class ErrorsDownloadView(JobQuerysetMixin, View):
         rows = ([e["row"], e["column"], e["message"]] for e in job.errors)
         data = write_xlsx("错误清单", ["行号", "列", "问题"], rows)
         return attachment(data, f"{PurePath(job.original_name).stem}-错误清单.xlsx")
+
+
+# Value aliases ------------------------------------------------------------------------------
+
+
+class AliasForm(forms.Form):
+    """One alias of the county: the official value it names (grouped by column, so the
+    column follows from it) and the text ledgers write for it."""
+
+    target = forms.ChoiceField(
+        label="规范值",
+        help_text="选择这个写法表示的规范值（按列分组）。",
+        error_messages={
+            "required": "请选择别名表示的规范值。",
+            "invalid_choice": "请选择列表中的规范值。",
+        },
+    )
+    alias = forms.CharField(
+        label="别名（台账中的写法）",
+        max_length=aliases.ALIAS_MAX_LENGTH,
+        help_text="如“三格”。不能与该列的规范值或系统内置的别名相同。",
+        error_messages={
+            "required": "请填写别名，即台账里的写法。",
+            "max_length": f"别名不能超过 {aliases.ALIAS_MAX_LENGTH} 个字。",
+        },
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].choices = [("", "请选择…")] + [
+            (
+                column.label,
+                [
+                    (f"{column.value}:{value}", text)
+                    for value, text in aliases.official_values(column)
+                ],
+            )
+            for column in aliases.AliasColumn
+        ]
+
+    def column_and_value(self) -> tuple[str, str]:
+        column, _, value = self.cleaned_data["target"].partition(":")
+        return column, value
+
+
+def alias_rows(county) -> list[dict]:
+    """One row per official value of each list column: its built-in aliases and the
+    county's own."""
+    own: dict[tuple[str, str], list[ValueAlias]] = {}
+    for alias in ValueAlias.objects.filter(county=county).order_by("alias"):
+        own.setdefault((alias.column, alias.value), []).append(alias)
+    rows = []
+    for column in aliases.AliasColumn:
+        built_in: dict[str, list[str]] = {}
+        for text, value in aliases.built_in_aliases(column).items():
+            built_in.setdefault(value, []).append(text)
+        values = aliases.official_values(column)
+        for index, (value, text) in enumerate(values):
+            rows.append(
+                {
+                    "column": column.label,
+                    "first": index == 0,
+                    "span": len(values),
+                    "official": text,
+                    "built_in": built_in.get(value, []),
+                    "own": own.get((column.value, value), []),
+                }
+            )
+    return rows
+
+
+class AliasCountyMixin(ImportRightMixin):
+    def get_county(self, code):
+        return get_object_or_404(
+            ValueAlias.objects.counties_visible_to(self.request.user), code=code
+        )
+
+
+class AliasHomeView(ImportRightMixin, View):
+    """The importer's own county's page; a user above the county level picks a county."""
+
+    def get(self, request):
+        county = importer_county(request.user)
+        if county is not None:
+            return redirect("imports:aliases", code=county.code)
+        counties = ValueAlias.objects.counties_visible_to(request.user).order_by("code")
+        return render(request, "imports/alias_counties.html", {"counties": counties})
+
+
+class AliasListView(AliasCountyMixin, View):
+    template_name = "imports/aliases.html"
+
+    def render_page(self, county, form, status=200):
+        can_edit = aliases.can_edit_aliases(self.request.user, county)
+        context = {
+            "county": county,
+            "rows": alias_rows(county),
+            "can_edit": can_edit,
+            "form": form if can_edit else None,
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+    def get(self, request, code):
+        return self.render_page(self.get_county(code), AliasForm())
+
+    def post(self, request, code):
+        county = self.get_county(code)
+        if not aliases.can_edit_aliases(request.user, county):
+            raise PermissionDenied(aliases.NO_ALIAS_RIGHT)
+        form = AliasForm(request.POST)
+        if form.is_valid():
+            column, value = form.column_and_value()
+            try:
+                created = aliases.add_alias(
+                    actor=request.user,
+                    county=county,
+                    column=column,
+                    alias=form.cleaned_data["alias"],
+                    value=value,
+                )
+            except ValidationError as exc:
+                put_errors(form, exc, renamed={"value": "target", "column": "target"})
+            else:
+                messages.success(
+                    request,
+                    f"已添加别名：{created.get_column_display()}“{created.alias}”表示"
+                    f"“{created.official_text}”，本县今后导入的台账按此识别。",
+                )
+                return redirect("imports:aliases", code=county.code)
+        return self.render_page(county, form, status=400)
+
+
+class AliasDeleteView(AliasCountyMixin, View):
+    def post(self, request, code, pk):
+        county = self.get_county(code)
+        if not aliases.can_edit_aliases(request.user, county):
+            raise PermissionDenied(aliases.NO_ALIAS_RIGHT)
+        alias = get_object_or_404(ValueAlias.objects.visible_to(request.user), pk=pk, county=county)
+        try:
+            aliases.delete_alias(actor=request.user, county=county, alias_id=alias.pk)
+        except ValueAlias.DoesNotExist:
+            raise Http404("没有这个别名。") from None
+        messages.success(
+            request,
+            f"已删除别名：{alias.get_column_display()}“{alias.alias}”（表示“{alias.official_text}”）。",
+        )
+        return redirect("imports:aliases", code=county.code)

@@ -1,4 +1,5 @@
-"""`python manage.py import_ledger FILE.xlsx --round NAME [--dry-run] [--user NAME]`"""
+"""`python manage.py import_ledger FILE.xlsx --round NAME [--region COUNTY_CODE] [--dry-run]
+[--user NAME]`"""
 
 import json
 import sys
@@ -9,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from imports.engine import import_ledger
 from imports.results import COUNT_LABELS, ImportFileError
+from regions.models import Region
 
 
 class Command(BaseCommand):
@@ -22,6 +24,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", help="the .xlsx ledger")
         parser.add_argument("--round", required=True, dest="round_name", help="survey round name")
+        parser.add_argument(
+            "--region",
+            metavar="COUNTY_CODE",
+            help="the county imported into (its 6- or 12-digit code): its own value aliases "
+            "apply, villages given by name are looked up in it, rows of another county are "
+            "errors; default: the --user's county, else the rows' county",
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="check every row and report, save nothing"
         )
@@ -37,6 +46,7 @@ class Command(BaseCommand):
             actor = get_user_model().objects.filter(username=options["user"]).first()
             if actor is None:
                 raise CommandError(f"用户 {options['user']} 不存在。")
+        county = self._county(options["region"]) if options["region"] else None
         try:
             with open(options["file"], "rb") as source:
                 result = import_ledger(
@@ -45,6 +55,7 @@ class Command(BaseCommand):
                     actor=actor,
                     dry_run=options["dry_run"],
                     progress=self._progress if options["verbosity"] > 1 else None,
+                    county=county,
                 )
         except FileNotFoundError as exc:
             raise CommandError(f"找不到文件：{options['file']}") from exc
@@ -60,6 +71,15 @@ class Command(BaseCommand):
             self._text(result)
         if not result.ok:
             sys.exit(1)
+
+    def _county(self, code: str) -> Region:
+        code = code.strip()
+        if len(code) == 6 and code.isdigit():
+            code = code.ljust(12, "0")
+        region = Region.objects.filter(code=code).first()
+        if region is None:
+            raise CommandError(f"区划代码 {code} 不存在。")
+        return region
 
     def _progress(self, done, total, message):
         self.stderr.write(f"{message}")
