@@ -1,5 +1,6 @@
 from django import forms
 
+from core.web.forms import ModelErrorsOnTopMixin
 from regions.models import Region
 
 from .choices import ToiletKind
@@ -44,7 +45,7 @@ class HouseholdForm(VersionedForm):
             self.initial["village"] = villages[0].pk  # a surveyor's own village
 
 
-class ToiletForm(VersionedForm):
+class ToiletForm(ModelErrorsOnTopMixin, VersionedForm):
     class Meta:
         model = Toilet
         fields = [

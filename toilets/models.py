@@ -29,9 +29,24 @@ LATITUDE_RANGE = (Decimal("3"), Decimal("54"))
 LONGITUDE_RANGE = (Decimal("73"), Decimal("136"))
 
 
-def _check_village(village: Region | None, errors: dict):
-    if village is not None and not village.is_village:
+def _check_village(record, village: Region | None, errors: dict):
+    """A record belongs to a village; an abolished (已撤销) village keeps its records but takes no
+    new ones, and nothing moves into it."""
+    if village is None:
+        return
+    if not village.is_village:
         errors["village"] = f"“{village.name}”是{village.get_level_display()}，只能选择行政村。"
+    elif village.abolished and _moves_in(record):
+        errors["village"] = (
+            f"“{village.name}”已撤销，不能再登记新的农户或厕所，请选择现行的行政村。"
+        )
+
+
+def _moves_in(record) -> bool:
+    """The record is new, or is being moved into its village (it was elsewhere)."""
+    if record.pk is None:
+        return True
+    return type(record).objects.filter(pk=record.pk).exclude(village_id=record.village_id).exists()
 
 
 class HouseholdQuerySet(ScopedQuerySet):
@@ -88,7 +103,7 @@ class Household(models.Model):
         errors: dict[str, str] = {}
         self.id_number = normalize_id_number(self.id_number)
         village = self.village if self.village_id else None
-        _check_village(village, errors)
+        _check_village(self, village, errors)
         problem = id_number_problem(self.id_number) if self.id_number else None
         if problem:
             errors["id_number"] = problem
@@ -229,7 +244,7 @@ class Toilet(models.Model):
                 errors["household"] = "公厕不属于任何农户。"
             if not self.name.strip():
                 errors["name"] = "请填写公厕名称。"
-        _check_village(self.village if self.village_id else None, errors)
+        _check_village(self, self.village if self.village_id else None, errors)
 
         if self.build_year is not None:
             this_year = timezone.localdate().year

@@ -3,13 +3,14 @@ register and edit them (through ``toilets.services``). The household page (ä¸€æˆ
 shows other apps' records too, lives in ``portal``."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import DetailView, FormView
 
 from core.errors import StaleEditError
+from core.web.forms import put_errors
 from core.web.views import FilteredListView, ListExportView, ScopedViewMixin
 from regions.choices import EDIT_REGISTER
 from regions.scoping import has_capability
@@ -92,6 +93,9 @@ class VersionedFormView(RegisterWriteMixin, ScopedViewMixin, FormView):
             )
         except StaleEditError as exc:
             form.add_error(None, exc.message)
+            return self.form_invalid(form)
+        except ValidationError as error:  # e.g. the household's village has been abolished
+            put_errors(form, error)
             return self.form_invalid(form)
         messages.success(self.request, self.success_message)
         return redirect(self.success_url_for(saved))

@@ -1,6 +1,6 @@
 """Putting a service's refusal on the form the user sent."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 
 def put_errors(form, error: ValidationError, *, renamed: dict | None = None) -> None:
@@ -18,3 +18,18 @@ def put_errors(form, error: ValidationError, *, renamed: dict | None = None) -> 
         for e in errors:
             for message in e.messages:
                 form.add_error(target, message)
+
+
+class ModelErrorsOnTopMixin:
+    """For a ModelForm that hides some of its model's fields (a household toilet's village is
+    its household's): the model's errors on a field the form does not show go on top of the
+    form instead of failing."""
+
+    def _update_errors(self, errors):
+        if hasattr(errors, "error_dict"):
+            placed: dict[str, list] = {}
+            for key, field_errors in errors.error_dict.items():
+                target = key if key in self.fields else NON_FIELD_ERRORS
+                placed.setdefault(target, []).extend(field_errors)
+            errors = ValidationError(placed)
+        super()._update_errors(errors)

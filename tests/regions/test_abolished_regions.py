@@ -1,10 +1,9 @@
 """A village marked 已撤销 (by ``import_regions --complete`` or in the admin) takes no new
 records; its existing records stay, and can be moved to a village in force.
 
-The pages refuse it because their village choices are ``Region.objects.current()``. The model
-validation (``toilets.models._check_village``) checks the level only, so the API, the services
-and a household's new toilet still accept an abolished village: those tests are expected to
-fail until the toilets app refuses it too (they are strict, so the fix will turn them red).
+The pages offer only ``Region.objects.current()``; the model validation
+(``toilets.models._check_village``) refuses an abolished village for a new record or a move, so
+the API, the services and a household's new toilet refuse it too.
 """
 
 import pytest
@@ -45,12 +44,6 @@ def toilet_form(**overrides):
         "status": "active",
         **overrides,
     }
-
-
-GAP = (
-    "toilets.models._check_village does not refuse an abolished village; only the pages' "
-    "choices (Region.objects.current()) do"
-)
 
 
 def abolish(region):
@@ -97,7 +90,6 @@ def test_the_records_of_an_abolished_village_stay_and_can_be_moved(as_user, user
     assert household.toilets.get().village == tree.v2  # the toilet moves with it
 
 
-@pytest.mark.xfail(strict=True, reason=GAP)
 def test_the_api_refuses_an_abolished_village(api, users, tree):
     abolish(tree.v1)
     api.force_authenticate(users.township)
@@ -113,7 +105,6 @@ def test_the_api_refuses_an_abolished_village(api, users, tree):
     assert not Household.objects.filter(village=tree.v1).exists()
 
 
-@pytest.mark.xfail(strict=True, reason=GAP)
 def test_the_service_refuses_a_new_household_on_an_abolished_village(users, tree):
     abolish(tree.v1)
     household = Household(
@@ -123,10 +114,10 @@ def test_the_service_refuses_a_new_household_on_an_abolished_village(users, tree
         save_household(actor=users.township, household=household)
 
 
-@pytest.mark.xfail(strict=True, reason=GAP)
 def test_a_household_in_an_abolished_village_gets_no_new_toilet(as_user, users, tree, register):
     abolish(tree.v1)
-    as_user(users.township).post(
+    response = as_user(users.township).post(
         reverse("toilets:household-toilet-create", args=[register.h1.pk]), toilet_form()
     )
+    assert response.status_code == 200 and "已撤销" in response.content.decode()
     assert register.h1.toilets.count() == 1
