@@ -274,10 +274,10 @@ def clean_row(
     def fail(key, message):
         errors.append(RowError(number, COLUMN_BY_KEY[key].name, message))
 
-    if cleaned["code"] == "" and not cleaned["village_name"]:
+    if cleaned["code"] == "" and cleaned["village_name"] == "":
         if cleaned["township_name"]:
             fail("village_name", "只填了乡镇，还须填写行政村名称（或填写区划代码）")
-        elif cleaned["village_name"] is not None:
+        else:
             fail("code", "必须填写 12 位行政村区划代码，或填写乡镇、行政村名称")
 
     kind = cleaned["kind"]

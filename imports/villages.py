@@ -69,6 +69,22 @@ class Miss:
     message: str
 
 
+class _Index:
+    """Regions by their name as written and by its core, for lookups in constant time."""
+
+    def __init__(self, regions: list[Region]):
+        self.regions = regions
+        self.exact: dict[str, list[Region]] = defaultdict(list)
+        self.core: dict[str, list[Region]] = defaultdict(list)
+        for region in regions:
+            self.exact[normalized(region.name)].append(region)
+            self.core[core(region.name)].append(region)
+
+    def matches(self, written: str) -> list[Region]:
+        """Those named exactly ``written``, else those of the same core."""
+        return self.exact.get(normalized(written)) or self.core.get(core(written), [])
+
+
 class VillageDirectory:
     def __init__(self, county: Region, regions, *, where: str):
         """``regions`` is the importer's visible Region queryset; ``where`` names the
@@ -83,9 +99,13 @@ class VillageDirectory:
             regions.filter(code__startswith=prefix, level=Level.VILLAGE).order_by("code")
         )
         self._township_names = {t.code[:9]: t.name for t in self.townships}
-        self._by_township: dict[str, list[Region]] = defaultdict(list)
+        by_township: dict[str, list[Region]] = defaultdict(list)
         for village in self.villages:
-            self._by_township[village.code[:9]].append(village)
+            by_township[village.code[:9]].append(village)
+        self._townships = _Index(self.townships)
+        self._villages = _Index(self.villages)
+        self._in_township = {code: _Index(found) for code, found in by_township.items()}
+        self._found: dict[tuple[str, str], Region | Miss] = {}
 
     def township_of(self, village: Region) -> str:
         return self._township_names.get(village.code[:9], "")
@@ -93,14 +113,6 @@ class VillageDirectory:
     def label(self, village: Region) -> str:
         """`沙埠镇沙埠村（450702100201）`"""
         return f"{self.township_of(village)}{village.name}（{village.code}）"
-
-    @staticmethod
-    def _matches(written: str, regions: list[Region]) -> list[Region]:
-        exact = [r for r in regions if normalized(r.name) == normalized(written)]
-        if exact:
-            return exact
-        key = core(written)
-        return [r for r in regions if core(r.name) == key]
 
     @staticmethod
     def _closest(written: str, names: list[str]) -> list[str]:
@@ -127,11 +139,18 @@ class VillageDirectory:
         return f"相近的有：{'、'.join(labels[:SUGGESTIONS])}"
 
     def find(self, township_name: str, village_name: str) -> Region | Miss:
-        """The one village the names give, or why there is none."""
-        villages = self.villages
+        """The one village the names give, or why there is none (remembered: a ledger
+        names the same village in many rows)."""
+        key = (normalized(township_name), normalized(village_name))
+        if key not in self._found:
+            self._found[key] = self._find(township_name, village_name)
+        return self._found[key]
+
+    def _find(self, township_name: str, village_name: str) -> Region | Miss:
+        villages = self._villages
         township = None
         if township_name:
-            townships = self._matches(township_name, self.townships)
+            townships = self._townships.matches(township_name)
             if not townships:
                 names = self._closest(township_name, [t.name for t in self.townships])
                 hint = f"相近的有：{'、'.join(names)}" if names else "请核对乡镇（街道）名称"
@@ -145,8 +164,8 @@ class VillageDirectory:
                     f"“{township_name}”对应多个乡镇（街道）：{listed}；请填写区划代码",
                 )
             township = townships[0]
-            villages = self._by_township.get(township.code[:9], [])
-        matches = self._matches(village_name, villages)
+            villages = self._in_township.get(township.code[:9], _Index([]))
+        matches = villages.matches(village_name)
         current = [v for v in matches if not v.abolished]
         if len(current) == 1:
             return current[0]
@@ -162,12 +181,12 @@ class VillageDirectory:
             listed = "、".join(self.label(v) for v in matches[:SUGGESTIONS])
             return Miss("village_name", f"{listed}已撤销，不能再登记")
         if township is not None:
-            elsewhere = [v for v in self._matches(village_name, self.villages) if not v.abolished]
+            elsewhere = [v for v in self._villages.matches(village_name) if not v.abolished]
             if elsewhere:
                 listed = "、".join(self.label(v) for v in elsewhere[:SUGGESTIONS])
                 hint = f"{listed}有这个名称，请核对乡镇（街道）"
             else:
-                hint = self._suggest(village_name, villages)
+                hint = self._suggest(village_name, villages.regions)
             return Miss("village_name", f"{township.name}没有行政村“{village_name}”；{hint}")
         return Miss(
             "village_name",
