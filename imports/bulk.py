@@ -10,6 +10,8 @@ other databases it falls back to ``bulk_create`` (with ``bulk_create_with_histor
 Everything runs on Django's connection, inside the caller's transaction.
 """
 
+from operator import itemgetter
+
 from django.db import connection, models
 from simple_history.utils import bulk_create_with_history
 
@@ -111,14 +113,21 @@ class Inserter:
             elif name in tracked:
                 picks.append((field.column, ("value", None)))
 
-        def values():
-            for pk, row in zip(ids, rows, strict=True):
-                out = []
-                for _column, (kind, arg) in picks:
-                    out.append(pk if kind == "id" else row[arg] if kind == "row" else arg)
-                yield out
-
-        self._copy_into(historical._meta.db_table, [c for c, _ in picks], values())
+        # Each history row is picked out of (pk, *row, *constants) by one itemgetter.
+        constants = [arg for _column, (kind, arg) in picks if kind == "value"]
+        positions, constant = [], 1 + len(self.fields)
+        for _column, (kind, arg) in picks:
+            if kind == "id":
+                positions.append(0)
+            elif kind == "row":
+                positions.append(1 + arg)
+            else:
+                positions.append(constant)
+                constant += 1
+        pick = itemgetter(*positions)
+        tail = tuple(constants)
+        values = (pick((pk, *row, *tail)) for pk, row in zip(ids, rows, strict=True))
+        self._copy_into(historical._meta.db_table, [c for c, _ in picks], values)
 
     # Elsewhere: the ORM.
 

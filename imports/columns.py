@@ -70,9 +70,16 @@ HEADERS = [c.name for c in COLUMNS]
 OPTIONAL_HEADERS = ("乡镇", "行政村")
 
 
-def missing_headers(found) -> list[str]:
-    """The template columns a sheet's header (the names in ``found``) lacks."""
-    missing = [name for name in HEADERS if name not in found and name not in OPTIONAL_HEADERS]
+def missing_headers(found, *, required_only: bool = False) -> list[str]:
+    """The template columns a sheet's header (the names in ``found``) lacks; with
+    ``required_only`` (a header mapped by the user) only those whose values are required."""
+    missing = [
+        c.name
+        for c in COLUMNS
+        if c.name not in found
+        and c.name not in OPTIONAL_HEADERS
+        and (c.required or not required_only)
+    ]
     if "行政村" in found and "区划代码" in missing:
         missing.remove("区划代码")
     return missing

@@ -49,7 +49,8 @@ from . import villages
 from .aliases import county_vocabulary
 from .bulk import Inserter
 from .columns import COLUMN_BY_KEY, HEADERS
-from .models import ValueAlias
+from .models import HeaderMapping, ValueAlias
+from .preview import preview_rows
 from .reader import LedgerSheet
 from .results import ImportFileError, ImportResult, RowError
 from .rows import LedgerRow, clean_row
@@ -95,6 +96,7 @@ def import_ledger(
     dry_run: bool = False,
     progress=None,
     county: Region | None = None,
+    header_mapping: dict[str, str] | None = None,
 ) -> ImportResult:
     """Read ``source`` (a path or a binary file object of an .xlsx), check every row, and —
     unless ``dry_run`` or any row is bad — write all rows in one transaction.
@@ -106,6 +108,8 @@ def import_ledger(
     it; rows of another county are errors.
     ``progress(done, total, message)`` is called now and then. Raises ImportFileError for a
     file that cannot be read at all; bad rows are returned in ``result.errors``.
+    ``header_mapping`` (header → column key, "" = not imported) comes on top of the county's
+    remembered one (``HeaderMapping``); a dry run returns its first rows in ``result.preview``.
     """
     round_name = (round_name or "").strip()
     if not round_name:
@@ -119,7 +123,8 @@ def import_ledger(
     report = progress or (lambda done, total, message: None)
     result = ImportResult(dry_run=dry_run, round_name=round_name)
 
-    rows = _check_rows(source, result, report, county_vocabulary(county))
+    mapping = {**HeaderMapping.objects.for_county(county), **(header_mapping or {})}
+    rows = _check_rows(source, result, report, county_vocabulary(county), mapping)
     if not rows and not result.errors:
         raise ImportFileError("表格中没有数据行：请在表头下面每行填写一个厕所。")
     plan = _resolve(rows, actor, result, county, explicit=explicit)
@@ -128,6 +133,8 @@ def import_ledger(
         result.errors.sort(key=lambda e: (e.row, order.get(e.column, -1)))
         report(0, 0, f"发现 {len(result.errors)} 处错误，未导入任何数据。")
         return result
+    if dry_run:
+        result.preview = preview_rows(rows, plan.villages, actor)
 
     try:
         with transaction.atomic():
@@ -191,11 +198,11 @@ def system_user():
 # 1. Every row on its own ---------------------------------------------------------------
 
 
-def _check_rows(source, result: ImportResult, report, vocabulary) -> list[LedgerRow]:
+def _check_rows(source, result: ImportResult, report, vocabulary, mapping=None) -> list[LedgerRow]:
     """Every row, bad ones too (``row.bad``): the database checks still look at what a bad
     row's good cells say, so that all of its errors come at once."""
     rows: list[LedgerRow] = []
-    with LedgerSheet(source) as sheet:
+    with LedgerSheet(source, mapping) as sheet:
         result.header_rows = sheet.header_rows
         result.unused_columns = list(sheet.unused_columns)
         total = sheet.estimated_rows

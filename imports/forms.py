@@ -6,6 +6,7 @@ from django import forms
 
 from core.uploads import sniff_spreadsheet
 
+from .columns import COLUMNS, OPTIONAL_HEADERS
 from .reader import FORMATS, MAX_FILE_BYTES
 
 # Django does not limit file uploads by itself; the form refuses what the engine would.
@@ -74,3 +75,43 @@ class UploadForm(forms.Form):
         if not name:
             raise forms.ValidationError("请填写摸排轮次名称。")
         return name
+
+
+NOT_IMPORTED = "不导入"
+
+
+def column_choices() -> list[tuple[str, str]]:
+    def label(column):
+        if column.required and column.name not in OPTIONAL_HEADERS:
+            return f"{column.name}（必填）"
+        return column.name
+
+    return [("", NOT_IMPORTED)] + [(column.key, label(column)) for column in COLUMNS]
+
+
+class HeaderMappingForm(forms.Form):
+    """The mapping step: one drop-down per file column (``HeaderColumnsMissing.columns``),
+    "不导入" or one of the template's columns, preset to how the file was read."""
+
+    def __init__(self, *args, columns: list[dict], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.columns = columns
+        choices = column_choices()
+        for column in columns:
+            self.fields[f"col_{column['index']}"] = forms.ChoiceField(
+                label=column["header"],
+                choices=choices,
+                required=False,
+                initial=column["column"],
+                error_messages={"invalid_choice": "请选择列表中的列。"},
+            )
+
+    def rows(self):
+        """(file column, its bound field) for the page's table."""
+        return [(column, self[f"col_{column['index']}"]) for column in self.columns]
+
+    def chosen(self) -> dict[int, str]:
+        return {
+            column["index"]: self.cleaned_data.get(f"col_{column['index']}") or ""
+            for column in self.columns
+        }

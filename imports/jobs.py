@@ -20,7 +20,7 @@ from regions.scoping import has_capability
 
 from .engine import import_ledger
 from .models import ImportJob, ImportStatus
-from .results import ImportFileError
+from .results import HeaderColumnsMissing, ImportFileError
 
 logger = logging.getLogger(__name__)
 
@@ -113,9 +113,10 @@ def _source(job: ImportJob):
         return job.file.open("rb")
 
 
-def _fail(job_id: int, message: str, stamp: str):
+def _fail(job_id: int, message: str, stamp: str, result: dict | None = None):
+    extra = {"result": result} if result is not None else {}
     ImportJob.objects.filter(pk=job_id).update(
-        status=ImportStatus.FAILED, message=message[:300], **{stamp: timezone.now()}
+        status=ImportStatus.FAILED, message=message[:300], **{stamp: timezone.now()}, **extra
     )
 
 
@@ -149,7 +150,11 @@ def run(job_id: int, *, dry_run: bool) -> str:
             actor=job.created_by,
             dry_run=dry_run,
             progress=progress,
+            header_mapping=job.header_mapping or None,
         )
+    except HeaderColumnsMissing as exc:  # the job page offers the mapping step
+        _fail(job_id, exc.message, stamp, {"mapping": exc.as_dict()} if dry_run else None)
+        return "failed"
     except ImportFileError as exc:
         _fail(job_id, exc.message, stamp)
         return "failed"

@@ -62,6 +62,8 @@ class ImportJob(models.Model):
     total = models.PositiveIntegerField(default=0)
     message = models.CharField(_("进度说明"), max_length=300, blank=True)
     result = models.JSONField(_("结果"), default=dict, blank=True)
+    # The header mapping chosen on the job page (header → column key), for its next check.
+    header_mapping = models.JSONField(_("表头对应"), default=dict, blank=True)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
     checked_at = models.DateTimeField(_("检查完成时间"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("确认导入时间"), null=True, blank=True)
@@ -169,3 +171,56 @@ class ValueAlias(models.Model):
             problems["county"] = ["别名属于一个县（区）。"]
         if problems:
             raise ValidationError(problems)
+
+
+class HeaderMappingQuerySet(ScopedQuerySet):
+    scope_lookup = "county__code"
+
+    def scope_prefix(self, scope):
+        """A county's mapping applies to every import into the county (as its aliases)."""
+        return scope.prefix[:6]
+
+    def for_county(self, county) -> dict[str, str]:
+        """The county's mapping as the reader takes it: header → column key ("" = 不导入)."""
+        if county is None:
+            return {}
+        return dict(self.filter(county=county).values_list("header", "column"))
+
+
+class HeaderMapping(models.Model):
+    """How a county's ledgers name a column: a file header (as ``reader.header_name`` has
+    it) read as one of the template's columns (its key), or "" for a column not to import.
+    Chosen on the job page when a header was not recognized; applied to the county's next
+    files on top of the built-in header names, which it wins over."""
+
+    county = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("县（区）"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"level": Level.COUNTY},
+    )
+    header = models.CharField(_("文件中的列名"), max_length=100)
+    column = models.CharField(_("对应的列"), max_length=20, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("设置人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("设置时间"), auto_now=True)
+
+    objects = HeaderMappingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("表头对应")
+        verbose_name_plural = _("表头对应")
+        ordering = ["county", "header"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["county", "header"], name="imports_headermapping_unique_header"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.header} → {self.column or '不导入'}"

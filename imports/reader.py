@@ -9,7 +9,11 @@ Rust; rows become Python values one at a time as they are handed on.
 Ledgers are read as counties keep them: the header may sit anywhere in the first ten rows,
 below title rows, on one row or on two (group cells such as 户主信息 over 姓名 | 身份证号); a
 column is found under its template name or one of the names in ``imports.synonyms``; other
-columns (序号, 备注 …) are left alone and listed as ``unused_columns``.
+columns (序号, 备注 …) are left alone and listed as ``unused_columns``. A ``mapping``
+(header text → column key, "" for a column not to import: what a county chose on the job
+page, ``imports.HeaderMapping``) comes on top of those names and wins over them. When required
+columns are still missing, ``HeaderColumnsMissing`` carries the best header row's columns
+with a few sample values each, for the page to offer the mapping.
 
 Calamine's values are made to look like openpyxl's, which ``imports.rows`` was written for:
 an empty cell is None (calamine: ``''``) and a whole float an int (an .xlsx gives ``2019.0``).
@@ -25,8 +29,8 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError, Shee
 
 from core.uploads import UploadRefused, check_spreadsheet
 
-from .columns import HEADERS, missing_headers
-from .results import ImportFileError
+from .columns import COLUMN_BY_KEY, HEADERS, missing_headers
+from .results import HeaderColumnsMissing, ImportFileError
 from .synonyms import SYNONYMS
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -34,6 +38,9 @@ MAX_ROWS = 200_000
 MAX_MB = MAX_FILE_BYTES // (1024 * 1024)
 HEADER_ROWS = 10  # the header is looked for in the first ten rows
 MIN_HEADER_COLUMNS = 3  # a row naming fewer template columns is not a header
+SAMPLES = 3  # sample values per column offered with the mapping step
+# How a header cell names its column: a county's mapping, the template name, another name.
+MAPPED, TEMPLATE_NAME, OTHER_NAME = 2, 1, 0
 # The biggest grid of filled cells a sheet may span: 200,000 rows × 50 columns. Calamine
 # allocates every cell of it (about 32 bytes each).
 MAX_CELLS = 10_000_000
@@ -93,19 +100,20 @@ def header_name(value) -> str:
     return text
 
 
-def _names() -> dict[str, tuple[str, bool]]:
-    """Every accepted header → (template column, whether it is the template's own name)."""
-    names = {name: (name, True) for name in HEADERS}
+def _names() -> dict[str, tuple[str, int]]:
+    """Every accepted header → (template column, TEMPLATE_NAME or OTHER_NAME)."""
+    names = {name: (name, TEMPLATE_NAME) for name in HEADERS}
     for column, others in SYNONYMS.items():
         assert column in HEADERS, column
         for other in others:
             key = header_name(other)
             assert names.get(key, (column,))[0] == column, f"{other} names two columns"
-            names.setdefault(key, (column, False))
+            names.setdefault(key, (column, OTHER_NAME))
     return names
 
 
 NAMES = _names()
+COLUMN_BY_NAME_KEY = {column.name: key for key, column in COLUMN_BY_KEY.items()}
 _GROUP_SUFFIXES = ("基本信息", "基本情况", "信息", "情况")
 
 
@@ -113,10 +121,13 @@ def _text(value) -> str:
     return "" if value is None or value == "" else _SPACES.sub("", str(value))
 
 
-def _known(label: str, group: str = "") -> tuple[str, bool] | None:
-    """The template column a header cell names, trying the group above it first
-    (户主信息 over 姓名 → 户主姓名)."""
+def _known(label: str, group: str = "", mapping=None) -> tuple[str, int] | None:
+    """The template column a header cell names: the mapping's (None for a column mapped to
+    "不导入"), else trying the group above it first (户主信息 over 姓名 → 户主姓名)."""
     name = header_name(label)
+    if mapping and name in mapping:
+        key = mapping[name]
+        return (COLUMN_BY_KEY[key].name, MAPPED) if key in COLUMN_BY_KEY else None
     if group:
         group = header_name(group)
         for suffix in _GROUP_SUFFIXES:
@@ -149,11 +160,11 @@ def _labels(upper: list, lower: list | None) -> list[tuple[str, str]]:
     return labels
 
 
-def _found(labels) -> dict[str, list[tuple[int, str, bool]]]:
-    found: dict[str, list[tuple[int, str, bool]]] = {}
+def _found(labels, mapping=None) -> dict[str, list[tuple[int, str, int]]]:
+    found: dict[str, list[tuple[int, str, int]]] = {}
     for index, (label, group) in enumerate(labels):
         if label:
-            known = _known(label, group)
+            known = _known(label, group, mapping)
             if known is not None:
                 found.setdefault(known[0], []).append((index, label, known[1]))
     return found
@@ -189,8 +200,9 @@ class LedgerSheet:
     ``header_rows`` are the sheet rows (first, last) of the header; ``unused_columns`` the
     headers of the columns not read; ``format`` is "xlsx", "xls" or "ods"."""
 
-    def __init__(self, source):
+    def __init__(self, source, mapping: dict[str, str] | None = None):
         self._own = None
+        self.mapping = {header_name(text): key for text, key in (mapping or {}).items()}
         if isinstance(source, bytes | bytearray):
             source = io.BytesIO(source)
         self.format = check_container(source)
@@ -270,22 +282,39 @@ class LedgerSheet:
                     continue
                 lower = head[last] if last > first else None
                 labels = _labels(head[first], lower)
-                found = _found(labels)
+                found = _found(labels, self.mapping)
                 key = (len(found), first == last, -first)
                 if best is None or key > best[0]:
                     best = (key, first, last, labels, found)
         _key, first, last, labels, found = best
         if len(found) < MIN_HEADER_COLUMNS:
-            raise ImportFileError(
+            message = (
                 f"前 {HEADER_ROWS} 行都不是台账模板的表头（没有找到“区划代码”“身份证号”等列）。"
                 "请使用“下载导入模板”得到的表格。"
             )
+            # The mapping step offers the earliest of the fullest rows as the header.
+            widths = [sum(1 for v in row if _text(v)) for row in head]
+            if max(widths) < MIN_HEADER_COLUMNS:
+                raise ImportFileError(message)
+            first = last = widths.index(max(widths))
+            labels = _labels(head[first], None)
+            found = _found(labels, self.mapping)
+            positions = {column: hits[0][0] for column, hits in found.items()}
+            raise HeaderColumnsMissing(
+                message,
+                missing=missing_headers(positions),
+                columns=self._file_columns(labels, positions, first + 1),
+            )
         self.header_rows = (first + 1, last + 1)
         positions = {column: self._position(column, hits) for column, hits in found.items()}
-        missing = missing_headers(positions)
+        missing = missing_headers(positions, required_only=bool(self.mapping))
         if missing:
             where = "表头" if last == 0 else f"第 {self._rows_text()} 行的表头"
-            raise ImportFileError(f"{where}缺少列：{'、'.join(missing)}。请使用导入模板的表头。")
+            raise HeaderColumnsMissing(
+                f"{where}缺少列：{'、'.join(missing)}。请使用导入模板的表头。",
+                missing=missing,
+                columns=self._file_columns(labels, positions, last + 1),
+            )
         used = set(positions.values())
         self.unused_columns = [
             label for index, (label, _group) in enumerate(labels) if label and index not in used
@@ -295,13 +324,40 @@ class LedgerSheet:
             self._data_start += 1
         return [positions.get(name) for name in HEADERS]  # None: an optional column absent
 
-    def _position(self, column: str, hits: list[tuple[int, str, bool]]) -> int:
-        """The one column of the sheet that is ``column``: its template name wins over other
-        names; the same name twice, or two other names for it, refuse the file."""
-        exact = [hit for hit in hits if hit[2]]
-        if len(exact) == 1:
-            return exact[0][0]
-        chosen = exact or hits
+    def _file_columns(self, labels, positions: dict[str, int], start: int) -> list[dict]:
+        """The header cells of the best header row, each with the column it is read as now
+        (its key, "" for none) and up to SAMPLES values from the rows below it."""
+        below = [
+            row
+            for row in itertools.chain(self._head[start:], itertools.islice(self._rows, 20))
+            if not _is_numbering(row)
+        ]
+        read_as = {index: COLUMN_BY_NAME_KEY[name] for name, index in positions.items()}
+        columns = []
+        for index, (label, group) in enumerate(labels):
+            if not label:
+                continue
+            samples = []
+            for row in below:
+                if index < len(row) and _text(row[index]) and len(samples) < SAMPLES:
+                    samples.append(str(_cell(row[index]))[:40])
+            columns.append(
+                {
+                    "index": index,
+                    "header": label,
+                    "group": group,
+                    "column": read_as.get(index, ""),
+                    "samples": samples,
+                }
+            )
+        return columns
+
+    def _position(self, column: str, hits: list[tuple[int, str, int]]) -> int:
+        """The one column of the sheet that is ``column``: a mapped header wins over the
+        template name, which wins over other names; two columns mapped to it, the same name
+        twice, or two other names for it, refuse the file."""
+        best = max(hit[2] for hit in hits)
+        chosen = [hit for hit in hits if hit[2] == best]
         if len(chosen) == 1:
             return chosen[0][0]
         names = list(dict.fromkeys(header_name(label) for _index, label, _exact in chosen))

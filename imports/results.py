@@ -13,6 +13,19 @@ class ImportFileError(ValueError):
         self.message = message
 
 
+class HeaderColumnsMissing(ImportFileError):
+    """The header lacks required columns: ``missing`` (template names) and ``columns``, the
+    file's header cells (``reader.LedgerSheet._file_columns``), for the mapping step."""
+
+    def __init__(self, message: str, *, missing: list[str], columns: list[dict]):
+        super().__init__(message)
+        self.missing = missing
+        self.columns = columns
+
+    def as_dict(self) -> dict:
+        return {"missing": list(self.missing), "columns": list(self.columns)}
+
+
 @dataclass(frozen=True)
 class RowError:
     row: int  # the spreadsheet row number, as Excel shows it on the left
@@ -55,6 +68,8 @@ class ImportResult:
     # the import does not read (序号, 备注 …), in sheet order.
     header_rows: tuple[int, int] | None = None
     unused_columns: list[str] = field(default_factory=list)
+    # A dry run's first rows as the import will store them (``imports.preview``).
+    preview: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -76,4 +91,5 @@ class ImportResult:
             "counts": dict(self.counts),
             "header_rows": list(self.header_rows) if self.header_rows else None,
             "unused_columns": list(self.unused_columns),
+            "preview": list(self.preview),
         }

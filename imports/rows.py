@@ -19,6 +19,7 @@ Values are taken as people write them:
 import datetime
 import re
 import unicodedata
+import weakref
 from dataclasses import dataclass
 
 from openpyxl.utils.datetime import from_excel
@@ -256,6 +257,21 @@ def _cleaner(column):
 
 
 _CLEANERS = [(column, _cleaner(column)) for column in COLUMNS]
+# A cell's cleaning depends only on its value, the vocabulary and today's date, and a
+# ledger repeats most values (villages, types, dates …): each column remembers up to
+# MEMO_SIZE cleaned values per vocabulary and day, as ("ok", value) or ("bad", message).
+MEMO_SIZE = 4096
+_MEMOS: "weakref.WeakKeyDictionary[Vocabulary, tuple]" = weakref.WeakKeyDictionary()
+_OK, _BAD = "ok", "bad"
+
+
+def _memos(vocabulary: Vocabulary) -> list[dict | None]:
+    today = datetime.date.today()
+    held = _MEMOS.get(vocabulary)
+    if held is None or held[0] != today:
+        memos = [None if cleaner is _keep else {} for _column, cleaner in _CLEANERS]
+        held = _MEMOS[vocabulary] = (today, memos)
+    return held[1]
 
 
 def clean_row(
@@ -264,11 +280,26 @@ def clean_row(
     """The row and every error it has on its own (an empty list: the row is good)."""
     errors: list[RowError] = []
     cleaned: dict = {}
-    for (column, cleaner), value in zip(_CLEANERS, values, strict=True):
-        try:
+    for (column, cleaner), memo, value in zip(_CLEANERS, _memos(vocabulary), values, strict=True):
+        if memo is None:
             cleaned[column.key] = cleaner(value, vocabulary)
-        except _Bad as bad:
-            errors.append(RowError(number, column.name, str(bad)))
+            continue
+        key = (value.__class__, value)
+        try:
+            outcome = memo.get(key)
+        except TypeError:  # an unhashable value: cleaned as it comes
+            key, outcome = None, None
+        if outcome is None:
+            try:
+                outcome = (_OK, cleaner(value, vocabulary))
+            except _Bad as bad:
+                outcome = (_BAD, str(bad))
+            if key is not None and len(memo) < MEMO_SIZE:
+                memo[key] = outcome
+        if outcome[0] is _OK:
+            cleaned[column.key] = outcome[1]
+        else:
+            errors.append(RowError(number, column.name, outcome[1]))
             cleaned[column.key] = None
 
     def fail(key, message):

@@ -1,19 +1,27 @@
 """Ledger imports as the user starts them: upload → check (a dry run, queued as a job) → the
-user confirms → the import (queued once). The work itself is in ``imports.jobs``."""
+user confirms → the import (queued once). When the header lacks required columns, the user
+maps the file's columns to the template's (``map_headers``) and the check runs again. The work
+itself is in ``imports.jobs``."""
 
+import logging
 import uuid
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from core.uploads import sniff_spreadsheet
 from regions.scoping import scope_of
 
+from .columns import COLUMN_BY_KEY, missing_headers
+from .engine import importer_county
 from .jobs import NO_PERMISSION, can_import
-from .models import ImportJob, ImportStatus
-from .reader import FORMATS
+from .models import HeaderMapping, ImportJob, ImportStatus
+from .reader import FORMATS, header_name
 from .tasks import run_check_task, run_import_task
+
+logger = logging.getLogger(__name__)
+NOT_MAPPABLE = "只有因表头缺少列而检查失败的文件才能设置表头对应。"
 
 
 def stored_extension(upload) -> str:
@@ -58,3 +66,93 @@ def confirm_import(actor, job: ImportJob) -> bool:
     if queued:
         transaction.on_commit(lambda: run_import_task.delay(job.pk))
     return bool(queued)
+
+
+def mapping_problems(columns: list[dict], chosen: dict[int, str]) -> list[str]:
+    """What is wrong with ``chosen`` (file column index → column key, "" = 不导入) for the
+    file ``columns`` (``HeaderColumnsMissing.columns``), in Chinese: two file columns for one
+    of ours, one header text chosen two ways, required columns still missing."""
+    problems = []
+    by_key: dict[str, list[str]] = {}
+    by_header: dict[str, set[str]] = {}
+    for column in columns:
+        key = chosen.get(column["index"], "")
+        if key and key not in COLUMN_BY_KEY:
+            problems.append(f"“{column['header']}”选择的列不存在。")
+            continue
+        if key:
+            by_key.setdefault(key, []).append(column["header"])
+        by_header.setdefault(header_name(column["header"]), set()).add(key)
+    for key, headers in by_key.items():
+        if len(headers) > 1:
+            names = "”和“".join(headers)
+            problems.append(
+                f"文件中的“{names}”都对应“{COLUMN_BY_KEY[key].name}”，一列只能对应文件中的一列。"
+            )
+    for header, keys in by_header.items():
+        if len(keys) > 1:
+            problems.append(
+                f"文件中有几列都叫“{header}”，无法分别对应；请在 Excel 中改成不同的列名后重新上传。"
+            )
+    found = {COLUMN_BY_KEY[key].name for key in by_key}
+    missing = missing_headers(found, required_only=True)
+    if missing:
+        problems.append(f"还没有选择对应“{'”“'.join(missing)}”的列，这些列必须有。")
+    return problems
+
+
+def map_headers(*, actor, job: ImportJob, chosen: dict[int, str]) -> ImportJob:
+    """Check ``job`` again with the user's mapping of its file columns (index → column key,
+    "" = 不导入) and remember it for the importer's county: its next files are read with it.
+    Only the job's uploader, an importer, and only a job whose check found the header lacking
+    columns. ValidationError (Chinese messages) for a mapping that cannot work."""
+    if not can_import(actor):
+        raise PermissionDenied(NO_PERMISSION)
+    if job.created_by_id != actor.pk:
+        raise PermissionDenied(NOT_MAPPABLE)
+    offered = job.result.get("mapping") if isinstance(job.result, dict) else None
+    if job.status != ImportStatus.FAILED or not offered:
+        raise ValidationError(NOT_MAPPABLE)
+    columns = offered["columns"]
+    problems = mapping_problems(columns, chosen)
+    if problems:
+        raise ValidationError(problems)
+    mapping = {header_name(column["header"]): chosen.get(column["index"], "") for column in columns}
+    # Remembered: what differs from how the file was read (built-in names, earlier mapping).
+    changed = {
+        header_name(column["header"]): chosen.get(column["index"], "")
+        for column in columns
+        if chosen.get(column["index"], "") != column["column"]
+    }
+    county = importer_county(actor)
+    with transaction.atomic():
+        queued = ImportJob.objects.filter(
+            pk=job.pk, created_by=actor, status=ImportStatus.FAILED
+        ).update(
+            status=ImportStatus.UPLOADED,
+            header_mapping=mapping,
+            result={},
+            done=0,
+            total=0,
+            checked_at=None,
+            message="已按您选择的表头对应，排队重新检查…",
+        )
+        if not queued:
+            raise ValidationError(NOT_MAPPABLE)
+        if county is not None:
+            for header, key in changed.items():
+                HeaderMapping.objects.update_or_create(
+                    county=county,
+                    header=header[:100],
+                    defaults={"column": key, "created_by": actor},
+                )
+        transaction.on_commit(lambda: run_check_task.delay(job.pk))
+    logger.info(
+        "import job %s: headers mapped by %s for county %s: %s",
+        job.pk,
+        actor,
+        county.code if county is not None else "-",
+        changed,
+    )
+    job.refresh_from_db()
+    return job

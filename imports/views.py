@@ -1,6 +1,7 @@
 """The ledger import pages: the template download, the upload form, the job page (progress
 bar, then the check's preview or its errors, the confirm button, the result), the polled
-status and the error list as a spreadsheet. A job is only ever looked up through
+status and the error list as a spreadsheet. A check that finds the header lacking columns
+offers the mapping step (the file's columns → ours or 不导入) to the job's uploader. A job is only ever looked up through
 ``ImportJob.objects.mine`` (another user's job is a 404).
 
 The alias page (取值别名) lists, per list column, the official values, the built-in aliases
@@ -27,11 +28,11 @@ from surveys.models import SurveyRound
 
 from . import aliases
 from .engine import importer_county
-from .forms import MAX_UPLOAD_BYTES, UploadForm, megabytes
+from .forms import MAX_UPLOAD_BYTES, HeaderMappingForm, UploadForm, megabytes
 from .jobs import can_import
 from .models import ImportJob, ImportStatus, ValueAlias
 from .results import COUNT_LABELS
-from .services import confirm_import, start_check
+from .services import confirm_import, map_headers, start_check
 from .template import FILENAME, template_workbook_bytes
 
 RECENT_JOBS = 20
@@ -98,6 +99,13 @@ def status_payload(job: ImportJob) -> dict:
     return progress_payload(job, finished=not job.busy, busy=job.busy)
 
 
+def offered_mapping(job: ImportJob) -> dict | None:
+    """The mapping step a failed check offers: {"missing": [...], "columns": [...]}."""
+    if job.status != ImportStatus.FAILED or not isinstance(job.result, dict):
+        return None
+    return job.result.get("mapping") or None
+
+
 def count_rows(job: ImportJob) -> list[tuple[str, str, int]]:
     counts = job.counts
     return [(key, label, counts.get(key, 0)) for key, label in COUNT_LABELS.items()]
@@ -111,7 +119,12 @@ class JobDetailView(JobQuerysetMixin, DetailView):
         context = super().get_context_data(**kwargs)
         job = self.object
         errors = job.errors
+        mapping = offered_mapping(job) if can_import(self.request.user) else None
+        if mapping is not None and "mapping_form" not in context:
+            context["mapping_form"] = HeaderMappingForm(columns=mapping["columns"])
         context.update(
+            mapping=mapping,
+            preview=job.result.get("preview", []) if isinstance(job.result, dict) else [],
             status=status_payload(job),
             counts=count_rows(job),
             errors=errors[:ERRORS_SHOWN],
@@ -147,6 +160,29 @@ class ConfirmView(ImportRightMixin, JobQuerysetMixin, View):
                 request, "只有检查通过、尚未导入的文件才能确认导入，本次未导入任何数据。"
             )
         return redirect("imports:job", pk=job.pk)
+
+
+class MappingView(ImportRightMixin, JobQuerysetMixin, View):
+    """The mapping step's form: map the file's columns and check the file again."""
+
+    def post(self, request, pk):
+        job = self.get_job(pk)
+        mapping = offered_mapping(job)
+        if mapping is None:
+            messages.error(request, "只有因表头缺少列而检查失败的文件才能设置表头对应。")
+            return redirect("imports:job", pk=job.pk)
+        form = HeaderMappingForm(request.POST, columns=mapping["columns"])
+        if form.is_valid():
+            try:
+                map_headers(actor=request.user, job=job, chosen=form.chosen())
+            except ValidationError as exc:
+                put_errors(form, exc)
+            else:
+                messages.success(request, "已按您选择的表头对应重新检查；本县今后的台账按此识别。")
+                return redirect("imports:job", pk=job.pk)
+        view = JobDetailView(request=request, kwargs={"pk": pk}, object=job)
+        context = view.get_context_data(object=job, mapping_form=form)
+        return render(request, JobDetailView.template_name, context, status=400)
 
 
 class ErrorsDownloadView(JobQuerysetMixin, View):
