@@ -18,8 +18,35 @@ from simple_history.utils import bulk_create_with_history
 BATCH = 2000
 
 
+# A column's type for a binary COPY (psycopg's name), by the base of its database type;
+# a table with any other type is copied as text.
+_COPY_TYPES = {
+    "bigint": "int8",
+    "integer": "int4",
+    "smallint": "int2",
+    "boolean": "bool",
+    "varchar": "varchar",
+    "text": "text",
+    "date": "date",
+    "timestamp with time zone": "timestamptz",
+    "numeric": "numeric",
+}
+
+
 def _quote(name: str) -> str:
     return connection.ops.quote_name(name)
+
+
+def _copy_types(fields) -> list[str] | None:
+    """The binary COPY types of ``fields`` (None: copy as text). Binary rows are about
+    twice as fast to format as text ones, on both sides."""
+    types = []
+    for field in fields:
+        base = (field.db_type(connection) or "").split("(")[0].strip()
+        if base not in _COPY_TYPES:
+            return None
+        types.append(_COPY_TYPES[base])
+    return types
 
 
 class Inserter:
@@ -67,51 +94,58 @@ class Inserter:
             )
             ids = [row[0] for row in cursor.fetchall()]
         tail = tuple(self.defaults.values())
-        columns = [pk, *self._columns(self.fields), *self._columns(self.defaults)]
+        fields = [self.model._meta.pk, *self._fields(self.fields), *self._fields(self.defaults)]
         self._copy_into(
-            table, columns, ((i, *row, *tail) for i, row in zip(ids, rows, strict=True))
+            table,
+            [f.column for f in fields],
+            ((i, *row, *tail) for i, row in zip(ids, rows, strict=True)),
+            _copy_types(fields),
         )
         if self.history is not None:
             self._copy_history(ids, rows)
         return ids
 
-    def _columns(self, attnames):
-        by_attname = {f.attname: f.column for f in self.model._meta.concrete_fields}
+    def _fields(self, attnames):
+        by_attname = {f.attname: f for f in self.model._meta.concrete_fields}
         return [by_attname[name] for name in attnames]
 
     @staticmethod
-    def _copy_into(table, columns, values):
+    def _copy_into(table, columns, values, types=None):
         names = ", ".join(_quote(c) for c in columns)
+        binary = " (FORMAT BINARY)" if types is not None else ""
         connection.ensure_connection()
         with connection.connection.cursor() as cursor:
-            with cursor.copy(f"COPY {_quote(table)} ({names}) FROM STDIN") as copy:
+            with cursor.copy(f"COPY {_quote(table)} ({names}) FROM STDIN{binary}") as copy:
+                if types is not None:
+                    copy.set_types(types)
+                write = copy.write_row
                 for row in values:
-                    copy.write_row(row)
+                    write(row)
 
     def _copy_history(self, ids, rows):
         historical = self.history.model
         tracked = {f.attname for f in historical._meta.concrete_fields}
-        picks = []  # (column, where its value comes from)
+        picks = []  # (field, where its value comes from)
         index = {name: i for i, name in enumerate(self.fields)}
         for field in historical._meta.concrete_fields:
             name = field.attname
             if name == "history_id":
                 continue
             if name == "id":
-                picks.append((field.column, ("id", None)))
+                picks.append((field, ("id", None)))
             elif name in index:
-                picks.append((field.column, ("row", index[name])))
+                picks.append((field, ("row", index[name])))
             elif name in self.defaults:
-                picks.append((field.column, ("value", self.defaults[name])))
+                picks.append((field, ("value", self.defaults[name])))
             elif name == "history_date":
-                picks.append((field.column, ("value", self.now)))
+                picks.append((field, ("value", self.now)))
             elif name == "history_type":
-                picks.append((field.column, ("value", "+")))
+                picks.append((field, ("value", "+")))
             elif name == "history_user_id":
                 user = self.history_user.pk if self.history_user is not None else None
-                picks.append((field.column, ("value", user)))
+                picks.append((field, ("value", user)))
             elif name in tracked:
-                picks.append((field.column, ("value", None)))
+                picks.append((field, ("value", None)))
 
         # Each history row is picked out of (pk, *row, *constants) by one itemgetter.
         constants = [arg for _column, (kind, arg) in picks if kind == "value"]
@@ -127,7 +161,10 @@ class Inserter:
         pick = itemgetter(*positions)
         tail = tuple(constants)
         values = (pick((pk, *row, *tail)) for pk, row in zip(ids, rows, strict=True))
-        self._copy_into(historical._meta.db_table, [c for c, _ in picks], values)
+        fields = [f for f, _ in picks]
+        self._copy_into(
+            historical._meta.db_table, [f.column for f in fields], values, _copy_types(fields)
+        )
 
     # Elsewhere: the ORM.
 

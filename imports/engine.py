@@ -799,9 +799,17 @@ class _Writer:
         round_inspections = {pk for pk in inspections if pk is not None}
         # Only the entries a row can touch: the toilet's open one, and the one this round
         # opened (closed or withdrawn by an earlier import of the same file).
-        entries = findings.entries_concerned(toilet_pks, round_inspections)
-        for entry in entries.prefetch_related("categories"):
+        entries = findings.entries_concerned(_among(toilet_pks), _among(round_inspections))
+        for entry in entries:
             by_toilet[entry.toilet_id].append(entry)
+        # entry → its category codes, one query (a prefetch would send a placeholder per entry)
+        entry_categories: dict[int, set[str]] = defaultdict(set)
+        entry_pks = [e.pk for group in by_toilet.values() for e in group]
+        for chunk in _chunks(entry_pks):
+            for entry_id, code in LedgerEntry.categories.through.objects.filter(
+                ledgerentry_id__in=_among(chunk)
+            ).values_list("ledgerentry_id", "problemcategory_id"):
+                entry_categories[entry_id].add(code)
         moved = findings.moved_entries(e.pk for group in by_toilet.values() for e in group)
         new_entries: list[tuple[int, tuple]] = []
         new_logs: list[tuple[str, str]] = []  # (state, note) of each new entry's log row
@@ -843,7 +851,7 @@ class _Writer:
                 if changed[index] or entry.last_inspection_id != inspection:
                     entry.usability = row.usability
                     entry.last_inspection_id = inspection
-                    if {c.pk for c in entry.categories.all()} != set(row.categories):
+                    if entry_categories[entry.pk] != set(row.categories):
                         recategorised.append((entry, row))
                     updates[entry.pk] = entry
                     self.counts["entries_updated"] += 1
