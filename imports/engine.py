@@ -517,6 +517,7 @@ class _Writer:
         self.touched_households: set[int] = set()
         self.touched_toilets: set[int] = set()
         self._noon: dict[datetime.date, datetime.datetime] = {}
+        self._days: dict[datetime.datetime, datetime.date] = {}  # inspected at → local day
         now, user = self.now, self.user
         self.insert_household = Inserter(Household, HOUSEHOLD_COLUMNS, now=now, history_user=user)
         self.insert_toilet = Inserter(Toilet, TOILET_COLUMNS, now=now, history_user=user)
@@ -544,6 +545,12 @@ class _Writer:
         if day not in self._noon:
             self._noon[day] = timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
         return self._noon[day]
+
+    def _local_day(self, at: datetime.datetime) -> datetime.date:
+        day = self._days.get(at)
+        if day is None:
+            day = self._days[at] = timezone.localdate(at)
+        return day
 
     def _create_round(self) -> SurveyRound:
         days = [row.inspected_on for row in self.plan.rows]
@@ -747,7 +754,7 @@ class _Writer:
             pk, usability, old_partner, at, old_categories = inspection
             ids[index] = pk
             same_finding = usability == row.usability and old_categories == set(row.categories)
-            same_record = old_partner == partner and timezone.localdate(at) == row.inspected_on
+            same_record = old_partner == partner and self._local_day(at) == row.inspected_on
             if not same_finding or not same_record:
                 values = {"usability": row.usability, "partner_name": partner}
                 if not same_record:
@@ -919,6 +926,13 @@ _CATEGORY_NAMES = {code: name for code, name, _ in PROBLEM_CATEGORIES}
 
 def _finding(row: LedgerRow) -> str:
     """`不能使用：厕具问题、粪池问题`"""
-    label = Usability(row.usability).label
-    names = "、".join(_CATEGORY_NAMES[c] for c in row.categories)
-    return f"{label}：{names}" if names else label
+    key = (row.usability, row.categories)
+    text = _FINDINGS.get(key)
+    if text is None:
+        label = Usability(row.usability).label
+        names = "、".join(_CATEGORY_NAMES[c] for c in row.categories)
+        text = _FINDINGS[key] = f"{label}：{names}" if names else label
+    return text
+
+
+_FINDINGS: dict[tuple, str] = {}  # (usability, categories) → text: a few dozen at most
