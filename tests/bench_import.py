@@ -28,6 +28,48 @@ from openpyxl import Workbook, load_workbook
 from python_calamine import CalamineWorkbook
 
 SECTION = "## Ledger import"
+NOTES = """Notes on the ledger import (issue 12, "Speed"):
+
+- The floor is now calamine's read of the same file (what `imports.reader` uses); the
+  reader before it, openpyxl in read-only mode, is still timed once for comparison. With
+  openpyxl the import took 54.4 s and the re-import 54.6 s on PostgreSQL (2026-11-23,
+  2.29× openpyxl's 23.8 s read); with calamine, before this round of work, 32.6 s and
+  26.9 s (16× a 2.0 s read).
+- Profile before (cProfile, `import_ledger` of this file on PostgreSQL, times inflated by
+  the profiler: 45.9 s first import, 48.3 s re-import): checking rows 14.3 s (`clean_row`
+  10.3 s, every cell cleaned afresh), resolving 5.4 s / 10.8 s, writing 20.5 s / 21.8 s,
+  commit 5.7 s. Across both, the single biggest cost was `IN (...)` lookups of 5,000 values
+  each: Django building one placeholder per value and psycopg parsing them client-side
+  (4.6 s of the first import, 14 s of the re-import: `_split_query`,
+  `batch_process_rhs`); then psycopg formatting COPY rows as text (4.1 s) and the history
+  rows' per-value picking (2.3 s).
+- What changed: on PostgreSQL every `IN` over the file's values is one array parameter
+  (`IN (SELECT unnest(%s::bigint[]))`, `engine._among`), in one query instead of chunks of
+  5,000; the command line's households are looked up once (all of them are visible);
+  a ledger entry's categories come from one query instead of a prefetch; `rows.clean_row`
+  remembers each column's cleaned values (up to 4,096 per column, per vocabulary and day —
+  a cell's cleaning depends on nothing else), errors included; COPY is binary, with the
+  column types taken from the model fields, and history rows are picked by one
+  `itemgetter`; the texts of findings and inspections' local days are remembered.
+  Behaviour is unchanged: same rows, same history and log rows, every error of every row,
+  constraints kept (Django's foreign keys stay `DEFERRABLE INITIALLY DEFERRED`).
+- Profile after (cProfile, same file: 27.3 s first import, 18.3 s re-import): the first
+  import is now mostly the database (the COPY and commit rows of the table above): of the
+  COPY time, psycopg's formatting of the 675,000 binary rows is about 2 s and the rest is
+  the server storing the rows, their history and their index entries; the commit runs the
+  deferred foreign-key check of every new row (they may not be switched off). Python's
+  share is mostly checking rows (the reader's own pass over calamine's rows, then
+  `clean_row`, of which the ID number check is about half: every ID number is different,
+  so nothing is remembered). The re-import is Python and reads: checking rows, reading
+  back the county's households, toilets, inspections and entries (one query each) and
+  comparing them as tuples.
+- The 4× goal is missed for both runs on this machine (see the figures above): the
+  database work of the first import alone (COPY + commit) is several times calamine's
+  read. What would remain to try: fewer indexes on the history tables (a schema change),
+  writing the rows of the three big tables in parallel connections (not possible in one
+  transaction), moving the ID number check and the cell cleaning into the reader's single
+  pass over the rows.
+"""
 TOWNSHIPS = 20
 VILLAGES = 20
 
@@ -289,6 +331,7 @@ def import_section(args, command_line) -> str:
         "|---|---:|---:|---:|---:|",
         *phase_rows,
         "",
+        NOTES,
     ]
     print(
         f"import: calamine read {read_s:.1f}s, check {check_s:.2f}s, import {import_s:.1f}s "
