@@ -26,6 +26,10 @@ from .photos import process_photos
 
 logger = logging.getLogger(__name__)
 
+# Rural toilet surveys began long after this: an earlier date is a typing error (and times
+# that old carry the zone's local-mean-time offset, which no client can read back).
+EARLIEST_INSPECTION_YEAR = 2000
+
 
 # Rounds ---------------------------------------------------------------------------------
 
@@ -102,6 +106,8 @@ def _check_inspection(inspection: Inspection, categories) -> None:
         errors["partner_name"] = "入户调查组不少于 2 人，请填写同组摸排人。"
     if inspection.inspected_at and inspection.inspected_at > timezone.now():
         errors["inspected_at"] = "摸排时间不能晚于现在。"
+    elif inspection.inspected_at and inspection.inspected_at.year < EARLIEST_INSPECTION_YEAR:
+        errors["inspected_at"] = f"摸排时间不能早于 {EARLIEST_INSPECTION_YEAR} 年，请检查日期。"
     if errors:
         raise ValidationError(errors)
 

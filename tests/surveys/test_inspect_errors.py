@@ -56,3 +56,16 @@ def test_every_unusable_photo_is_named_at_once(as_user, users, register, tree):
     assert any("坏照片.jpg" in e for e in photo_errors)
     assert any("动图.gif" in e for e in photo_errors)
     assert not Inspection.objects.exists()
+
+
+def test_a_date_before_2000_is_a_typing_error(as_user, users, register, tree):
+    survey = SurveyRoundFactory(county=tree.county)
+    response = as_user(users.surveyor).post(
+        reverse("surveys:inspect", args=[survey.pk, register.t1.pk]),
+        form_data(inspected_at="1011-06-16T16:52"),
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["inspected_at"] == [
+        "摸排时间不能早于 2000 年，请检查日期。"
+    ]
+    assert not Inspection.objects.exists()
