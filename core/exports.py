@@ -80,9 +80,6 @@ class ExportRegistry:
     def kinds(self) -> list[str]:
         return list(self._kinds)
 
-    def title(self, kind: str) -> str:
-        return self._kinds[kind].title
-
     def build(self, kind: str, user, params) -> Export:
         """The export of ``kind`` for ``user`` and the page's ``params`` (InvalidFilter when a
         filter value is not allowed to that user)."""

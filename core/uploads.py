@@ -62,9 +62,10 @@ def file_size(source) -> int:
     return size
 
 
-def check_xlsx(source, *, max_bytes: int) -> None:
-    """Refuse (UploadRefused) what is not a sane .xlsx of at most ``max_bytes``, before it is
-    parsed. ``source`` is a path, a file object (rewound afterwards) or bytes."""
+def check_xlsx(source, *, max_bytes: int, max_uncompressed: int = MAX_UNCOMPRESSED) -> None:
+    """Refuse (UploadRefused) what is not a sane .xlsx of at most ``max_bytes``, expanding to
+    at most ``max_uncompressed``, before it is parsed. ``source`` is a path, a file object
+    (rewound afterwards) or bytes."""
     size = file_size(source)
     if size == 0:
         raise UploadRefused(UploadRefused.EMPTY)
@@ -79,14 +80,14 @@ def check_xlsx(source, *, max_bytes: int) -> None:
     finally:
         if hasattr(opened, "seek"):
             opened.seek(0)
-    _check_expansion(infos, size)
+    _check_expansion(infos, size, max_uncompressed)
     if not any(info.filename.startswith("xl/worksheets/") for info in infos):
         raise UploadRefused(UploadRefused.NO_SHEETS)
 
 
-def _check_expansion(infos, size: int) -> None:
+def _check_expansion(infos, size: int, max_uncompressed: int = MAX_UNCOMPRESSED) -> None:
     expanded = sum(info.file_size for info in infos)
-    if expanded > MAX_UNCOMPRESSED or expanded > MAX_RATIO * size + RATIO_SLACK:
+    if expanded > max_uncompressed or expanded > MAX_RATIO * size + RATIO_SLACK:
         raise UploadRefused(UploadRefused.BOMB)
 
 
@@ -190,7 +191,7 @@ def _chunks_of(archive, info, boundary: bytes):
 
 # A cell (``<c r="AB12">``) or row (``<row r="12">``) reference in an .xlsx sheet (a theme's
 # ``<a:fillToRect r="50000"/>`` is not one).
-_XLSX_REF = re.compile(rb'<(?:\w+:)?(?:c|row)(?=\s)[^>]*?\sr="([A-Z]{0,3})([0-9]{1,9})"')
+_XLSX_REF = re.compile(rb'<(?:\w+:)?(?:c|row)(?=\s)[^>]*?\sr\s*=\s*"([A-Z]{0,3})([0-9]{1,9})"')
 # Scanning every reference costs more than calamine's own read. A reference of two or more
 # letters or six or more digits is rare in a ledger, and found in C: letters become A, digits
 # 0 and white space a space, then three substrings are looked for. A piece without them has
@@ -201,6 +202,21 @@ _REF_SHAPES = bytes.maketrans(
 )
 _FAR_OR_WIDE = (b' r="AA', b' r="000000', b' r="A000000')
 _NARROW = 26
+# References written otherwise (r='B3', r = "B3") go the slow way, after quotes are made
+# double; a row or cell without any reference is placed by calamine after the previous one,
+# so those are counted.
+_ODD_REF = re.compile(rb"\sr(?:\s+=|=\s+|\s*=\s*')")
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_UNREF_CELL = re.compile(rb"<(?:\w+:)?c(?=[\s>/])(?![^>]*\sr\s*=)")
+_ODD_FORMS = (b"r='", b"r =", b"r= ")
+_QUOTES = bytes.maketrans(b"'", b'"')
+
+
+def _has_unreferenced(piece: bytes) -> bool:
+    """Cheaply: may the piece hold a row or cell without ``r``? (Counted exactly only then.)"""
+    if b":c" in piece or b":row" in piece:  # a namespace prefix: count exactly
+        return True
+    return piece.count(b" r=") < piece.count(b"<c") + piece.count(b"<row")
 
 
 def _column_number(letters: bytes) -> int:
@@ -224,10 +240,16 @@ def _xlsx_extent(archive, infos) -> tuple[int, int]:
     for info in infos:
         if info.is_dir():
             continue
-        rows = columns = 0
+        rows = columns = row_tags = unreferenced = 0
         for piece in _chunks_of(archive, info, b"<"):
+            if _has_unreferenced(piece):
+                row_tags += len(_ROW_TAG.findall(piece))
+                unreferenced += len(_UNREF_CELL.findall(piece))
+            odd = any(form in piece for form in _ODD_FORMS) and _ODD_REF.search(piece) is not None
+            if odd:
+                piece = piece.translate(_QUOTES)
             shapes = piece.translate(_REF_SHAPES)
-            if any(shape in shapes for shape in _FAR_OR_WIDE):
+            if odd or any(shape in shapes for shape in _FAR_OR_WIDE):
                 found = _XLSX_REF.findall(piece)
             else:  # rows in order: the last references of the piece are its furthest
                 found = _XLSX_REF.findall(piece[-65536:])
@@ -235,6 +257,7 @@ def _xlsx_extent(archive, infos) -> tuple[int, int]:
             if found:
                 piece_rows, piece_columns = _refs_extent(found)
                 rows, columns = max(rows, piece_rows), max(columns, piece_columns)
+        rows, columns = max(rows, row_tags), max(columns, unreferenced)
         tallest = max(tallest, rows)
         biggest = max(biggest, rows * max(columns, 1))
     return tallest, biggest

@@ -102,14 +102,17 @@ class ImportJob(models.Model):
         return self.result.get("counts", {}) if isinstance(self.result, dict) else {}
 
 
-class ValueAliasQuerySet(ScopedQuerySet):
+class CountyWideQuerySet(ScopedQuerySet):
+    """Rows that hold for a whole county (its value aliases, its header mappings): they apply
+    to every import into the county, so everybody in the county (and above it) sees them."""
+
     scope_lookup = "county__code"
 
     def scope_prefix(self, scope):
-        """A county's aliases apply to every import into the county: everybody in the county
-        (and above it) sees them."""
         return scope.prefix[:6]
 
+
+class ValueAliasQuerySet(CountyWideQuerySet):
     def counties_visible_to(self, user):
         """The counties whose aliases ``user`` may read: the own county (also for a township's
         or a village's staff) and every county of a larger region."""
@@ -173,13 +176,7 @@ class ValueAlias(models.Model):
             raise ValidationError(problems)
 
 
-class HeaderMappingQuerySet(ScopedQuerySet):
-    scope_lookup = "county__code"
-
-    def scope_prefix(self, scope):
-        """A county's mapping applies to every import into the county (as its aliases)."""
-        return scope.prefix[:6]
-
+class HeaderMappingQuerySet(CountyWideQuerySet):
     def for_county(self, county) -> dict[str, str]:
         """The county's mapping as the reader takes it: header → column key ("" = 不导入)."""
         if county is None:

@@ -3,7 +3,6 @@ full name, the household head (or the public toilet's name), the ID number maske
 importer's role sees identity (``toilets.exports.identity_masks``), the official labels of
 the list values after aliases, the build year, the categories and 整改情况."""
 
-from regions.models import Region
 from surveys.choices import PROBLEM_CATEGORIES
 from toilets.exports import identity_masks
 
@@ -23,7 +22,7 @@ def preview_rows(rows, villages: dict, actor, limit: int = PREVIEW_ROWS) -> list
     preview = []
     for row in rows[:limit]:
         if row.code not in names:
-            village = villages.get(row.code) or Region.objects.filter(code=row.code).first()
+            village = villages.get(row.code)
             names[row.code] = village.full_name() if village is not None else row.code
         preview.append(
             {

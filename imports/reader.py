@@ -39,6 +39,10 @@ MAX_MB = MAX_FILE_BYTES // (1024 * 1024)
 HEADER_ROWS = 10  # the header is looked for in the first ten rows
 MIN_HEADER_COLUMNS = 3  # a row naming fewer template columns is not a header
 SAMPLES = 3  # sample values per column offered with the mapping step
+# The mapping step offers at most this many file columns, each header cut to the length a
+# remembered mapping keeps (HeaderMapping.header): a sheet may have 16,384 columns.
+MAPPING_COLUMNS = 200
+HEADER_CHARS = 100
 # How a header cell names its column: a county's mapping, the template name, another name.
 MAPPED, TEMPLATE_NAME, OTHER_NAME = 2, 1, 0
 # The biggest grid of filled cells a sheet may span: 200,000 rows × 50 columns. Calamine
@@ -337,6 +341,8 @@ class LedgerSheet:
         for index, (label, group) in enumerate(labels):
             if not label:
                 continue
+            if len(columns) >= MAPPING_COLUMNS:
+                break
             samples = []
             for row in below:
                 if index < len(row) and _text(row[index]) and len(samples) < SAMPLES:
@@ -344,8 +350,8 @@ class LedgerSheet:
             columns.append(
                 {
                     "index": index,
-                    "header": label,
-                    "group": group,
+                    "header": label[:HEADER_CHARS],
+                    "group": group[:HEADER_CHARS] if group else group,
                     "column": read_as.get(index, ""),
                     "samples": samples,
                 }

@@ -26,11 +26,20 @@ class HeaderColumnsMissing(ImportFileError):
         return {"missing": list(self.missing), "columns": list(self.columns)}
 
 
+MESSAGE_CHARS = 1000
+
+
 @dataclass(frozen=True)
 class RowError:
     row: int  # the spreadsheet row number, as Excel shows it on the left
     column: str  # the template column's Chinese name, or "" for the row as a whole
     message: str
+
+    def __post_init__(self):
+        # A message repeats the cell's text, which may be 32,767 characters; up to 20,000
+        # errors are stored with the job.
+        if len(self.message) > MESSAGE_CHARS:
+            object.__setattr__(self, "message", self.message[: MESSAGE_CHARS - 1] + "…")
 
     def __str__(self):
         where = f"第 {self.row} 行"

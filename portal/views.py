@@ -84,14 +84,15 @@ class RegionDetailView(LoginRequiredMixin, TemplateView):
         for child in children:
             child.household_count = households.get(child.prefix, 0)
             child.toilet_count = toilets.get(child.prefix, 0)
+        ancestors = region.ancestors()
         visible_codes = set(
             Region.objects.visible_to(user)
-            .filter(code__in=[a.code for a in region.ancestors()])
+            .filter(code__in=[a.code for a in ancestors])
             .values_list("code", flat=True)
         )
         context.update(
             region=region,
-            breadcrumbs=[a for a in region.ancestors() if a.code in visible_codes],
+            breadcrumbs=[a for a in ancestors if a.code in visible_codes],
             children=children,
             household_total=sum(households.values()),
             toilet_total=sum(toilets.values()),

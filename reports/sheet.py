@@ -43,6 +43,7 @@ NOTES = [
 ]
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 2000
+MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a summary sheet is a few hundred KB unpacked
 
 _thin = Side(style="thin")
 _BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
@@ -230,7 +231,7 @@ _REFUSALS = {
 
 def _check_container(data: bytes):
     try:
-        check_xlsx(data, max_bytes=MAX_FILE_BYTES)
+        check_xlsx(data, max_bytes=MAX_FILE_BYTES, max_uncompressed=MAX_UNCOMPRESSED)
     except UploadRefused as exc:
         raise SheetFormatError(_REFUSALS[exc.reason]) from exc
 

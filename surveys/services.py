@@ -228,6 +228,7 @@ def add_photos(*, actor, inspection, photos) -> Inspection:
     return current
 
 
+@transaction.atomic
 def _move_inspection(*, actor, inspection, to_status, expected_version=None, **fields):
     """Move a submitted inspection on, only if it is still the version the reviewer saw."""
     require(actor, VERIFY, "只有乡镇审核员可以核查摸排记录。")

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views import View
 from django.views.generic import DetailView, FormView
 
-from core.errors import StaleEditError
+from core.errors import ConflictError
 from core.responses import private_image
 from core.web.forms import put_errors
 from core.web.views import ScopedViewMixin
@@ -89,10 +89,7 @@ class InspectView(LoginRequiredMixin, FormView):
         except ValidationError as error:
             put_errors(form, error)
             return self.form_invalid(form)
-        except StaleEditError as exc:
-            form.add_error(None, exc.message)
-            return self.form_invalid(form)
-        except services.ConflictError as exc:
+        except ConflictError as exc:  # incl. a stale edit
             form.add_error(None, exc.message)
             return self.form_invalid(form)
         messages.success(

@@ -136,3 +136,25 @@ def test_an_xls_multiple_cell_record_counts_its_last_column():
     assert at > 0
     struct.pack_into("<H", data, at + 4 + 18 - 2, 65000)  # 4 rows × 65,001 columns
     assert reason(bytes(data)) == UploadRefused.TOO_MANY_CELLS
+
+
+@pytest.mark.parametrize(
+    "rows_xml",
+    [
+        b"<row r='300000'><c r='B300000' t='n'><v>1</v></c></row>",  # single quotes
+        b'<row r = "1048576"><c r = "XFD1048576"><v>1</v></c></row>',  # spaces around =
+        b"<row><c><v>1</v></c></row>" * 300_000,  # rows without references
+    ],
+)
+def test_a_far_reaching_sheet_is_refused_however_its_references_are_written(rows_xml):
+    head = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", b"<Types/>")
+        archive.writestr("xl/workbook.xml", b"<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", head + rows_xml + b"</sheetData></worksheet>")
+    with pytest.raises(UploadRefused) as refused:
+        check_spreadsheet(
+            buffer.getvalue(), max_bytes=50 * 2**20, max_rows=200_011, max_cells=10_000_000
+        )
+    assert refused.value.reason == UploadRefused.TOO_MANY_ROWS
