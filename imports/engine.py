@@ -98,6 +98,7 @@ def import_ledger(
     progress=None,
     county: Region | None = None,
     header_mapping: dict[str, str] | None = None,
+    remembered: bool = True,
 ) -> ImportResult:
     """Read ``source`` (a path or a binary file object of an .xlsx), check every row, and —
     unless ``dry_run`` or any row is bad — write all rows in one transaction.
@@ -110,7 +111,9 @@ def import_ledger(
     ``progress(done, total, message)`` is called now and then. Raises ImportFileError for a
     file that cannot be read at all; bad rows are returned in ``result.errors``.
     ``header_mapping`` (header → column key, "" = not imported) comes on top of the county's
-    remembered one (``HeaderMapping``); a dry run returns its first rows in ``result.preview``.
+    remembered one (``HeaderMapping``) unless ``remembered`` is False (a job's import reads
+    its file with the mapping its check used, ``result.header_mapping``, whatever the county
+    remembers by then); a dry run returns its first rows in ``result.preview``.
     """
     round_name = (round_name or "").strip()
     if not round_name:
@@ -124,7 +127,9 @@ def import_ledger(
     report = progress or (lambda done, total, message: None)
     result = ImportResult(dry_run=dry_run, round_name=round_name)
 
-    mapping = {**HeaderMapping.objects.for_county(county), **(header_mapping or {})}
+    mapping = dict(HeaderMapping.objects.for_county(county)) if remembered else {}
+    mapping.update(header_mapping or {})
+    result.header_mapping = mapping
     rows = _check_rows(source, result, report, county_vocabulary(county), mapping)
     if not rows and not result.errors:
         raise ImportFileError("表格中没有数据行：请在表头下面每行填写一个厕所。")
@@ -174,7 +179,7 @@ def importer_county(actor, county: Region | None = None) -> Region | None:
         if actor is not None and not (
             ValueAlias.objects.counties_visible_to(actor).filter(pk=county.pk).exists()
         ):
-            raise PermissionDenied(f"{county.name}不在您的管辖范围内。")
+            raise PermissionDenied(f"区划代码 {county.code} 不在您的管辖范围内。")
         return county
     scope = scope_of(actor) if actor is not None else None
     if scope is None or scope.region is None or len(scope.prefix) < 6:
@@ -292,6 +297,10 @@ def _resolve(
         if region is None:
             _error(result, row.number, "code", f"区划代码 {row.code} 不存在，请核对")
             continue
+        if row.code not in visible:
+            # Only the code the row gave: nothing about what lies outside the scope.
+            _error(result, row.number, "code", f"区划代码 {row.code} 不在您的管辖范围内")
+            continue
         if region.level != Level.VILLAGE:
             _error(
                 result,
@@ -303,9 +312,6 @@ def _resolve(
             continue
         if region.abolished:
             _error(result, row.number, "code", f"{region.name}（{row.code}）已撤销，不能再登记")
-            continue
-        if row.code not in visible:
-            _error(result, row.number, "code", f"{region.name}（{row.code}）不在您的管辖范围内")
             continue
         row_county = counties.get(row.code[:6].ljust(12, "0"))
         if row_county is None:
@@ -440,16 +446,13 @@ def _match_households(plan: _Plan, rows: list[LedgerRow], actor, result: ImportR
     county_code = plan.county.code[:6]
     ids = {row.id_number for row in rows if row.is_household and row.id_number}
     visible_pks: set[int] = set()
-    found: dict[str, tuple[int, str, str]] = {}
+    found: dict[str, int] = {}
     scoped = Household.objects.visible_to(actor) if actor is not None else Household.objects
     for chunk in _chunks(ids):
         in_county = Household.objects.filter(county_code=county_code, id_number__in=_among(chunk))
-        for pk, number, code, name in in_county.values_list(
-            "pk", "id_number", "village__code", "village__name"
-        ):
-            found[number] = (pk, code, name)
+        found.update((number, pk) for pk, number in in_county.values_list("pk", "id_number"))
         if actor is None:  # the command line sees every household
-            visible_pks.update(pk for pk, _code, _name in found.values())
+            visible_pks.update(found.values())
             continue
         visible_pks.update(
             scoped.filter(county_code=county_code, id_number__in=_among(chunk)).values_list(
@@ -460,14 +463,15 @@ def _match_households(plan: _Plan, rows: list[LedgerRow], actor, result: ImportR
     for row in rows:
         if not row.is_household or not row.id_number or row.id_number not in found:
             continue
-        pk, code, name = found[row.id_number]
+        pk = found[row.id_number]
         if pk not in visible_pks and row.id_number not in reported:
             reported.add(row.id_number)
             _error(
                 result,
                 row.number,
                 "id_number",
-                f"该身份证号已登记在{name}（{code}），不在您的管辖范围内，请联系县级管理员处理",
+                # Which village holds it lies outside the scope: not named.
+                "该身份证号已在其他村登记，不在您的管辖范围内，请联系县级管理员核实",
             )
         plan.households[row.id_number] = pk
 

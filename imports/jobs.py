@@ -151,6 +151,9 @@ def run(job_id: int, *, dry_run: bool) -> str:
             dry_run=dry_run,
             progress=progress,
             header_mapping=job.header_mapping or None,
+            # The check read the file with the county's remembered mapping of that moment
+            # and stored it with the job; the import reads it the same way.
+            remembered=dry_run,
         )
     except HeaderColumnsMissing as exc:  # the job page offers the mapping step
         _fail(job_id, exc.message, stamp, {"mapping": exc.as_dict()} if dry_run else None)
@@ -176,6 +179,7 @@ def run(job_id: int, *, dry_run: bool) -> str:
     ImportJob.objects.filter(pk=job_id).update(
         status=status,
         result=_stored(result),
+        header_mapping=result.header_mapping,
         message=message[:300],
         done=result.counts.get("rows", 0),
         total=result.counts.get("rows", 0),

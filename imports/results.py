@@ -79,6 +79,9 @@ class ImportResult:
     unused_columns: list[str] = field(default_factory=list)
     # A dry run's first rows as the import will store them (``imports.preview``).
     preview: list[dict] = field(default_factory=list)
+    # The header mapping the file was read with (the county's remembered one and the job's
+    # own): a job's import reads the file exactly as its check did.
+    header_mapping: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -125,6 +125,28 @@ def test_the_next_file_of_the_county_is_recognized_without_asking(
     assert result.ok and result.counts["rows"] == 2
 
 
+def test_the_import_reads_the_file_as_its_check_did_whatever_changes_in_between(
+    upload, confirm, post_mapping, users, tree
+):
+    """Checked with the county's mapping; before the confirm somebody maps 改厕方式 to 不导入
+    for the county. The import still reads the file as the preview showed it."""
+    upload(users.county, county_file(county_rows(tree.v1)))
+    job = ImportJob.objects.get()
+    post_mapping(users.county, job, mapping_data(job))
+    upload(users.township, county_file(county_rows(tree.v2, n=2)))
+    second = ImportJob.objects.exclude(pk=job.pk).get()
+    assert second.status == ImportStatus.CHECKED, second.message
+    HeaderMapping.objects.filter(header="改厕方式").update(column="")
+    confirm(users.township, second)
+    second.refresh_from_db()
+    assert second.status == ImportStatus.DONE, second.message
+    assert Toilet.objects.filter(village=tree.v2, tech_type=TechType.THREE_COMPARTMENT).count() == 2
+    # A new check takes the county's mapping as it is now.
+    upload(users.township, county_file(county_rows(tree.v2, n=2)))
+    third = ImportJob.objects.exclude(pk__in=[job.pk, second.pk]).get()
+    assert third.status == ImportStatus.FAILED and "技术模式" in third.message
+
+
 def test_another_county_neither_gets_the_mapping_nor_sees_the_job(
     upload, post_mapping, client, users, tree
 ):
