@@ -190,11 +190,19 @@ class ChecklistForm(VersionedForm):
                 "n": n,
                 "item": item,
                 "field": self[name],
+                "anchor": f"row-{name}",
                 "failed": answered.get(item.code) is False,
                 "missing": self.is_bound and item.code not in answered,
             }
             for n, item, name in self.rows
         ]
+
+    def problem_rows(self) -> list[dict]:
+        """The rows left unanswered or failed after a refused submission, in list order: the
+        error banner links to each of them."""
+        if not self.errors:
+            return []
+        return [row for row in self.row_states() if row["failed"] or row["missing"]]
 
     def transition_kwargs(self) -> dict:
         return {"note": self.cleaned_data.get("note", ""), "checklist": self.results()}

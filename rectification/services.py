@@ -313,15 +313,19 @@ def _clean_checklist(entry, checklist: dict | None) -> list[tuple]:
     missing = [
         f"第 {n} 项“{item.text}”" for n, item in enumerate(items, 1) if item.code not in checklist
     ]
-    if missing:
-        raise ValidationError({"checklist": "请逐项检查后再验收，未检查：" + "；".join(missing)})
     failed = [
-        f"第 {n} 项“{item.text}”" for n, item in enumerate(items, 1) if not checklist[item.code]
+        f"第 {n} 项“{item.text}”"
+        for n, item in enumerate(items, 1)
+        if item.code in checklist and not checklist[item.code]
     ]
+    # Both refusals at once, so the user sees everything to fix in one go.
+    problems = []
+    if missing:
+        problems.append("请逐项检查后再验收，未检查：" + "；".join(missing))
     if failed:
-        raise ValidationError(
-            {"checklist": "有不合格项，不能验收，请退回整改：" + "；".join(failed)}
-        )
+        problems.append("有不合格项，不能验收，请退回整改：" + "；".join(failed))
+    if problems:
+        raise ValidationError({"checklist": problems})
     return [(item, True) for item in items]
 
 

@@ -153,6 +153,12 @@ class TransitionView(EntryMixin, View):
             "form": form,
             "household": self.entry.toilet.household if self.entry.toilet.household_id else None,
         }
+        if isinstance(form, ChecklistForm):
+            # What the township weighs while it ticks the list: the inspection's photos and
+            # warnings, the after photos.
+            user = self.request.user
+            context["inspections"] = queries.evidence_inspections(user, self.entry)
+            context["after_photos"] = list(queries.after_photos(user, self.entry))
         if isinstance(form, ChecklistForm) and form.is_bound and hasattr(form, "cleaned_data"):
             failed = form.failed_items()
             if failed and services.can(self.request.user, self.entry, "return"):
