@@ -2,7 +2,22 @@
 review queue, the counts per village and the toilets not yet inspected. Everything is read
 through ``visible_to(user)``; a village outside the user's scope is ``InvalidFilter`` (404)."""
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
+import re
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
 
 from core.web.filters import InvalidFilter
 from regions.models import Region
@@ -59,33 +74,194 @@ def status_counts(total="n") -> dict:
 
 # The surveyor's worklist ------------------------------------------------------------------
 
+# Group headings of the worklist: households without a 村民小组, then public toilets, come last.
+NO_GROUP = "未填村民小组"
+PUBLIC_GROUP = "公厕"
+WORKLIST_PAGE_SIZE = 50
 
-def worklist_toilets(user, survey_round):
-    """The round's toilets for the worklist: returned first, then not yet surveyed (with
-    toilets still open from an earlier round flagged ``recheck`` by the hook's receivers),
-    then submitted, then the rest; each with its inspection's id, status and return reason."""
+# The worklist's status filter: key → (label, condition on the row's inspection status).
+WORKLIST_STATUSES = {
+    "todo": ("未摸排", Q(inspection_status__isnull=True)),
+    "returned": ("被退回", Q(inspection_status=InspectionStatus.RETURNED)),
+    "submitted": ("待核查", Q(inspection_status=InspectionStatus.SUBMITTED)),
+    "verified": ("已核查", Q(inspection_status=InspectionStatus.VERIFIED)),
+}
+# What still needs the surveyor: not surveyed yet, or returned by the township.
+NEEDS_SURVEYOR = WORKLIST_STATUSES["todo"][1] | WORKLIST_STATUSES["returned"][1]
+
+_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2, "〇": 0}
+_NUMBER = re.compile(r"[0-9]+|[零〇一二两三四五六七八九十百]+")
+# The last four characters of an ID number (the masked form shows them too).
+_ID_TAIL = re.compile(r"^[0-9]{3}[0-9Xx]$")
+
+
+def _chinese_number(text: str) -> int:
+    if text.isdigit():
+        return int(text)
+    total, current = 0, 0
+    for char in text:
+        if char == "百":
+            total += (current or 1) * 100
+            current = 0
+        elif char == "十":
+            total += (current or 1) * 10
+            current = 0
+        else:
+            current = current * 10 + _DIGITS[char]
+    return total + current
+
+
+def group_sort_key(name: str) -> tuple:
+    """第二组 before 第十组 before 第十一组 (by the number in the name, then the name);
+    households without a group, then the public toilets, last."""
+    if name == PUBLIC_GROUP:
+        return (2, 0, name)
+    if name == NO_GROUP:
+        return (1, 0, name)
+    match = _NUMBER.search(name)
+    return (0, _chinese_number(match.group()) if match else 10**6, name)
+
+
+def _group_label():
+    """The worklist group a toilet falls under: its household's 村民小组, 未填村民小组, 公厕."""
+    return Case(
+        When(household__isnull=True, then=Value(PUBLIC_GROUP)),
+        When(household__group_name="", then=Value(NO_GROUP)),
+        default=F("household__group_name"),
+        output_field=CharField(),
+    )
+
+
+def _worklist_rows(user, survey_round):
+    """The round's toilets with their inspection in the round and the hook's annotations."""
     own = Inspection.objects.filter(round=survey_round, toilet=OuterRef("pk"))
     extra = {"recheck": Value(False)}
     for annotations in worklist_annotations.send(survey_round=survey_round):
         extra.update(annotations)
-    return (
-        round_toilets(user, survey_round)
-        .select_related("household", "village")
-        .annotate(
-            inspection_id=Subquery(own.values("pk")[:1]),
-            inspection_status=Subquery(own.values("status")[:1]),
-            return_reason=Subquery(own.values("return_reason")[:1]),
-            **extra,
-            rank=Case(
-                When(inspection_status=InspectionStatus.RETURNED, then=Value(0)),
-                When(inspection_status__isnull=True, then=Value(1)),
-                When(inspection_status=InspectionStatus.SUBMITTED, then=Value(2)),
-                default=Value(3),
-                output_field=IntegerField(),
-            ),
-        )
-        .order_by("rank", "-recheck", "household__group_name", "id")
+    return round_toilets(user, survey_round).annotate(
+        group_label=_group_label(),
+        inspection_id=Subquery(own.values("pk")[:1]),
+        inspection_status=Subquery(own.values("status")[:1]),
+        return_reason=Subquery(own.values("return_reason")[:1]),
+        **extra,
+        rank=Case(
+            When(inspection_status=InspectionStatus.RETURNED, then=Value(0)),
+            When(inspection_status__isnull=True, then=Value(1)),
+            When(inspection_status=InspectionStatus.SUBMITTED, then=Value(2)),
+            default=Value(3),
+            output_field=IntegerField(),
+        ),
     )
+
+
+def worklist_groups(user, survey_round) -> list[dict]:
+    """The worklist's groups in heading order, each with its counts over the whole round
+    (``total``, ``todo``, ``returned``, ``done``): one grouped query."""
+    rows = (
+        _worklist_rows(user, survey_round)
+        .order_by()
+        .values("group_label")
+        .annotate(
+            total=Count("id"),
+            todo=Count("id", filter=WORKLIST_STATUSES["todo"][1]),
+            returned=Count("id", filter=WORKLIST_STATUSES["returned"][1]),
+        )
+    )
+    groups = [
+        {
+            "name": row["group_label"],
+            "total": row["total"],
+            "todo": row["todo"],
+            "returned": row["returned"],
+            "done": row["total"] - row["todo"],
+        }
+        for row in rows
+    ]
+    return sorted(groups, key=lambda group: group_sort_key(group["name"]))
+
+
+def worklist_totals(groups) -> dict:
+    """The whole round's counts above the worklist, from ``worklist_groups``."""
+    return {k: sum(g[k] for g in groups) for k in ("total", "todo", "returned", "done")}
+
+
+def _group_rank(group_names):
+    """The heading order of ``group_names`` as an SQL expression (natural order, not the
+    database's collation)."""
+    ordered = sorted(group_names, key=group_sort_key)
+    if not ordered:
+        return Value(0, output_field=IntegerField())
+    return Case(
+        *[When(group_label=name, then=Value(i)) for i, name in enumerate(ordered)],
+        default=Value(len(ordered)),
+        output_field=IntegerField(),
+    )
+
+
+def worklist_toilets(user, survey_round, group_names=None):
+    """The round's toilets in worklist order: by 村民小组 (natural order; 公厕 last), within a
+    group returned first, then not yet surveyed (toilets still open from an earlier round,
+    flagged ``recheck`` by the hook's receivers, first among them), then submitted, then the
+    rest; each with its inspection's id, status and return reason and its ``group_label``.
+    ``group_names`` (from ``worklist_groups``) saves the query that finds the groups."""
+    if group_names is None:
+        group_names = [g["name"] for g in worklist_groups(user, survey_round)]
+    return (
+        _worklist_rows(user, survey_round)
+        .select_related("household", "village")
+        .annotate(group_rank=_group_rank(group_names))
+        .order_by("group_rank", "rank", "-recheck", "id")
+    )
+
+
+def search_worklist(rows, q="", group="", status=""):
+    """The worklist's search box and filters: ``q`` matches the 户主's name, the last four
+    characters of the ID number, the 村民小组 or a public toilet's name; ``group`` is one
+    heading (a ``group_label``); ``status`` a key of ``WORKLIST_STATUSES``."""
+    q = q.strip()
+    if q:
+        match = (
+            Q(household__head_name__icontains=q)
+            | Q(household__group_name__icontains=q)
+            | Q(name__icontains=q)
+        )
+        if _ID_TAIL.match(q):
+            match |= Q(household__id_number__endswith=q.upper())
+        rows = rows.filter(match)
+    if group:
+        rows = rows.filter(group_label=group)
+    if status in WORKLIST_STATUSES:
+        rows = rows.filter(WORKLIST_STATUSES[status][1])
+    return rows
+
+
+def next_toilet(user, survey_round, toilet):
+    """The next toilet after ``toilet`` in the worklist's order that still needs the surveyor
+    (not surveyed yet, or returned); None when there is none. A toilet that no longer needs the
+    surveyor (just surveyed) has left its place among the toilets still to do: what is left of
+    its group comes next, then the later groups. A toilet the user cannot see has none."""
+    rows = worklist_toilets(user, survey_round)
+    here = (
+        rows.filter(pk=toilet.pk)
+        .annotate(needs=ExpressionWrapper(NEEDS_SURVEYOR, output_field=BooleanField()))
+        .values("group_rank", "rank", "recheck", "needs")
+        .first()
+    )
+    if here is None:
+        return None
+    group = here["group_rank"]
+    after = Q(group_rank__gt=group)
+    if not here["needs"]:
+        after |= Q(group_rank=group)
+    else:
+        rank = here["rank"]
+        after |= Q(group_rank=group, rank__gt=rank)
+        same = Q(group_rank=group, rank=rank)
+        if here["recheck"]:
+            after |= same & (Q(recheck=False) | Q(recheck=True, pk__gt=toilet.pk))
+        else:
+            after |= same & Q(recheck=False, pk__gt=toilet.pk)
+    return rows.filter(NEEDS_SURVEYOR).filter(after).exclude(pk=toilet.pk).first()
 
 
 # The township's review queue --------------------------------------------------------------

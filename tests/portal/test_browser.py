@@ -72,7 +72,7 @@ def test_surveyor_inspects_on_a_phone_and_township_verifies(page, live_server, u
     page.click("text=摸排任务清单")
     page.wait_for_url("**/surveys/worklist/")
     assert page.inner_text("#remaining") == "1"
-    page.click(f"tr[data-toilet='{register.t1.pk}'] a.button")
+    page.click(f"[data-toilet='{register.t1.pk}'] a.button")
     page.wait_for_url(f"**/surveys/rounds/{survey.pk}/toilets/{register.t1.pk}/inspect/")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.check("text=当场使用")
@@ -88,7 +88,7 @@ def test_surveyor_inspects_on_a_phone_and_township_verifies(page, live_server, u
     page.wait_for_url("**/surveys/worklist/?round=*")
     assert "已保存" in page.inner_text(".messages")
     assert page.inner_text("#remaining") == "0"
-    assert "待核查" in page.inner_text(f"tr[data-toilet='{register.t1.pk}']")
+    assert "待核查" in page.inner_text(f"[data-toilet='{register.t1.pk}']")
 
     page.click("text=退出")
     log_in(page, live_server, "township")
