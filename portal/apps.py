@@ -11,7 +11,10 @@ class PortalConfig(AppConfig):
 
     def ready(self):
         from surveys.hooks import worklist_annotations
+        from toilets.hooks import toilet_links
 
+        from .inspect_links import toilet_page_links
         from .worklist import recheck_annotation
 
         worklist_annotations.connect(recheck_annotation)
+        toilet_links.connect(toilet_page_links)

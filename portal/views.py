@@ -18,6 +18,7 @@ from surveys.models import Inspection, SurveyRound
 from surveys.spotchecks import can_check
 from toilets.models import Household, Toilet
 
+from .inspect_links import household_inspect_links
 from .timeline import household_timeline
 
 
@@ -133,6 +134,13 @@ class HouseholdDetailView(ScopedViewMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["timeline"] = household_timeline(self.object)
+        inspect = household_inspect_links(self.request.user, self.object)
+        new = self.request.GET.get("new", "")
+        for toilet in self.object.toilets.all():
+            toilet.inspect_link = inspect["links"].get(toilet.pk)
+            if new == str(toilet.pk):
+                context["new_toilet"] = toilet
+        context["inspect_round"] = inspect["round"]
         # From the prefetched toilets: no further query.
         context["ledger_entries"] = [
             entry for toilet in self.object.toilets.all() for entry in toilet.ledger_entries.all()

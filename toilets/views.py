@@ -19,6 +19,7 @@ from . import exports
 from .choices import ToiletKind
 from .filters import HouseholdFilter, ToiletFilter
 from .forms import HouseholdForm, ToiletForm
+from .hooks import toilet_links
 from .models import Household, Toilet
 from .services import save_household, save_toilet
 
@@ -151,6 +152,12 @@ class ToiletDetailView(ScopedViewMixin, DetailView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["history"] = self.object.history.select_related("history_user")[:30]
+        # Links other apps add (the open round's 摸排, from portal).
+        context["links"] = [
+            link
+            for links in toilet_links.send(user=self.request.user, toilet=self.object)
+            for link in links
+        ]
         return context
 
 
@@ -177,7 +184,9 @@ class HouseholdToiletCreateView(VersionedFormView):
         )
 
     def success_url_for(self, toilet):
-        return reverse("toilets:household-detail", args=[toilet.household_id])
+        # The household page puts the new toilet on top, one tap from its 摸排.
+        url = reverse("toilets:household-detail", args=[toilet.household_id])
+        return f"{url}?new={toilet.pk}"
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(household=self.household, **kwargs)

@@ -247,3 +247,64 @@ def test_the_list_is_paginated(as_user, users, tree):
     assert "第 1 / 3 页" in first.content.decode()
     third = client.get(reverse("toilets:household-list"), {"page": 3})
     assert len(third.context["object_list"]) == 5
+
+
+# One tap from 摸排 -------------------------------------------------------------------------------
+
+
+def test_a_new_toilet_lands_one_tap_from_its_inspection(as_user, users, register, tree):
+    from tests.factories import SurveyRoundFactory
+
+    survey = SurveyRoundFactory(county=tree.county, name="2023年摸排")
+    client = as_user(users.surveyor)
+    url = reverse("toilets:household-toilet-create", args=[register.h1.pk])
+    response = client.post(url, toilet_form(), follow=True)
+    toilet = register.h1.toilets.order_by("-id").first()
+    assert response.redirect_chain[-1][0] == (
+        reverse("toilets:household-detail", args=[register.h1.pk]) + f"?new={toilet.pk}"
+    )
+    html = response.content.decode()
+    inspect = reverse("surveys:inspect", args=[survey.pk, toilet.pk])
+    assert response.context["new_toilet"] == toilet
+    assert f'<a class="button primary" href="{inspect}">现在摸排</a>' in html
+    # Every toilet of the household has its 摸排 link to the open round's inspection.
+    assert reverse("surveys:inspect", args=[survey.pk, register.t1.pk]) in html
+
+    # A public toilet lands on its page, with 现在摸排 on it.
+    response = client.post(
+        reverse("toilets:public-toilet-create"),
+        toilet_form(name="沙埠村委公厕", village=tree.v1.pk),
+        follow=True,
+    )
+    public = Toilet.objects.get(name="沙埠村委公厕")
+    inspect = reverse("surveys:inspect", args=[survey.pk, public.pk])
+    assert f'href="{inspect}">现在摸排</a>' in response.content.decode()
+
+
+def test_the_inspect_links_follow_the_inspection_and_the_role(as_user, users, register, tree):
+    from tests.factories import InspectionFactory, SurveyRoundFactory
+
+    survey = SurveyRoundFactory(county=tree.county)
+    household_page = reverse("toilets:household-detail", args=[register.h1.pk])
+    toilet_page = reverse("toilets:toilet-detail", args=[register.t1.pk])
+    inspect = reverse("surveys:inspect", args=[survey.pk, register.t1.pk])
+    client = as_user(users.surveyor)
+    inspection = InspectionFactory(round=survey, toilet=register.t1, status="returned")
+    for page in (household_page, toilet_page):
+        assert f'href="{inspect}">修改摸排（被退回）</a>' in client.get(page).content.decode()
+    inspection.status = "verified"
+    inspection.save()
+    detail = reverse("surveys:inspection-detail", args=[inspection.pk])
+    for page in (household_page, toilet_page):
+        html = client.get(page).content.decode()
+        assert f'href="{detail}">查看摸排</a>' in html and inspect not in html
+    # Who may not inspect gets no 摸排 link; nor does anybody without an open round.
+    client.logout()
+    township = as_user(users.township)
+    for page in (household_page, toilet_page):
+        assert "inspect-link" not in township.get(page).content.decode()
+    survey.status = "closed"
+    survey.save()
+    client = as_user(users.surveyor)
+    for page in (household_page, toilet_page):
+        assert "inspect-link" not in client.get(page).content.decode()
