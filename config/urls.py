@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from portal import pwa
 from portal import urls as portal_urls
 from portal.views import HomeView
 from toilets import urls as toilets_urls
@@ -11,6 +12,9 @@ admin.site.site_title = "户厕台账管理"
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
+    path("sw.js", pwa.service_worker, name="service-worker"),
+    path("manifest.webmanifest", pwa.manifest, name="manifest"),
+    path("offline/", pwa.OfflinePageView.as_view(), name="offline"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("regions/", include((portal_urls.region_patterns, "regions"))),

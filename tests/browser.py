@@ -73,3 +73,92 @@ def log_in(page, live_server, username):
 def fits_a_phone(page) -> bool:
     """Nothing scrolls sideways at the phone's width."""
     return page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+class Line:
+    """A TCP relay between the browser and the live server that can lose the signal.
+
+    Chromium's offline emulation does not reach a service worker's own requests, so a
+    journey "without a connection" also cuts the line itself: while ``down``, new
+    connections are closed at once and the open ones are dropped, as on a phone whose
+    signal goes. ``url`` is the address the browser uses instead of the live server's.
+    """
+
+    def __init__(self, target_url: str):
+        import socket
+        import threading
+        from urllib.parse import urlsplit
+
+        target = urlsplit(target_url)
+        self.target = (target.hostname, target.port)
+        self.down = False
+        self._open: set = set()
+        self._lock = threading.Lock()
+        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(("127.0.0.1", 0))
+        self._server.listen(64)
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self):
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            if self.down:
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=10)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update({client, upstream})
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data or self.down:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                self._close(sock)
+
+    def _close(self, sock):
+        import socket
+
+        with self._lock:
+            self._open.discard(sock)
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+    def cut(self):
+        """The signal goes: no new connection, and the open ones drop."""
+        self.down = True
+        with self._lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            self._close(sock)
+
+    def restore(self):
+        self.down = False
+
+    def close(self):
+        self.cut()
+        self._server.close()
