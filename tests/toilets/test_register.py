@@ -308,3 +308,21 @@ def test_the_inspect_links_follow_the_inspection_and_the_role(as_user, users, re
     client = as_user(users.surveyor)
     for page in (household_page, toilet_page):
         assert "inspect-link" not in client.get(page).content.decode()
+
+
+def test_list_pages_offer_only_the_region_filters_the_role_can_use(as_user, users, register, tree):
+    def selects(user, params=None):
+        html = as_user(user).get(reverse("toilets:toilet-list"), params).content.decode()
+        return {name for name in ("township", "village") if f'<select name="{name}"' in html}, html
+
+    assert selects(users.surveyor)[0] == set()
+    assert selects(users.township)[0] == {"village"}
+    assert selects(users.county)[0] == {"township", "village"}
+    # A region in the link is kept (as a hidden value) when its filter is not offered, and the
+    # folded filters stay folded for it.
+    _, html = selects(users.surveyor, {"village": tree.v1.code})
+    assert f'<input type="hidden" name="village" value="{tree.v1.code}">' in html
+    assert '<details class="more">' in html
+    assert '<span id="list" class="list-anchor"></span>' in html
+    _, html = selects(users.county, {"tech_type": "double_pit"})
+    assert '<details class="more" open>' in html
