@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 from rectification.api.views import LedgerEntryViewSet, LedgerLogViewSet, OverdueSnapshotViewSet
 from regions.api.views import RegionViewSet
 from reports.api.views import ProgressTargetViewSet, ReportJobViewSet, SubmissionViewSet
+from surveys.api.sync import InspectionSyncView
 from surveys.api.views import (
     InspectionFlagViewSet,
     InspectionViewSet,
@@ -61,6 +62,10 @@ urlpatterns = [
     path("token/", obtain_auth_token, name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The offline sync (issue 13), at the address the phone app is written against, and
+    # next to the other inspection resources. Before the router: "sync" is no inspection id.
+    path("v1/inspections/sync/", InspectionSyncView.as_view(), name="inspection-sync"),
+    path("inspections/sync/", InspectionSyncView.as_view(), name="inspection-sync-unversioned"),
     path("", include(router.urls)),
     re_path(r"^(?P<rest>.*)$", not_found),
 ]

@@ -1,6 +1,9 @@
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
 from django import forms
 from django.utils import timezone
 
+from core.geo import FAR_METRES
 from regions.models import Region
 
 from .choices import SIGN_OFF_TEXT, CheckMethod, Usability
@@ -40,6 +43,32 @@ class MultiplePhotoField(forms.FileField):
         return [super(MultiplePhotoField, self).clean(f, initial) for f in files]
 
 
+class DevicePositionField(forms.Field):
+    """The phone's position or accuracy, filled by a script into a hidden input: best effort,
+    so a value the phone could not give (blank, garbage, out of range) is None, never an
+    error the surveyor could not see or fix."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, *, low, high, places, **kwargs):
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+        self.low, self.high, self.places = low, high, places
+
+    def to_python(self, value):
+        if value in self.empty_values or isinstance(value, bool):
+            return None
+        try:
+            number = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            return None
+        if not number.is_finite() or not (self.low <= number <= self.high):
+            return None
+        if self.places == 0:
+            return int(number.to_integral_value(rounding=ROUND_HALF_UP))
+        return number.quantize(Decimal(1).scaleb(-self.places), rounding=ROUND_HALF_UP)
+
+
 class InspectionForm(forms.ModelForm):
     household_present = forms.TypedChoiceField(
         label="农户是否在家",
@@ -66,6 +95,10 @@ class InspectionForm(forms.ModelForm):
     )
     signed = forms.BooleanField(label=SIGN_OFF_TEXT, required=False)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    device_latitude = DevicePositionField(low=-90, high=90, places=6)
+    device_longitude = DevicePositionField(low=-180, high=180, places=6)
+    # Metres; up to 2,147,483,647 (the column) but a phone's fix is never worse than 100 km.
+    device_accuracy = DevicePositionField(low=0, high=100_000, places=0)
 
     class Meta:
         model = Inspection
@@ -78,17 +111,23 @@ class InspectionForm(forms.ModelForm):
             "notes",
             "partner_name",
             "inspected_at",
+            "evidence_reason",
             "signed",
+            "device_latitude",
+            "device_longitude",
+            "device_accuracy",
         ]
+        labels = {"evidence_reason": "无照片或照片位置偏远的原因"}
         widgets = {
             "check_method": forms.RadioSelect,
             "usability": forms.RadioSelect,
             "notes": forms.Textarea(attrs={"rows": 3}),
+            "evidence_reason": forms.Textarea(attrs={"rows": 2}),
         }
 
     field_order = [
         "household_present", "check_method", "usability", "categories", "minor_fixes",
-        "notes", "partner_name", "inspected_at", "photos", "signed",
+        "notes", "partner_name", "inspected_at", "photos", "evidence_reason", "signed",
     ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
@@ -103,6 +142,13 @@ class InspectionForm(forms.ModelForm):
         else:
             self.fields["version"].initial = self.instance.version
             self.initial["signed"] = False  # every save is signed again: 谁摸排、谁签字
+        self.fields["evidence_reason"].required = False
+        self.fields["evidence_reason"].help_text = (
+            f"问题厕所没有现场照片，或照片拍摄位置距厕所超过 {FAR_METRES} 米时必填，"
+            "乡镇核查时可见。"
+        )
+        for name in ("device_latitude", "device_longitude", "device_accuracy"):
+            self.initial[name] = None  # this save's position only, never the last one
         self.fields["partner_name"].help_text = "入户调查组不少于 2 人"
         self.fields["partner_name"].error_messages["required"] = (
             "入户调查组不少于 2 人，请填写同组摸排人。"

@@ -194,6 +194,21 @@ class Inspection(models.Model):
         help_text=_("当场修好的小毛病（灯具、水龙头、便盆、门等），不算问题厕所"),
     )
     notes = models.TextField(_("备注"), blank=True)
+    evidence_reason = models.CharField(
+        _("无照片或照片位置偏远的原因"),
+        max_length=200,
+        blank=True,
+        help_text=_("问题厕所没有照片，或照片拍摄位置远离厕所时，摸排员确认的原因"),
+    )
+    # The phone's own position when the surveyor saved (best effort; the page's script or
+    # the offline app fills it), next to the photos' EXIF positions.
+    device_latitude = models.DecimalField(
+        _("保存时手机纬度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    device_longitude = models.DecimalField(
+        _("保存时手机经度"), max_digits=9, decimal_places=6, null=True, blank=True
+    )
+    device_accuracy = models.PositiveIntegerField(_("手机定位精度（米）"), null=True, blank=True)
     signed = models.BooleanField(_("签字确认"), default=False)
     status = models.CharField(
         _("核查状态"),
@@ -289,6 +304,8 @@ class FlagKind(models.TextChoices):
     NO_PHOTO = "no_photo", "问题厕所没有照片"
     FAR_FROM_TOILET = "far_from_toilet", "照片位置远离厕所"
     FAR_FROM_VILLAGE = "far_from_village", "照片位置远离本村其他厕所"
+    # Not computed by refresh_flags: written when an offline record replaced another one.
+    OVERWROTE = "overwrote", "离线记录覆盖了他人录入"
 
 
 class InspectionFlag(models.Model):
@@ -431,3 +448,150 @@ class ReconciliationNote(models.Model):
 
     def __str__(self):
         return f"{self.change_key}：{self.reason}"
+
+
+# Offline sync ------------------------------------------------------------------------------
+
+
+class SyncOutcome(models.TextChoices):
+    STORED = "stored", "已保存"
+    CORRECTION_FILED = "correction_filed", "已提交更正申请"
+
+
+class SyncReceipt(models.Model):
+    """One offline record received: the client's idempotency key, stored in the same
+    transaction as what the record did, so a record sent twice is stored once."""
+
+    key = models.UUIDField(_("客户端记录编号"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    inspection = models.ForeignKey(
+        Inspection, on_delete=models.CASCADE, null=True, related_name="sync_receipts"
+    )
+    correction = models.ForeignKey(
+        "CorrectionRequest", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    outcome = models.CharField(_("结果"), max_length=20, choices=SyncOutcome.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = InspectionChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("离线记录回执")
+        verbose_name_plural = _("离线记录回执")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="surveys_syncreceipt_once")
+        ]
+
+    def __str__(self):
+        return f"{self.key} → {self.get_outcome_display()}"
+
+
+class CorrectionStatus(models.TextChoices):
+    PENDING = "pending", "待处理"
+    HANDLED = "handled", "已处理"
+
+
+class CorrectionRequest(models.Model):
+    """A surveyor's correction of an inspection the township has already verified (which is
+    final): kept as sent, with its photos, for the township to look at and handle."""
+
+    inspection = models.ForeignKey(
+        Inspection,
+        verbose_name=_("摸排记录"),
+        on_delete=models.CASCADE,
+        related_name="correction_requests",
+    )
+    surveyor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("提交人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    payload = models.JSONField(_("更正内容"))
+    created_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    status = models.CharField(
+        _("状态"),
+        max_length=10,
+        choices=CorrectionStatus.choices,
+        default=CorrectionStatus.PENDING,
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("处理人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    handled_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
+    handled_note = models.CharField(_("处理说明"), max_length=200, blank=True)
+
+    objects = InspectionChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("更正申请")
+        verbose_name_plural = _("更正申请")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["inspection", "status"], name="surveys_correction_insp_status")
+        ]
+
+    def __str__(self):
+        return f"更正申请 #{self.pk}（{self.inspection}）"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == CorrectionStatus.PENDING
+
+    def summary(self) -> dict:
+        """What the surveyor wants the record to say, in words (for the township's page)."""
+        data = self.payload if isinstance(self.payload, dict) else {}
+        usability = data.get("usability")
+        codes = data.get("categories") or []
+        names = dict(ProblemCategory.objects.filter(code__in=codes).values_list("code", "name"))
+        return {
+            "usability": Usability(usability).label if usability in Usability.values else "",
+            "categories": [names.get(c, c) for c in codes if isinstance(c, str)],
+            "minor_fixes": data.get("minor_fixes") or "",
+            "notes": data.get("notes") or "",
+            "partner_name": data.get("partner_name") or "",
+            "inspected_at": data.get("inspected_at") or "",
+            "evidence_reason": data.get("evidence_reason") or "",
+        }
+
+
+class CorrectionChildQuerySet(ScopedQuerySet):
+    scope_lookup = "request__inspection__toilet__village__code"
+
+
+def correction_photo_path(instance, filename):
+    inspection = instance.request.inspection
+    return f"corrections/{inspection.round_id}/{inspection.pk}/{instance.request_id}/{filename}"
+
+
+class CorrectionPhoto(models.Model):
+    """A photo sent with a correction request, checked and kept like an inspection photo."""
+
+    request = models.ForeignKey(
+        CorrectionRequest,
+        verbose_name=_("更正申请"),
+        on_delete=models.CASCADE,
+        related_name="photos",
+    )
+    image = models.ImageField(_("照片"), upload_to=correction_photo_path)
+    thumbnail = models.ImageField(_("缩略图"), upload_to=correction_photo_path)
+    sha256 = models.CharField(_("文件指纹"), max_length=64)
+    taken_at = models.DateTimeField(_("拍摄时间"), null=True, blank=True)
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True)
+    longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CorrectionChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("更正申请照片")
+        verbose_name_plural = _("更正申请照片")
+        ordering = ["id"]
+
+    def __str__(self):
+        return f"照片 {self.sha256[:8]}"

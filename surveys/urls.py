@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import coverage, inspections, reconcile, review, rounds, spotchecks, worklist
+from .views import coverage, inspections, offline, reconcile, review, rounds, spotchecks, worklist
 
 app_name = "surveys"
 
@@ -15,6 +15,9 @@ urlpatterns = [
     path("rounds/<int:pk>/close/", rounds.RoundCloseView.as_view(), name="round-close"),
     # The surveyor's worklist and inspections
     path("worklist/", worklist.WorklistView.as_view(), name="worklist"),
+    # What the phone keeps for working without a connection
+    path("offline/data/", offline.OfflineDataView.as_view(), name="offline-data"),
+    path("offline/inspect/", offline.OfflineInspectView.as_view(), name="offline-inspect"),
     path(
         "rounds/<int:round_pk>/toilets/<int:toilet_pk>/inspect/",
         inspections.InspectView.as_view(),
@@ -26,6 +29,16 @@ urlpatterns = [
         name="inspection-detail",
     ),
     path("photos/<int:pk>/<str:size>/", inspections.PhotoView.as_view(), name="photo"),
+    path(
+        "corrections/<int:pk>/handle/",
+        inspections.CorrectionHandleView.as_view(),
+        name="correction-handle",
+    ),
+    path(
+        "correction-photos/<int:pk>/<str:size>/",
+        inspections.CorrectionPhotoView.as_view(),
+        name="correction-photo",
+    ),
     # Township verification
     path("rounds/<int:pk>/review/", review.ReviewQueueView.as_view(), name="review"),
     path("rounds/<int:pk>/review/export/", review.ReviewExportView.as_view(), name="review-export"),

@@ -101,10 +101,13 @@ class InspectionSerializer(serializers.ModelSerializer):
         fields = [
             "id", "round", "toilet", "surveyor", "partner_name", "inspected_at",
             "household_present", "check_method", "usability", "usability_display", "categories",
-            "minor_fixes", "notes", "signed", "status", "status_display", "return_reason",
-            "verified_at", "photos", "version", "created_at", "updated_at",
+            "minor_fixes", "notes", "evidence_reason", "signed", "status", "status_display",
+            "return_reason", "verified_at", "photos", "version", "created_at", "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["status", "return_reason", "verified_at", "created_at", "updated_at"]
+        read_only_fields = [
+            "status", "return_reason", "verified_at", "created_at", "updated_at",
+            "evidence_reason",
+        ]  # fmt: skip
         validators = []  # (round, toilet) uniqueness is the service's, with a 409
 
     def _save(self, instance, validated_data):

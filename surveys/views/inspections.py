@@ -4,6 +4,7 @@ and its photos (served through the scoping only)."""
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views import View
@@ -20,8 +21,9 @@ from toilets.models import Toilet
 from .. import services
 from ..choices import InspectionStatus
 from ..forms import InspectionForm
-from ..models import Inspection, InspectionPhoto, SurveyRound
+from ..models import CorrectionPhoto, CorrectionRequest, Inspection, InspectionPhoto, SurveyRound
 from ..services import require
+from .base import redirect_next
 
 
 class InspectView(LoginRequiredMixin, FormView):
@@ -85,6 +87,7 @@ class InspectView(LoginRequiredMixin, FormView):
                 categories=data["categories"],
                 photos=data["photos"],
                 expected_version=data.get("version"),
+                confirm_evidence=True,
             )
         except ValidationError as error:
             put_errors(form, error)
@@ -108,20 +111,60 @@ class InspectionDetailView(ScopedViewMixin, DetailView):
             super()
             .get_queryset()
             .select_related("round", "toilet__household", "toilet__village", "surveyor")
-            .prefetch_related("categories", "photos", "flags")
+            .prefetch_related(
+                "categories",
+                "photos",
+                "flags",
+                Prefetch(
+                    "correction_requests",
+                    queryset=CorrectionRequest.objects.select_related(
+                        "surveyor", "handled_by"
+                    ).prefetch_related("photos"),
+                ),
+            )
         )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["can_verify"] = has_capability(self.request.user, VERIFY)
         context["can_inspect"] = has_capability(self.request.user, INSPECT)
+        context["corrections"] = list(self.object.correction_requests.all())
         return context
 
 
 class PhotoView(LoginRequiredMixin, View):
     """Photos are household data: served only through the scoping, never as public media."""
 
+    model = InspectionPhoto
+
     def get(self, request, pk, size):
-        photo = get_object_or_404(InspectionPhoto.objects.visible_to(request.user), pk=pk)
+        photo = get_object_or_404(self.model.objects.visible_to(request.user), pk=pk)
         field = photo.thumbnail if size == "thumb" else photo.image
         return private_image(field, missing="照片文件不存在。")
+
+
+class CorrectionPhotoView(PhotoView):
+    """The photos of a correction request, through the same scoping."""
+
+    model = CorrectionPhoto
+
+
+class CorrectionHandleView(LoginRequiredMixin, View):
+    """The township marks a correction request of a verified inspection handled, with a note."""
+
+    def post(self, request, pk):
+        correction = get_object_or_404(
+            CorrectionRequest.objects.visible_to(request.user).select_related("inspection"),
+            pk=pk,
+        )
+        try:
+            services.handle_correction(
+                actor=request.user, request=correction, note=request.POST.get("note", "")
+            )
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+        except ConflictError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"已处理更正申请：{correction.inspection.toilet}。")
+        return redirect_next(request, "surveys:inspection-detail", pk=correction.inspection_id)

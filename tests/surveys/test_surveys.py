@@ -301,14 +301,16 @@ def test_two_surveyors_editing_at_once_the_second_gets_a_conflict(
     version = client_a.get(inspect_url(survey, register.t1)).context["form"]["version"].value()
     assert (
         client_a.post(
-            inspect_url(survey, register.t1), form_data(version=version, notes="A")
+            inspect_url(survey, register.t1),
+            form_data(version=version, notes="A", evidence_reason="农户不同意拍照"),
         ).status_code
         == 302
     )
     client.logout()
     client_b = as_user(second)
     response = client_b.post(
-        inspect_url(survey, register.t1), form_data(version=version, notes="B")
+        inspect_url(survey, register.t1),
+        form_data(version=version, notes="B", evidence_reason="农户不同意拍照"),
     )
     assert "已被他人修改" in response.content.decode()
     inspection.refresh_from_db()
