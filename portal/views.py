@@ -18,6 +18,7 @@ from surveys.models import Inspection, SurveyRound
 from surveys.spotchecks import can_check
 from toilets.models import Household, Toilet
 
+from .home import callouts
 from .inspect_links import household_inspect_links
 from .timeline import household_timeline
 
@@ -55,6 +56,7 @@ class HomeView(LoginRequiredMixin, TemplateView):
         )
         if scope is not None:
             context["ledger_queues"] = home_queues(user)
+            context.update(callouts(user, context["open_round"]))
         return context
 
 
