@@ -314,7 +314,18 @@ class InspectionSyncView(APIView):
             services.check_inspection(form.instance, cleaned["categories"])
         except ValidationError as error:
             for key, messages in _service_errors(error).items():
-                if key not in errors and not (set(messages) & _all(errors)):
+                if key in errors:
+                    continue
+                # A model constraint's message (the sign-off) comes without its field: keep
+                # it once, under the field the service names.
+                top = errors.get("non_field_errors", [])
+                if set(messages) & set(top):
+                    top = [m for m in top if m not in messages]
+                    if top:
+                        errors["non_field_errors"] = top
+                    else:
+                        errors.pop("non_field_errors")
+                if not (set(messages) & _all(errors)):
                     errors[key] = messages
 
     @staticmethod
