@@ -58,7 +58,8 @@
     if (!input) return name;
     var box = input.closest(".field");
     var label = box && box.querySelector("label[for], label.check");
-    var text = label ? label.textContent.replace("*", "").trim() : name;
+    if (input.type === "checkbox" && name === "signed") return "签字确认";
+    var text = label ? label.textContent.replace("*", "").split("（")[0].trim() : name;
     return text.length > 20 ? text.slice(0, 20) + "…" : text;
   }
 
