@@ -11,20 +11,21 @@ from surveys.queries import current_round
 from toilets.choices import ToiletStatus
 
 
-def covers(survey_round, toilet) -> bool:
-    """The open round takes an inspection of the toilet: it is in use, in the round's county."""
+def covers(survey_round, toilet, village) -> bool:
+    """The open round takes an inspection of the toilet (in ``village``): it is in use, in the
+    round's county."""
     return (
         survey_round is not None
         and survey_round.is_open
         and toilet.status == ToiletStatus.ACTIVE
-        and toilet.village.code.startswith(survey_round.county.prefix)
+        and village.code.startswith(survey_round.county.prefix)
     )
 
 
-def inspect_link(survey_round, toilet, inspection) -> dict | None:
+def inspect_link(survey_round, toilet, inspection, village) -> dict | None:
     """The link for ``toilet`` given its ``inspection`` in the open round (or None): 摸排 (or
     现在摸排) when not yet surveyed, 修改 while the township has not verified it, else 查看."""
-    if not covers(survey_round, toilet):
+    if not covers(survey_round, toilet, village):
         return None
     inspect = reverse("surveys:inspect", args=[survey_round.pk, toilet.pk])
     if inspection is None:
@@ -53,7 +54,8 @@ def household_inspect_links(user, household) -> dict:
             (i for i in toilet.inspections.all() if survey_round and i.round_id == survey_round.pk),
             None,
         )
-        link = inspect_link(survey_round, toilet, inspection)
+        # A household's toilets are in its village (moving a household moves them).
+        link = inspect_link(survey_round, toilet, inspection, household.village)
         if link is not None:
             links[toilet.pk] = link
     return {"round": survey_round, "links": links}
@@ -65,10 +67,10 @@ def toilet_page_links(*, user, toilet) -> list[dict]:
     if not has_capability(user, INSPECT):
         return []
     survey_round = current_round(user)
-    if not covers(survey_round, toilet):
+    if not covers(survey_round, toilet, toilet.village):
         return []
     inspection = Inspection.objects.filter(round=survey_round, toilet=toilet).first()
-    link = inspect_link(survey_round, toilet, inspection)
+    link = inspect_link(survey_round, toilet, inspection, toilet.village)
     if inspection is None:
         link["label"] = "现在摸排"
     return [link]

@@ -11,6 +11,10 @@ pytestmark = pytest.mark.django_db
 # user has no township filter); households add one query for the toilet counts of the page.
 HOUSEHOLD_LIST_QUERIES = 7
 TOILET_LIST_QUERIES = 6
+# 一户一档: session + user + role assignment, the household, its toilets with their
+# inspections, categories, photos and ledger entries, the timeline's four histories, the open
+# round (the 摸排 links are read from the prefetched inspections).
+HOUSEHOLD_PAGE_QUERIES = 14
 
 
 def fill(tree, n):
@@ -45,3 +49,20 @@ def test_api_household_list_query_count_is_pinned(api, users, tree, django_asser
     with django_assert_num_queries(3):  # role assignment, count, rows
         response = api.get("/api/households/")
     assert response.json()["count"] == 20
+
+
+@pytest.mark.parametrize("toilets", [1, 4])
+def test_household_page_query_count_is_pinned(
+    as_user, users, tree, django_assert_num_queries, toilets
+):
+    from tests.factories import InspectionFactory, SurveyRoundFactory
+
+    survey = SurveyRoundFactory(county=tree.county)
+    household = HouseholdFactory(village=tree.v1)
+    for toilet in ToiletFactory.create_batch(toilets, household=household):
+        InspectionFactory(round=survey, toilet=toilet, status="returned")
+    client = as_user(users.surveyor)
+    url = reverse("toilets:household-detail", args=[household.pk])
+    with django_assert_num_queries(HOUSEHOLD_PAGE_QUERIES):
+        response = client.get(url)
+    assert response.content.decode().count("修改摸排（被退回）") == toilets
