@@ -454,3 +454,37 @@ def test_a_demolished_toilet_is_refused(api, users, tree, survey):
     assert response.status_code == 400
     assert "拆除" in response.json()["detail"]
     assert not InspectionFlag.objects.exists() and not Inspection.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    "postgresql" not in settings.DATABASES["default"]["ENGINE"],
+    reason="concurrent requests need a database with row locks",
+)
+def test_the_same_record_sent_twice_at_once_is_stored_once(users, register, survey):
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    key = uuid.uuid4()
+    barrier = threading.Barrier(2)
+    codes = []
+
+    def post():
+        client = APIClient()
+        client.force_authenticate(users.surveyor)
+        try:
+            barrier.wait()
+            codes.append(send(client, record(survey, register.t1), key=key).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [200, 201]
+    assert Inspection.objects.count() == 1 and SyncReceipt.objects.count() == 1
+    assert Inspection.objects.get().photos.count() == 1
