@@ -22,6 +22,7 @@ from .. import services
 from ..choices import InspectionStatus
 from ..forms import InspectionForm
 from ..models import CorrectionPhoto, CorrectionRequest, Inspection, InspectionPhoto, SurveyRound
+from ..queries import next_toilet
 from ..services import require
 from .base import redirect_next
 
@@ -67,8 +68,16 @@ class InspectView(LoginRequiredMixin, FormView):
             inspection=self.inspection,
             locked=self.inspection is not None
             and self.inspection.status == InspectionStatus.VERIFIED,
+            next_url=self._next_url(),
         )
         return context
+
+    def _next_url(self) -> str:
+        """Where 下一户 goes after this save: the next toilet of the worklist still to do."""
+        following = next_toilet(self.request.user, self.survey_round, self.toilet)
+        if following is None:
+            return ""
+        return reverse("surveys:inspect", args=[self.survey_round.pk, following.pk])
 
     def form_valid(self, form):
         data = form.cleaned_data

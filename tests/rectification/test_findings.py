@@ -271,6 +271,8 @@ class Page:
             "partner_name": "李四",
             "inspected_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
             "signed": "on",
+            # The page asks why a problem toilet has no photo.
+            "evidence_reason": "农户不同意拍照",
             "version": form["version"].value() or "",
         }
         response = self.client.post(self.url, data)

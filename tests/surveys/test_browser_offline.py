@@ -236,3 +236,6 @@ def test_a_photo_chosen_once_survives_a_validation_error(page, live_server, line
     assert "已保存" in page.inner_text(".messages")
     inspection = Inspection.objects.get()
     assert inspection.photos.count() == 1 and inspection.device_latitude is not None
+    # 下一户: the next toilet still to do, one tap away.
+    page.click(".messages a:has-text('下一户')")
+    page.wait_for_url(f"**/surveys/rounds/{survey.pk}/toilets/{village['t2'].pk}/inspect/")
