@@ -89,7 +89,10 @@ async function page(event) {
   var network = fetch(request);
   try {
     var response = await withTimeout(network, NETWORK_TIMEOUT_MS);
-    if (response.ok && !response.redirected && response.type === "basic") {
+    // Pages only: a download (an export, a stamped sheet) goes by, never into the cache.
+    var html = (response.headers.get("Content-Type") || "").indexOf("text/html") === 0;
+    if (response.ok && !response.redirected && response.type === "basic" && html &&
+        !response.headers.has("Content-Disposition")) {
       var copy = response.clone();
       event.waitUntil(caches.open(PAGE_CACHE).then(function (cache) { return cache.put(request, copy); }));
     }
