@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "reports",
     "imports",
     "apitokens",
+    "dashboards",
+    "dispatch",
     "portal",
     "axes",
 ]

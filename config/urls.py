@@ -22,6 +22,8 @@ urlpatterns = [
     path("ledger/", include("rectification.urls")),
     path("reports/", include("reports.urls")),
     path("imports/", include("imports.urls")),
+    path("dashboard/", include("dashboards.urls")),
+    path("dispatch/", include("dispatch.urls")),
     path("account/tokens/", include("apitokens.urls")),
     path("", include((toilets_urls.urlpatterns + portal_urls.household_patterns, "toilets"))),
     path("api/", include("config.api_urls")),

@@ -1,0 +1,5 @@
+"""The dashboard pages, under the "dashboards" namespace."""
+
+app_name = "dashboards"
+
+urlpatterns = []
