@@ -1,0 +1,86 @@
+"""A briefing as a spreadsheet (core.xlsx): the ranking table, the 合计 row, the formula."""
+
+from core.xlsx import write_xlsx
+
+from .models import Briefing
+
+HEADERS = [
+    "名次",
+    "乡镇（街道）",
+    "得分",
+    "覆盖率得分",
+    "销号率得分",
+    "逾期扣分",
+    "抽查扣分",
+    "较上期名次",
+    "户厕底数",
+    "本期摸排",
+    "累计摸排",
+    "本期发现问题",
+    "累计问题厕所",
+    "本期制定方案",
+    "累计制定方案",
+    "本期整改",
+    "累计整改",
+    "本期销号",
+    "累计销号",
+    "未完成整改",
+    "逾期",
+    "抽查不一致率（%）",
+]
+
+
+def _moved(change: dict | None) -> str:
+    if not change:
+        return "—"
+    n = change["places"]
+    return f"▲{n}" if n > 0 else f"▼{-n}" if n < 0 else "持平"
+
+
+def _figures(row: dict) -> list:
+    return [
+        row["registered"],
+        row["surveyed_period"],
+        row["surveyed"],
+        row["found_period"],
+        row["problems"],
+        row["planned_period"],
+        row["planned"],
+        row["rectified_period"],
+        row["rectified"],
+        row["closed_period"],
+        row["closed"],
+        row["unfinished"],
+        row["overdue"],
+        row["discrepancy_rate"] if row["discrepancy_rate"] is not None else "—",
+    ]
+
+
+def briefing_xlsx(briefing: Briefing) -> bytes:
+    data = briefing.data
+    rows = []
+    for row in data["rows"]:
+        parts = row["components"]
+        rows.append(
+            [
+                f"{row['place']}（并列）" if row["tied"] else row["place"],
+                row["name"],
+                float(row["score"]),
+                float(parts["coverage"]),
+                float(parts["closeout"]),
+                float(parts["overdue"]),
+                float(parts["discrepancy"]),
+                _moved(data["change"].get(row["code"])),
+                *_figures(row),
+            ]
+        )
+    rows.append(["", data["total"]["name"], "", "", "", "", "", "", *_figures(data["total"])])
+    rows.append([])
+    rows.append(["排名公式", briefing.formula["text"]])
+    rows.append(["说明", "得分相同者名次并列，下一名次顺延（如 1、2、2、4）。"])
+    rows.append(["数据截至", briefing.cutoff])
+    return write_xlsx(briefing.get_kind_display(), HEADERS, rows)
+
+
+def filename(briefing: Briefing) -> str:
+    return f"{briefing.title}.xlsx"

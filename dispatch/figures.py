@@ -1,0 +1,147 @@
+"""What a briefing counts, per township of the county, for a period and in total at its
+cut-off. The totals are the 33-column summary's (``reports.build``): the register (column 1),
+the round's problem toilets (6+9, from ``round_entries``), those closed out (29+32) and those
+unfinished (33), so a briefing and the summary built for the same cut-off never disagree.
+
+Period figures count what happened between the start of the period's first day and the
+cut-off, among the same entries:
+
+- 摸排: inspections of the round of registered, active toilets, by their inspection time;
+- 发现: the round's problem entries registered in the period;
+- 制定方案: entries whose plan (制定整改方案) was logged in the period;
+- 整改: entries logged 已整改 (by the village, or 立行立改) in the period;
+- 销号: entries closed out in the period and still closed (a reopened entry is not closed, as
+  in the summary).
+
+逾期 is the entries overdue on the cut-off's day (``rectification.overdue``). The spot-check
+discrepancy rate is that of the round's published samples, items checked by the cut-off
+(``surveys.spotchecks.RateRow``: differing / checked).
+
+Fixed number of queries whatever the size of the county: the summary's, one over
+inspections, one over entries, one over overdue entries, one over spot-check items.
+"""
+
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from rectification.choices import LedgerState
+from rectification.models import LedgerLog
+from rectification.overdue import overdue_by_township
+from reports.build import build_summary, round_entries
+from surveys.models import Inspection, SpotCheckItem
+from surveys.spotchecks import RateRow
+from toilets.choices import ToiletStatus
+
+TOWNSHIP_DIGITS = 9
+# The figures of a row, in the order of the table and the spreadsheet.
+COUNTS = [
+    "registered",
+    "surveyed_period",
+    "surveyed",
+    "found_period",
+    "problems",
+    "planned_period",
+    "planned",
+    "rectified_period",
+    "rectified",
+    "closed_period",
+    "closed",
+    "unfinished",
+    "overdue",
+    "spot_checked",
+    "spot_differing",
+]
+
+
+def _by_township(queryset, lookup, **aggregates):
+    return {
+        row.pop("t"): row
+        for row in queryset.annotate(t=Substr(lookup, 1, TOWNSHIP_DIGITS))
+        .values("t")
+        .annotate(**aggregates)
+        .order_by()
+    }
+
+
+def compute(survey_round, county, start, cutoff) -> tuple[list[dict], dict]:
+    """Rows (one per township, in code order) and the total row, as plain dicts of ints."""
+    prefix = county.prefix
+    summary = build_summary(survey_round, county, cutoff)
+    period = Q(inspected_at__gte=start)
+    inspections = _by_township(
+        Inspection.objects.filter(
+            round=survey_round,
+            toilet__village__code__startswith=prefix,
+            toilet__status=ToiletStatus.ACTIVE,
+            toilet__created_at__lte=cutoff,
+            inspected_at__lte=cutoff,
+        ),
+        "toilet__village__code",
+        surveyed=Count("id"),
+        surveyed_period=Count("id", filter=period),
+    )
+
+    entries = round_entries(survey_round, cutoff).filter(toilet__village__code__startswith=prefix)
+    logs = LedgerLog.objects.filter(entry=OuterRef("pk"), at__lte=cutoff)
+    plans = logs.filter(action="plan")
+    rectifications = logs.filter(to_state=LedgerState.RECTIFIED)
+    closed = Q(state=LedgerState.CLOSED, closed_at__lte=cutoff)
+    ledger = _by_township(
+        entries,
+        "toilet__village__code",
+        found_period=Count("id", filter=Q(created_at__gte=start)),
+        planned=Count("id", filter=Exists(plans)),
+        planned_period=Count("id", filter=Exists(plans.filter(at__gte=start))),
+        rectified=Count("id", filter=Exists(rectifications)),
+        rectified_period=Count("id", filter=Exists(rectifications.filter(at__gte=start))),
+        closed_period=Count("id", filter=closed & Q(closed_at__gte=start)),
+    )
+    overdue = overdue_by_township(entries, timezone.localdate(cutoff))
+
+    checked = Q(checked_at__isnull=False, checked_at__lte=cutoff)
+    spot = _by_township(
+        SpotCheckItem.objects.filter(
+            sample__round=survey_round,
+            sample__published_at__isnull=False,
+            sample__published_at__lte=cutoff,
+            original__toilet__village__code__startswith=prefix,
+        ),
+        "original__toilet__village__code",
+        spot_checked=Count("id", filter=checked),
+        spot_differing=Count("id", filter=checked & Q(differs=True)),
+    )
+
+    rows = []
+    for summary_row in summary.rows:
+        key = summary_row.code[:TOWNSHIP_DIGITS]
+        values = summary_row.values
+        row = {"code": summary_row.code, "name": summary_row.name}
+        row.update(dict.fromkeys(COUNTS, 0))
+        row.update(inspections.get(key, {}))
+        row.update(ledger.get(key, {}))
+        row.update(spot.get(key, {}))
+        row.update(
+            registered=values[1],
+            problems=values[6] + values[9],
+            closed=values[29] + values[32],
+            unfinished=values[33],
+            overdue=len(overdue.get(key, [])),
+        )
+        rows.append(row)
+    total = {"code": "", "name": "合计"}
+    total.update({name: sum(row[name] for row in rows) for name in COUNTS})
+    return rows, total
+
+
+def discrepancy_rate(row) -> float | None:
+    """Percent, one decimal, as the spot-check pages show it; None when nothing was checked."""
+    return RateRow(
+        key=row["code"],
+        name=row["name"],
+        detail="",
+        sampled=row["spot_checked"],
+        assigned=row["spot_checked"],
+        checked=row["spot_checked"],
+        differing=row["spot_differing"],
+    ).rate

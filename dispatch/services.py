@@ -1,0 +1,218 @@
+"""Writes of the dispatch app: generating a briefing and editing the ranking formula. Each takes
+``actor=`` (None only for the schedule), is atomic, checks role and region, and logs."""
+
+import datetime
+import logging
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Max, Q
+from django.utils import timezone
+
+from regions.choices import MANAGE_ROUNDS, Level, Role
+from regions.models import Region
+from regions.scoping import has_capability, scope_of
+from surveys.choices import RoundStatus
+from surveys.models import SurveyRound
+
+from . import figures, periods, ranking
+from .models import DEFAULT_WEIGHTS, Briefing, BriefingKind, RankingFormula
+
+logger = logging.getLogger(__name__)
+
+# A round closed this many days ago or less still gets its briefings (the last week's and
+# month's figures of a round are briefed after it closes).
+RECENTLY_CLOSED_DAYS = 31
+MAX_WEIGHT = Decimal("1000")
+
+
+# Access ----------------------------------------------------------------------------------
+
+
+def can_read(user) -> bool:
+    """Briefings are published county-wide: county, townships, inspectors, the city and the
+    province read them; a village surveyor (or anybody placed at a village) does not."""
+    scope = scope_of(user)
+    if scope is None:
+        return False
+    if scope.role is None:
+        return True
+    return scope.role != Role.SURVEYOR and scope.region.level != Level.VILLAGE
+
+
+def managed_county(user) -> Region | None:
+    """The county whose briefings and formula ``user`` manages: a county-level user with the
+    round-managing capability (县级管理员). A superuser manages through the admin."""
+    scope = scope_of(user)
+    if scope is None or scope.region is None or not has_capability(user, MANAGE_ROUNDS):
+        return None
+    return scope.region if scope.region.level == Level.COUNTY else None
+
+
+def _ensure_manages(actor, county: Region) -> None:
+    if not (
+        (scope_of(actor) is not None and scope_of(actor).is_global)
+        or (managed_county(actor) is not None and managed_county(actor).pk == county.pk)
+    ):
+        raise PermissionDenied("只有本县（区）的县级管理员可以执行此操作。")
+
+
+# The formula -----------------------------------------------------------------------------
+
+
+def weights_of(county: Region) -> dict[str, Decimal]:
+    formula = RankingFormula.objects.filter(county=county).first()
+    return formula.weights() if formula is not None else dict(DEFAULT_WEIGHTS)
+
+
+def clean_weights(data: dict) -> dict[str, Decimal]:
+    errors, weights = {}, {}
+    for name in DEFAULT_WEIGHTS:
+        try:
+            value = Decimal(str(data.get(name, "")).strip())
+        except InvalidOperation:
+            errors[name] = "请填写数字。"
+            continue
+        if not value.is_finite() or value < 0 or value > MAX_WEIGHT:
+            errors[name] = f"权重须在 0 到 {MAX_WEIGHT} 之间。"
+        elif value != value.quantize(Decimal("0.01")):
+            errors[name] = "最多保留两位小数。"
+        else:
+            weights[name] = value
+    if errors:
+        raise ValidationError(errors)
+    return weights
+
+
+@transaction.atomic
+def save_formula(*, actor, county: Region, weights: dict) -> RankingFormula:
+    _ensure_manages(actor, county)
+    cleaned = clean_weights(weights)
+    formula, _ = RankingFormula.objects.select_for_update().get_or_create(county=county)
+    before = formula.weights()
+    for name, value in cleaned.items():
+        setattr(formula, name, value)
+    formula.updated_by = actor
+    formula.save()
+    logger.info("ranking formula of %s changed by %s: %s -> %s", county, actor, before, cleaned)
+    return formula
+
+
+# Briefings -------------------------------------------------------------------------------
+
+
+def current_round(county: Region, now: datetime.datetime) -> SurveyRound | None:
+    """The county's open round, else its round closed within RECENTLY_CLOSED_DAYS."""
+    rounds = SurveyRound.objects.filter(county=county)
+    open_round = rounds.filter(status=RoundStatus.OPEN).first()
+    if open_round is not None:
+        return open_round
+    since = now - datetime.timedelta(days=RECENTLY_CLOSED_DAYS)
+    return (
+        rounds.filter(status=RoundStatus.CLOSED, closed_at__gte=since)
+        .order_by("-closed_at", "-id")
+        .first()
+    )
+
+
+def briefed_counties(now: datetime.datetime):
+    """Counties with an open round or one closed within RECENTLY_CLOSED_DAYS."""
+    since = now - datetime.timedelta(days=RECENTLY_CLOSED_DAYS)
+    active = SurveyRound.objects.filter(
+        Q(status=RoundStatus.OPEN) | Q(status=RoundStatus.CLOSED, closed_at__gte=since)
+    )
+    return Region.objects.filter(pk__in=active.values("county_id")).order_by("code")
+
+
+def previous_of(county, survey_round, kind, period_start) -> Briefing | None:
+    """The latest edition of the latest earlier briefing of the same kind in the same round."""
+    return (
+        Briefing.objects.filter(
+            county=county, round=survey_round, kind=kind, period_end__lt=period_start
+        )
+        .order_by("-period_end", "-edition", "-id")
+        .first()
+    )
+
+
+def generate_briefing(*, actor, county: Region, kind: str, now=None, day=None) -> Briefing:
+    """The briefing of ``kind`` for the period containing ``day`` (default: ``now``'s day,
+    county time), counted up to the period's end or ``now``, whichever is earlier.
+
+    ``actor`` None is the schedule: it returns its own earlier briefing of the same period if
+    there is one (a retried task makes nothing twice). A county user always makes a new
+    edition (第 N 版), so a briefing once sent is never changed, and a correction is a new one.
+    """
+    if kind not in BriefingKind.values:
+        raise ValidationError({"kind": "未知的通报类型。"})
+    if actor is not None:
+        _ensure_manages(actor, county)
+    now = now or timezone.now()
+    survey_round = current_round(county, now)
+    if survey_round is None:
+        raise ValidationError("本县（区）没有进行中或近期结束的摸排轮次，无法生成调度通报。")
+    start, end = periods.period_of(kind, day or timezone.localdate(now))
+    if start > timezone.localdate(now):
+        raise ValidationError("不能生成尚未开始的期间的通报。")
+    with transaction.atomic():
+        # One writer at a time per county, so editions are numbered without gaps or clashes.
+        Region.objects.select_for_update().filter(pk=county.pk).first()
+        same_period = Briefing.objects.filter(
+            county=county, round=survey_round, kind=kind, period_start=start, period_end=end
+        )
+        if actor is None:
+            scheduled = same_period.filter(generated_by__isnull=True).first()
+            if scheduled is not None:
+                return scheduled
+        edition = (same_period.aggregate(n=Max("edition"))["n"] or 0) + 1
+        cutoff = periods.cutoff_for(end, now)
+        rows, total = figures.compute(survey_round, county, periods.start_of_day(start), cutoff)
+        weights = weights_of(county)
+        ranked = ranking.rank(rows, weights)
+        for row in ranked:
+            row["discrepancy_rate"] = figures.discrepancy_rate(row)
+        total["discrepancy_rate"] = figures.discrepancy_rate(total)
+        previous = previous_of(county, survey_round, kind, start)
+        changes = ranking.change(ranked, previous.data["rows"] if previous else None)
+        briefing = Briefing(
+            county=county,
+            round=survey_round,
+            kind=kind,
+            period_start=start,
+            period_end=end,
+            edition=edition,
+            cutoff=cutoff,
+            generated_at=now,
+            generated_by=actor,
+            previous=previous,
+            data={"rows": ranked, "total": total, "change": changes},
+            formula={
+                "weights": {k: str(v) for k, v in weights.items()},
+                "text": ranking.formula_text(weights),
+            },
+        )
+        briefing.save()
+    logger.info(
+        "briefing %s (%s %s–%s, edition %s) generated by %s",
+        briefing.pk,
+        kind,
+        start,
+        end,
+        edition,
+        actor or "schedule",
+    )
+    return briefing
+
+
+def generate_scheduled(kind: str, now=None) -> list[Briefing]:
+    """The schedule's run: a briefing of ``kind`` for every county with an open or recently
+    closed round; one county's failure is logged and does not stop the others."""
+    now = now or timezone.now()
+    made = []
+    for county in briefed_counties(now):
+        try:
+            made.append(generate_briefing(actor=None, county=county, kind=kind, now=now))
+        except Exception:
+            logger.exception("briefing of %s for %s failed", kind, county)
+    return made

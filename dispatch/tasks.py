@@ -1,0 +1,29 @@
+from celery import shared_task
+from django.utils import timezone
+
+from .models import BriefingKind
+from .periods import is_last_working_day
+from .services import generate_scheduled
+
+
+def weekly(now=None) -> int:
+    """Friday 15:00 (Celery beat): the week's briefing for every briefed county."""
+    return len(generate_scheduled(BriefingKind.WEEK, now))
+
+
+def monthly(now=None) -> int:
+    """Weekdays 15:00 (Celery beat): on the month's last working day, the month's briefing."""
+    now = now or timezone.now()
+    if not is_last_working_day(timezone.localdate(now)):
+        return 0
+    return len(generate_scheduled(BriefingKind.MONTH, now))
+
+
+@shared_task(name="dispatch.weekly_briefings")
+def weekly_briefings_task() -> int:
+    return weekly()
+
+
+@shared_task(name="dispatch.monthly_briefings")
+def monthly_briefings_task() -> int:
+    return monthly()
