@@ -260,7 +260,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rectification.record_overdue",
         "schedule": crontab(hour=0, minute=30),
     },
+    # The dashboard's 整改进度趋势: each township's open and closed entries at the day's end.
+    "record-ledger-snapshots-daily": {
+        "task": "dashboards.record_snapshots",
+        "schedule": crontab(hour=23, minute=50),
+    },
+    # Dispatch briefings (调度通报), county time: the week's every Friday at 15:00; the month's
+    # on its last working day at 15:00 (the task runs every weekday and acts on that day only).
+    "dispatch-weekly-briefings": {
+        "task": "dispatch.weekly_briefings",
+        "schedule": crontab(hour=15, minute=0, day_of_week="fri"),
+    },
+    "dispatch-monthly-briefings": {
+        "task": "dispatch.monthly_briefings",
+        "schedule": crontab(hour=15, minute=0, day_of_week="mon-fri"),
+    },
 }
+
+# The dashboard map's tile layer (e.g. a provincial map service or 天地图 with its key in the
+# URL: https://t{s}.tianditu.gov.cn/vec_w/wmts?...&tk=KEY). Empty: no tiles are requested
+# at all and the map shows the villages on a plain background (offline deployments).
+MAP_TILE_URL = env_str("MAP_TILE_URL", "")
+MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "")
+MAP_TILE_SUBDOMAINS = env_list("MAP_TILE_SUBDOMAINS", [])
 
 LOGGING = {
     "version": 1,
