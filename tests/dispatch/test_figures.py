@@ -148,3 +148,31 @@ def test_overdue_at_the_period_end(tree, users, register, survey):
         actor=users.county, county=tree.county, kind=BriefingKind.MONTH, now=at(deadline, 16)
     )
     assert by_name(on_time)["沙埠镇"]["overdue"] == 0
+
+
+def test_spot_check_discrepancy_of_published_samples(tree, users, register, survey):
+    from surveys.models import SpotCheckItem, SpotCheckSample
+
+    inspections = [
+        InspectionFactory(round=survey, toilet=t)
+        for t in [register.t1, *(ToiletFactory(household=register.h1) for _ in range(3))]
+    ]
+    now = timezone.now()
+    published = SpotCheckSample.objects.create(
+        round=survey, percent=50, seed=1, created_by=users.county, published_at=now
+    )
+    for inspection, differs in zip(inspections, [True, False, False, False], strict=True):
+        SpotCheckItem.objects.create(
+            sample=published, original=inspection, checked_at=now, differs=differs
+        )
+    hidden = SpotCheckSample.objects.create(
+        round=survey, percent=50, seed=2, created_by=users.county
+    )
+    SpotCheckItem.objects.create(
+        sample=hidden, original=inspections[1], checked_at=now, differs=True
+    )
+    briefing = generate_briefing(actor=users.county, county=tree.county, kind=BriefingKind.WEEK)
+    t1 = by_name(briefing)["沙埠镇"]
+    assert (t1["spot_checked"], t1["spot_differing"], t1["discrepancy_rate"]) == (4, 1, 25.0)
+    assert t1["components"]["discrepancy"] == "-5.00"  # 20 × 0.25
+    assert by_name(briefing)["康熙岭镇"]["discrepancy_rate"] is None
