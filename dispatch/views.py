@@ -94,7 +94,9 @@ def rows_with_change(briefing: Briefing, own_code: str = "") -> list[dict]:
 
 class BriefingDetail(ReaderMixin, View):
     def get(self, request, pk):
-        briefing = get_object_or_404(self.briefings().select_related("generated_by"), pk=pk)
+        briefing = get_object_or_404(
+            self.briefings().select_related("generated_by", "previous"), pk=pk
+        )
         township = township_of(request.user)
         return render(
             request,
