@@ -9,8 +9,10 @@ number of grouped queries, whatever the number of toilets.
 """
 
 import datetime
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 
+from django.contrib.auth import get_user_model
 from django.db.models import Avg, Count, Q, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -18,7 +20,8 @@ from django.utils import timezone
 from core.users import display_name
 from rectification.choices import LedgerState
 from rectification.models import LedgerLog
-from regions.choices import SEE_IDENTITY
+from regions.choices import SEE_IDENTITY, Level
+from regions.models import Region
 from regions.scoping import has_capability
 from reports.build import round_entries
 from surveys.choices import PROBLEM_CATEGORIES, InspectionStatus
@@ -106,6 +109,12 @@ def _child(lookup, frame):
     return Substr(lookup, 1, frame.digits)
 
 
+def _village_children(frame) -> dict[int, str]:
+    """Village id → the prefix of the row it counts in (one query over the regions)."""
+    villages = Region.objects.filter(code__startswith=frame.prefix, level=Level.VILLAGE)
+    return {pk: code[: frame.digits] for pk, code in villages.values_list("id", "code")}
+
+
 def _year_q(bucket) -> Q:
     q = Q()
     if bucket["from"] is not None:
@@ -121,22 +130,26 @@ def _year_q(bucket) -> Q:
 def coverage(frame) -> Chart:
     """Registered toilets in use (the summary's column 1), inspected in the round and verified
     by the township, by the cut-off."""
-    registered = dict(
+    # Grouped by village id (an integer, no text to cut and compare per toilet), then the
+    # villages summed into the rows.
+    child_of = _village_children(frame)
+    registered = Counter()
+    for village, n in (
         Toilet.objects.visible_to(frame.user)
         .filter(
             village__code__startswith=frame.prefix,
             status=ToiletStatus.ACTIVE,
             created_at__lte=frame.cutoff,
         )
-        .annotate(child=_child("village__code", frame))
-        .values("child")
+        .values("village_id")
         .annotate(n=Count("id"))
         .order_by()
-        .values_list("child", "n")
-    )
-    inspected = {
-        row["child"]: row
-        for row in Inspection.objects.visible_to(frame.user)
+        .values_list("village_id", "n")
+    ):
+        registered[child_of.get(village)] += n
+    inspected: dict[str, Counter] = defaultdict(Counter)
+    for row in (
+        Inspection.objects.visible_to(frame.user)
         .filter(
             round=frame.survey_round,
             toilet__village__code__startswith=frame.prefix,
@@ -144,8 +157,7 @@ def coverage(frame) -> Chart:
             toilet__created_at__lte=frame.cutoff,
             inspected_at__lte=frame.cutoff,
         )
-        .annotate(child=_child("toilet__village__code", frame))
-        .values("child")
+        .values("toilet__village_id")
         .annotate(
             n=Count("id"),
             verified=Count(
@@ -154,7 +166,10 @@ def coverage(frame) -> Chart:
             ),
         )
         .order_by()
-    }
+    ):
+        inspected[child_of.get(row["toilet__village_id"])].update(
+            {"n": row["n"], "verified": row["verified"]}
+        )
 
     def values(child):
         done = inspected.get(child, {})
@@ -392,23 +407,14 @@ def activity(frame) -> Chart:
             inspected_at__gte=bounds[0],
             inspected_at__lte=frame.cutoff,
         )
-        .values("surveyor_id", "surveyor__username", "surveyor__first_name", "surveyor__last_name")
+        .values("surveyor_id")
         .annotate(**per_day)
         .order_by()
     )
-    people = [
-        {
-            "name": display_name(
-                _Person(
-                    row["surveyor__username"],
-                    row["surveyor__first_name"],
-                    row["surveyor__last_name"],
-                )
-            ),
-            "values": [row[f"d{i}"] for i in range(len(days))],
-        }
-        for row in found
-    ]
+    counts = {row["surveyor_id"]: [row[f"d{i}"] for i in range(len(days))] for row in found}
+    # The names of the few surveyors, rather than grouping every inspection by them.
+    users = get_user_model().objects.filter(pk__in=list(counts)) if counts else []
+    people = [{"name": display_name(user), "values": counts[user.pk]} for user in users]
     rows = [
         Row(p["name"], p["values"])
         for p in sorted(people, key=lambda p: (-sum(p["values"]), p["name"]))
@@ -423,16 +429,6 @@ def activity(frame) -> Chart:
         _sum(rows) if rows else [0] * len(days),
         f"截止日前 {ACTIVITY_DAYS} 天内，本轮每位摸排员每天的摸排记录数（按摸排时间）。",
     )
-
-
-@dataclass
-class _Person:
-    username: str
-    first_name: str
-    last_name: str
-
-    def get_full_name(self):
-        return f"{self.first_name} {self.last_name}".strip()
 
 
 def flags(frame) -> Chart:
@@ -472,26 +468,25 @@ def flags(frame) -> Chart:
 
 def problem_map(frame) -> Chart:
     """Problem toilets by village (open / closed out by the cut-off), placed at the mean
-    position of the village's positioned toilets; with the problem toilets' own positions
+    position of the village's positioned problem toilets; with the problem toilets' own positions
     where they are recorded (names only for roles that may see identities)."""
     closed = Q(state=LedgerState.CLOSED, closed_at__lte=frame.cutoff)
     entries = _entries(frame)
+    # One query: per village the count, the closed ones, and the mean position of its
+    # positioned problem toilets (where the problems are).
     villages = list(
         entries.values("toilet__village_id", "toilet__village__code", "toilet__village__name")
-        .annotate(n=Count("id"), closed=Count("id", filter=closed))
+        .annotate(
+            n=Count("id"),
+            closed=Count("id", filter=closed),
+            placed=Count("id", filter=Q(toilet__latitude__isnull=False)),
+            lat=Avg("toilet__latitude"),
+            lon=Avg("toilet__longitude"),
+        )
         .order_by("toilet__village__code")
     )
     positions = {
-        row["village"]: (float(row["lat"]), float(row["lon"]))
-        for row in Toilet.objects.visible_to(frame.user)
-        .filter(
-            village__code__startswith=frame.prefix,
-            status=ToiletStatus.ACTIVE,
-            latitude__isnull=False,
-        )
-        .values("village")
-        .annotate(lat=Avg("latitude"), lon=Avg("longitude"))
-        .order_by()
+        v["toilet__village_id"]: (float(v["lat"]), float(v["lon"])) for v in villages if v["placed"]
     }
     rows, places = [], []
     for v in villages:
@@ -514,11 +509,15 @@ def problem_map(frame) -> Chart:
     fields = ["toilet__latitude", "toilet__longitude", "state", "closed_at", "toilet__kind"]
     if identity:
         fields += ["toilet__household__head_name", "toilet__name"]
-    found = list(
-        entries.filter(toilet__latitude__isnull=False).values(*fields)[: MAP_POINT_LIMIT + 1]
+    placed = sum(v["placed"] for v in villages)
+    # The points only when there are few enough to draw (a second query then).
+    found = (
+        list(entries.filter(toilet__latitude__isnull=False).values(*fields))
+        if 0 < placed <= MAP_POINT_LIMIT
+        else []
     )
     points = []
-    if len(found) <= MAP_POINT_LIMIT:
+    if placed <= MAP_POINT_LIMIT:
         for p in found:
             done = p["state"] == LedgerState.CLOSED and p["closed_at"] <= frame.cutoff
             point = {
@@ -541,10 +540,10 @@ def problem_map(frame) -> Chart:
         ["问题厕所", "未销号", "已销号", "纬度", "经度"],
         rows,
         total,
-        "圆圈为各村问题厕所（位置取本村已定位厕所的平均位置，大小按数量，颜色按已销号比例）；"
+        "圆圈为各村问题厕所（位置取本村已定位问题厕所的平均位置，大小按数量，颜色按已销号比例）；"
         + (
             "小点为已定位的问题厕所。"
-            if len(found) <= MAP_POINT_LIMIT
+            if placed <= MAP_POINT_LIMIT
             else f"已定位的问题厕所超过 {MAP_POINT_LIMIT} 个，只按村显示。"
         ),
         {"villages": places, "points": points},

@@ -14,16 +14,16 @@ pytestmark = pytest.mark.django_db
 # regions). Then the chart's grouped queries.
 REQUEST = 5
 CHART_QUERIES = {
-    "coverage": 2,  # registered; inspected and verified
+    "coverage": 3,  # the villages' rows; registered; inspected and verified
     "categories": 1,
     "techniques": 1,
     "years": 1,
     "funnel": 1,
     "trend": 2,  # the snapshots; none there, the logs replayed
     "overdue": 1,
-    "activity": 1,
+    "activity": 2,  # the counts per surveyor; their names
     "flags": 1,
-    "map": 3,  # villages' counts, their positions, the positioned problem toilets
+    "map": 2,  # villages' counts and positions; the positioned problem toilets (if few)
 }
 
 
