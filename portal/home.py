@@ -1,17 +1,19 @@
 """What the home page calls out: what came back to the user to be done again. A surveyor's
 inspections the township returned and the ledger entries sent back for rectification; a
-township's summary submission the county returned. Everything read through ``visible_to``."""
+township's summary submission the county returned; the township's 报送截止 (days left or
+overdue). Everything read through ``visible_to``."""
 
 from django.db.models import Exists, OuterRef, Subquery
 from django.urls import reverse
 
 from rectification.choices import LedgerState
 from rectification.models import LedgerEntry, LedgerLog
-from regions.choices import INSPECT, RECTIFY, SUBMIT_TOWNSHIP
-from regions.scoping import has_capability
+from regions.choices import INSPECT, RECTIFY, SUBMIT_TOWNSHIP, Level
+from regions.scoping import has_capability, scope_of
 from reports.models import Submission, SubmissionKind, SubmissionStatus
-from surveys.choices import InspectionStatus
-from surveys.models import Inspection
+from reports.queries import deadline_state, latest_by_round
+from surveys.choices import InspectionStatus, RoundStatus
+from surveys.models import Inspection, SurveyRound
 
 # The ledger's moves that send an entry back to the village: 退回整改 (township), 重新打开 (county).
 RETURN_ACTIONS = ("return", "reopen")
@@ -79,10 +81,45 @@ def returned_submissions(user) -> list[Submission]:
     )
 
 
+def submission_deadlines(user) -> list[dict]:
+    """The 报送截止 of each started round with a deadline whose rows the user's township has
+    not had accepted yet: the date, days left or overdue, and the township's submission page."""
+    if not has_capability(user, SUBMIT_TOWNSHIP):
+        return []
+    scope = scope_of(user)
+    township = scope.region if scope is not None else None
+    if township is None or township.level != Level.TOWNSHIP:
+        return []
+    rounds = list(
+        SurveyRound.objects.visible_to(user)
+        .filter(
+            status__in=[RoundStatus.OPEN, RoundStatus.CLOSED], submission_deadline__isnull=False
+        )
+        .order_by("submission_deadline", "id")
+    )
+    latest = latest_by_round(user, township, rounds) if rounds else {}
+    found = []
+    for survey_round in rounds:
+        submission = latest.get(survey_round.pk)
+        if submission is not None and submission.status == SubmissionStatus.ACCEPTED:
+            continue
+        state = deadline_state(survey_round, submission)
+        found.append(
+            {
+                "round": survey_round,
+                "state": state,
+                "overdue": -state.days if state.days < 0 else 0,
+                "url": reverse("reports:township", args=[survey_round.pk, township.code]),
+            }
+        )
+    return found
+
+
 def callouts(user, survey_round) -> dict:
     """Everything the home page calls out for ``user`` (empty parts are None or [])."""
     return {
         "returned_inspections": returned_inspections(user, survey_round),
         "returned_entries": returned_entries(user),
         "returned_submissions": returned_submissions(user),
+        "submission_deadlines": submission_deadlines(user),
     }

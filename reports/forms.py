@@ -7,6 +7,8 @@ from django.utils import timezone
 
 from regions.models import Region
 
+from .completeness import TEXT_MAX, ExceptionInput, parse_toilets
+from .models import ExceptionReason
 from .progress import MAX_TARGET, TargetInput
 from .services import REASON_MAX, SEAL_MAX_BYTES
 from .sheet import MAX_FILE_BYTES
@@ -55,6 +57,55 @@ class FillerForm(forms.Form):
 
     def service_kwargs(self) -> dict:
         return {key: self.cleaned_data[key] for key in ("filler_name", "filler_phone", "filled_on")}
+
+
+class ExceptionForm(forms.Form):
+    """One village's exception to 全覆盖 on the township's page: the reason, a text (required
+    for 其他) and, hidden, the toilets the page showed as missing or unverified (the service
+    refuses the exception when they are no longer the village's incomplete ones)."""
+
+    village = forms.CharField(widget=forms.HiddenInput)
+    toilets = forms.CharField(widget=forms.HiddenInput, required=False)
+    reason = forms.ChoiceField(
+        label="例外原因",
+        required=False,
+        choices=[("", "不填写（须先补齐摸排和核查）"), *ExceptionReason.choices],
+        error_messages={"invalid_choice": "请从列表中选择例外原因。"},
+    )
+    text = forms.CharField(
+        label="说明",
+        required=False,
+        max_length=TEXT_MAX,
+        error_messages={"max_length": f"说明不能超过 {TEXT_MAX} 字。"},
+    )
+
+    def __init__(self, *args, village_name="", **kwargs):
+        self.village_name = village_name
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        data = super().clean()
+        reason, text = data.get("reason"), (data.get("text") or "").strip()
+        if reason == ExceptionReason.OTHER and not text:
+            self.add_error("text", "例外原因为“其他”时须填写具体说明。")
+        if text and not reason:
+            self.add_error("reason", "填写了说明，请选择例外原因。")
+        return data
+
+    def as_input(self) -> ExceptionInput | None:
+        data = self.cleaned_data
+        if not data.get("reason"):
+            return None
+        return ExceptionInput(
+            village_code=data["village"],
+            reason=data["reason"],
+            text=(data.get("text") or "").strip(),
+            toilets=parse_toilets(data.get("toilets", "")),
+        )
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(label="重新开启原因", max_length=100)
 
 
 class ReturnForm(forms.Form):

@@ -23,6 +23,15 @@ class SubmissionStatus(models.TextChoices):
     FINAL = "final", "已报送"  # the county's stamped table (immutable)
 
 
+class ExceptionReason(models.TextChoices):
+    """Why a registered toilet of a submitted area has no verified inspection (a recorded
+    exception to 全覆盖、不漏一户)."""
+
+    VACANT = "vacant", "无人户无法入户"
+    DEMOLISHED = "demolished", "房屋已拆除"
+    OTHER = "other", "其他"
+
+
 TOWNSHIP_STATUSES = [
     SubmissionStatus.SUBMITTED,
     SubmissionStatus.ACCEPTED,
@@ -54,6 +63,10 @@ class Submission(models.Model):
     rows = models.JSONField(_("各行数据"))  # [{"code", "name", "values": {"1": n, …}}]
     total = models.JSONField(_("合计"))  # {"1": n, …}
     sources = models.JSONField(_("数据来源"), default=dict)  # ids behind the numbers
+    # The coverage at submission, frozen with the numbers: per village registered / inspected /
+    # verified toilets and the exceptions recorded for the ones without a verified inspection
+    # (see reports.completeness.Coverage.frozen).
+    coverage = models.JSONField(_("摸排覆盖情况"), default=dict, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("报送人"),

@@ -118,6 +118,15 @@ def progress_regions(user):
     return Region.objects.visible_to(user).filter(level__in=PROGRESS_LEVELS)
 
 
+def can_see_progress(user, scope) -> bool:
+    """Whether the progress page opens for ``user`` (its own county or township, or a county
+    it sees); a village's surveyor has none and is not shown the link."""
+    region = scope.region if scope is not None else None
+    if region is not None and region.level in PROGRESS_LEVELS:
+        return True
+    return progress_regions(user).filter(level=Level.COUNTY).exists()
+
+
 def _townships(region: Region, user) -> list[Region]:
     if region.level == Level.TOWNSHIP:
         return [region]

@@ -3,10 +3,12 @@ frozen submissions and their values, the county table from the accepted township
 template's build-year columns, the empty template's rows, seals, report jobs, and the
 整村推进 targets."""
 
+import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
 from django.db.models.functions import Substr
+from django.utils import timezone
 
 from core.exports import exports
 from regions.choices import Level
@@ -236,3 +238,42 @@ def townships_with_targets(user, year: int, county: Region) -> list[Region]:
     for township in townships:
         township.in_programme = counts.get(township.prefix, 0)
     return townships
+
+
+# Deadlines --------------------------------------------------------------------------------
+
+
+@dataclass
+class DeadlineState:
+    """Where a township stands against the round's 报送截止: ``late`` when its current version
+    (pending or accepted) came after the deadline, or when it has none and the deadline has
+    passed; ``days`` left (negative: overdue)."""
+
+    deadline: datetime.date
+    late: bool
+    text: str
+    days: int
+
+
+def deadline_state(survey_round, submission, today=None) -> DeadlineState | None:
+    deadline = survey_round.submission_deadline
+    if deadline is None:
+        return None
+    today = today or timezone.localdate()
+    days = (deadline - today).days
+    current = (
+        submission
+        if submission is not None
+        and submission.status in (SubmissionStatus.SUBMITTED, SubmissionStatus.ACCEPTED)
+        else None
+    )
+    if current is not None:
+        on = timezone.localdate(current.submitted_at)
+        if on > deadline:
+            return DeadlineState(deadline, True, f"逾期上报（{on:%m-%d} 上报）", days)
+        return DeadlineState(deadline, False, "按时上报", days)
+    if days < 0:
+        return DeadlineState(deadline, True, f"逾期未上报（已逾期 {-days} 天）", days)
+    if days == 0:
+        return DeadlineState(deadline, False, "今天截止", days)
+    return DeadlineState(deadline, False, f"距截止还有 {days} 天", days)

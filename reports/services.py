@@ -27,6 +27,7 @@ from core.querystring import params_of
 from core.uploads import BadImage, open_image
 from rectification.choices import LedgerState
 from regions.choices import (
+    MANAGE_ROUNDS,
     MANAGE_SEAL,
     REVIEW_SUBMISSIONS,
     SUBMIT_COUNTY,
@@ -37,9 +38,10 @@ from regions.guards import require
 from regions.models import Region
 from regions.scoping import scope_of
 from surveys.choices import RoundStatus
-from surveys.models import Inspection
+from surveys.models import Inspection, SurveyRound
 from toilets.choices import ToiletKind
 
+from . import completeness
 from .build import TOTAL_LABEL, Summary, build_summary, round_entries
 from .columns import COLUMNS
 from .jobs import ACTIVE, clean_params, export_region
@@ -173,23 +175,89 @@ def refusal_details(summary: Summary) -> list[str]:
     ]
 
 
+def _round_closed(survey_round, what: str):
+    """The gate's first part: nothing is submitted while the survey is still going on."""
+    current = type(survey_round).objects.filter(pk=survey_round.pk).values("status").first()
+    if current and current["status"] == RoundStatus.OPEN:
+        raise Refused(
+            f"“{survey_round.name}”尚在进行中，不能{what}。",
+            [f"摸排全覆盖须在轮次结束后确认：请县级管理员结束本轮摸排（关闭轮次）后再{what}。"],
+        )
+
+
+def _lock_closed_round(survey_round, what: str):
+    """Inside the submission's transaction: the round's row locked (a reopen waits for the
+    submission, or the submission for the reopen) and still closed."""
+    status = (
+        SurveyRound.objects.select_for_update()
+        .filter(pk=survey_round.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status != RoundStatus.CLOSED:
+        raise ConflictError(f"“{survey_round.name}”刚刚被重新开启，不能{what}；请刷新后查看。")
+
+
+INCOMPLETE_MESSAGE = (
+    "有 {n} 个村的在用厕所未全部摸排并核查，且没有相符的例外说明，不能{what}（全覆盖、不漏一户）。"
+)
+
+
+def township_coverage(
+    actor, survey_round, township: Region, exceptions
+) -> tuple[completeness.Coverage, dict]:
+    """The gate's second part for a township: every toilet in use registered in the township
+    has a verified inspection, or the exception recorded for its village covers exactly the
+    village's incomplete toilets. Returns the coverage and what the submission freezes."""
+    coverage = completeness.coverage_of(actor, survey_round, township)
+    exceptions = list(exceptions or ())
+    problems = completeness.input_problems(exceptions, coverage)
+    if problems:
+        raise Refused(f"例外说明有 {len(problems)} 处填写有误，未上报。", problems)
+    given = {item.village_code: {"toilets": item.toilets} for item in exceptions}
+    problems = completeness.coverage_problems(survey_round, coverage, given)
+    if problems:
+        raise Refused(INCOMPLETE_MESSAGE.format(n=len(problems), what="上报"), problems)
+    villages = coverage.by_code()
+    frozen = completeness.frozen(
+        coverage,
+        [
+            completeness.frozen_exception(villages[item.village_code], item)
+            for item in sorted(exceptions, key=lambda item: item.village_code)
+        ],
+    )
+    return coverage, frozen
+
+
 def submit_township(
-    *, actor, survey_round, township: Region, filler_name, filler_phone, filled_on
+    *,
+    actor,
+    survey_round,
+    township: Region,
+    filler_name,
+    filler_phone,
+    filled_on,
+    exceptions=(),
 ) -> Submission:
     """Build, check and submit the township's rows as a new version.
 
     1. Guards: the township-submit capability, the township in the actor's region and in the
-       round's county, the round opened.
+       round's county, the round opened and closed again (refused while it is open).
     2. Build at a fixed cut-off through the actor's scoping; any data error or broken rule
        refuses the submission (Refused, with the list).
-    3. Lock the previous latest version, supersede it if still pending, insert version+1 with
-       the rows, the 合计, the cut-off and the ids behind the numbers (a concurrent submission
-       of the same version fails on the unique version and is refused).
+    3. 全覆盖: every toilet in use registered in the township has a verified inspection, or an
+       exception (``exceptions``: ``completeness.ExceptionInput`` per village) covers exactly
+       its village's incomplete toilets; else Refused, per village, with links.
+    4. Lock the previous latest version, supersede it if still pending, insert version+1 with
+       the rows, the 合计, the cut-off, the ids behind the numbers and the frozen coverage and
+       exceptions (a concurrent submission of the same version fails on the unique version and
+       is refused).
     """
     require(actor, SUBMIT_TOWNSHIP, "只有乡镇审核员可以上报乡镇汇总数据。")
     _unit(actor, township, Level.TOWNSHIP, "乡镇汇总数据")
     _round_for(survey_round, township)
     name, phone = clean_filler(filler_name, filler_phone, filled_on)
+    _round_closed(survey_round, "上报")
 
     cutoff = timezone.now()
     summary = township_summary(actor, survey_round, township, cutoff)
@@ -199,6 +267,7 @@ def submit_township(
             "不能上报。请先更正后再上报。",
             refusal_details(summary),
         )
+    _coverage, frozen_coverage = township_coverage(actor, survey_round, township, exceptions)
     sources = entry_sources(survey_round, township, cutoff, actor)
     rows = [
         {"code": row.code, "name": row.name, "values": stored_values(row.values)}
@@ -206,6 +275,7 @@ def submit_township(
     ]
     try:
         with transaction.atomic():
+            _lock_closed_round(survey_round, "上报")
             previous = (
                 Submission.objects.select_for_update()
                 .filter(survey_round=survey_round, region=township)
@@ -226,6 +296,7 @@ def submit_township(
                 rows=rows,
                 total=stored_values(summary.total),
                 sources=sources,
+                coverage=frozen_coverage,
                 submitted_by=actor,
                 filler_name=name,
                 filler_phone=phone,
@@ -298,6 +369,66 @@ def return_submission(
     return _review(actor, submission, expected_version, SubmissionStatus.RETURNED, reason)
 
 
+# Re-opening a closed round ---------------------------------------------------------------
+
+
+REOPEN_NOTE = "轮次已重新开启（{reason}），本版上报已失效；轮次再次结束后请补齐摸排核查并重新上报。"
+
+
+def reopen_round(*, actor, survey_round, reason: str) -> SurveyRound:
+    """The county re-opens a closed round (CLOSED → OPEN) for more survey work.
+
+    Refused once the county has submitted its stamped table for the round (that table went
+    upward and stays final). The townships' pending and accepted versions of the round are
+    returned with the reason: their coverage was checked against the closed round, so once the
+    round is closed again each township submits again (a version made before the reopen never
+    silently counts). Atomic: the round's row is locked (a township or county submission in
+    flight waits, then finds the round open and is refused)."""
+    require(actor, MANAGE_ROUNDS, "只有县级管理员可以重新开启摸排轮次。")
+    if not SurveyRound.objects.visible_to(actor).filter(pk=survey_round.pk).exists():
+        raise PermissionDenied("不是本县的摸排轮次。")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "请填写重新开启的原因，乡镇将看到它。"})
+    if len(reason) > 100:
+        raise ValidationError({"reason": "重新开启的原因不能超过 100 字。"})
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            current = SurveyRound.objects.select_for_update().get(pk=survey_round.pk)
+            if current.status != RoundStatus.CLOSED:
+                raise ConflictError(
+                    f"该轮次当前状态为“{current.get_status_display()}”，只有已结束的轮次可以重新开启。"
+                )
+            if Submission.objects.filter(survey_round=current, kind=SubmissionKind.COUNTY).exists():
+                raise ConflictError("本县已报送本轮的盖章汇总表，不能再重新开启本轮摸排。")
+            with transaction.atomic():
+                SurveyRound.objects.filter(pk=current.pk).update(
+                    status=RoundStatus.OPEN, closed_at=None
+                )
+            returned = Submission.objects.filter(
+                survey_round=current,
+                kind=SubmissionKind.TOWNSHIP,
+                status__in=[SubmissionStatus.SUBMITTED, SubmissionStatus.ACCEPTED],
+            ).update(
+                status=SubmissionStatus.RETURNED,
+                reviewed_by=actor,
+                reviewed_at=now,
+                return_reason=REOPEN_NOTE.format(reason=reason)[:REASON_MAX],
+            )
+    except IntegrityError as exc:
+        raise ConflictError("本县已有进行中的摸排轮次，请先结束它。") from exc
+    survey_round.refresh_from_db()
+    logger.info(
+        "round %s reopened by %s (%s township submissions returned): %s",
+        survey_round.pk,
+        actor,
+        returned,
+        reason,
+    )
+    return survey_round
+
+
 # The county's stamped table ---------------------------------------------------------------
 
 
@@ -308,6 +439,25 @@ def new_code() -> str:
 def normalize_code(text: str) -> str:
     """What a person types back: spaces, dashes and lower case are forgiven."""
     return "".join(ch for ch in (text or "").upper() if ch.isalnum())
+
+
+def county_coverage(actor, survey_round, county: Region, used) -> dict:
+    """The county's gate over its townships: every toilet in use registered in the county has a
+    verified inspection, or the exception frozen in its township's accepted submission still
+    covers exactly its village's incomplete toilets. Returns what the submission freezes."""
+    coverage = completeness.coverage_of(actor, survey_round, county)
+    given = {}
+    for submission in used:
+        for item in (submission.coverage or {}).get("exceptions", []):
+            given[item["village"]] = item
+    problems = completeness.coverage_problems(survey_round, coverage, given)
+    if problems:
+        raise Refused(
+            INCOMPLETE_MESSAGE.format(n=len(problems), what="报送县级汇总表")
+            + "请退回相关乡镇，由乡镇补齐摸排核查或填写例外说明后重新上报。",
+            problems,
+        )
+    return completeness.frozen(coverage, [given[code] for code in sorted(given)])
 
 
 def submit_county(
@@ -327,10 +477,12 @@ def submit_county(
     _unit(actor, county, Level.COUNTY, "县级汇总表")
     _round_for(survey_round, county)
     name, phone = clean_filler(filler_name, filler_phone, filled_on)
+    _round_closed(survey_round, "报送县级汇总表")
 
     stored_file = None
     try:
         with transaction.atomic():
+            _lock_closed_round(survey_round, "报送县级汇总表")
             first = county_table(actor, survey_round, county)
             list(
                 Submission.objects.select_for_update()
@@ -352,6 +504,7 @@ def submit_county(
                     f"汇总表有 {len(violations)} 处违反约束规则，不能报送。",
                     [f"违反规则 {v.rule}：{v.message}" for v in violations],
                 )
+            frozen_coverage = county_coverage(actor, survey_round, county, table.used)
             previous = (
                 Submission.objects.filter(survey_round=survey_round, region=county).aggregate(
                     v=Max("version")
@@ -385,6 +538,7 @@ def submit_county(
                 round_name=survey_round.name,
                 submitted_at=timezone.localtime(now),
                 seal=seal_bytes,
+                coverage_notes=completeness.note_lines(frozen_coverage),
             )
             digest = hashlib.sha256(workbook).hexdigest()
             submission = Submission(
@@ -409,6 +563,7 @@ def submit_county(
                     ],
                     "seal": bool(seal_bytes),
                 },
+                coverage=frozen_coverage,
                 submitted_by=actor,
                 filler_name=name,
                 filler_phone=phone,

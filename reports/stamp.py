@@ -8,6 +8,8 @@
    is recorded on the submission and shown on its page and on the verify page.
 4. The code and the fingerprint in the document properties too, so a re-saved copy can still
    be matched to its submission.
+4a. Under them the frozen coverage (摸排覆盖) and the exceptions recorded for toilets without a
+   verified inspection (例外说明), also in the description and as custom properties.
 5. The sheet protected against accidental edits; printed landscape on A4, fit to the width.
 """
 
@@ -45,6 +47,9 @@ SHEET_PASSWORD = "huce-summary"
 CREATOR = "农村户厕问题摸排整改系统"
 CODE_LABEL = "核验码"
 DIGEST_LABEL = "数据指纹（SHA-256）"
+COVERAGE_LABEL = "摸排覆盖"
+EXCEPTIONS_LABEL = "例外说明"
+PROPERTY_MAX = 255  # Excel's limit for a custom document property's text
 # "核验码：CODE" in the footer, "核验码:CODE" in the keywords ("核验码 CODE" once LibreOffice
 # has re-saved them).
 CODE_PATTERN = re.compile(r"核验码\s*[:：]?\s*([A-Za-z0-9]{6,16})")
@@ -69,6 +74,11 @@ def canonical_numbers(rows: list[tuple[str, dict]], total: dict) -> bytes:
 
 def data_digest(rows: list[tuple[str, dict]], total: dict) -> str:
     return hashlib.sha256(canonical_numbers(rows, total)).hexdigest()
+
+
+def _property(lines: list[str]) -> str:
+    text = "；".join(line.strip() for line in lines) or "无"
+    return text if len(text) <= PROPERTY_MAX else text[: PROPERTY_MAX - 1] + "…"
 
 
 def seal_png(data: bytes) -> bytes:
@@ -114,6 +124,7 @@ def stamped_workbook(
     round_name: str,
     submitted_at: datetime.datetime,
     seal: bytes | None = None,
+    coverage_notes: list[str] | None = None,
 ) -> bytes:
     """The stamped .xlsx of one county submission (see the module docstring)."""
     digest = data_digest(rows, total)
@@ -150,16 +161,30 @@ def stamped_workbook(
         ),
     )
 
+    coverage_notes = list(coverage_notes or [])
+    for offset, line in enumerate(coverage_notes, start=3):
+        sheet.cell(row=proof_row + offset, column=1, value=line)
+    last_row = proof_row + 2 + len(coverage_notes)
+
     properties = workbook.properties
     properties.title = title
     properties.subject = f"{unit} · {round_name} · 第{version}版"
     properties.keywords = f"{CODE_LABEL}:{code}; 数据指纹:{digest}"
-    properties.description = f"{CODE_LABEL}：{code}\n{DIGEST_LABEL}：{digest}"
+    properties.description = "\n".join(
+        [f"{CODE_LABEL}：{code}", f"{DIGEST_LABEL}：{digest}", *coverage_notes]
+    )
     properties.identifier = code
     properties.creator = CREATOR
     properties.created = submitted_at.astimezone(datetime.UTC).replace(tzinfo=None)
     workbook.custom_doc_props.append(StringProperty(name=CODE_LABEL, value=code))
     workbook.custom_doc_props.append(StringProperty(name="数据指纹", value=digest))
+    if coverage_notes:
+        workbook.custom_doc_props.append(
+            StringProperty(name=COVERAGE_LABEL, value=_property(coverage_notes[:1]))
+        )
+        workbook.custom_doc_props.append(
+            StringProperty(name=EXCEPTIONS_LABEL, value=_property(coverage_notes[1:]))
+        )
 
     sheet.protection.sheet = True
     sheet.protection.set_password(SHEET_PASSWORD)
@@ -173,7 +198,7 @@ def stamped_workbook(
     sheet.print_options.horizontalCentered = True
     sheet.page_margins = PageMargins(left=0.4, right=0.4, top=0.5, bottom=0.5)
     last_letter = get_column_letter(1 + len(COLUMNS))
-    sheet.print_area = f"A1:{last_letter}{proof_row + 2}"
+    sheet.print_area = f"A1:{last_letter}{last_row}"
 
     buffer = io.BytesIO()
     workbook.save(buffer)

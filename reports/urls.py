@@ -23,6 +23,11 @@ urlpatterns = [
         name="township",
     ),
     path("rounds/<int:pk>/counties/<str:code>/", submissions.CountyView.as_view(), name="county"),
+    path(
+        "rounds/<int:pk>/reopen/",
+        submissions.ReopenRoundView.as_view(),
+        name="round-reopen",
+    ),
     path("submissions/<int:pk>/", submissions.SubmissionDetailView.as_view(), name="submission"),
     path(
         "submissions/<int:pk>/accept/",

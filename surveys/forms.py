@@ -14,10 +14,19 @@ from .spotchecks import MAX_NOTES, MAX_SEED
 class RoundForm(forms.ModelForm):
     class Meta:
         model = SurveyRound
-        fields = ["name", "kind", "start_date", "end_date", "previous", "template"]
+        fields = [
+            "name",
+            "kind",
+            "start_date",
+            "end_date",
+            "submission_deadline",
+            "previous",
+            "template",
+        ]
         widgets = {
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "end_date": forms.DateInput(attrs={"type": "date"}),
+            "submission_deadline": forms.DateInput(attrs={"type": "date"}),
         }
 
     def __init__(self, *args, county, **kwargs):

@@ -78,6 +78,13 @@ class SurveyRound(models.Model):
     )
     start_date = models.DateField(_("开始日期"))
     end_date = models.DateField(_("结束日期"))
+    # The last day the townships may submit their rows (the county's page marks the late ones).
+    submission_deadline = models.DateField(
+        _("报送截止"),
+        null=True,
+        blank=True,
+        help_text=_("各乡镇上报汇总数据的最后一天（可不填）。"),
+    )
     previous = models.ForeignKey(
         "self",
         verbose_name=_("上一轮"),
@@ -133,6 +140,12 @@ class SurveyRound(models.Model):
             errors["county"] = "摸排轮次只能由县（区）组织。"
         if self.start_date and self.end_date and self.end_date < self.start_date:
             errors["end_date"] = "结束日期不能早于开始日期。"
+        if (
+            self.start_date
+            and self.submission_deadline
+            and self.submission_deadline < self.start_date
+        ):
+            errors["submission_deadline"] = "报送截止日期不能早于开始日期。"
         if self.previous_id:
             if self.previous.county_id != self.county_id:
                 errors["previous"] = "上一轮必须是同一县（区）的轮次。"

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -21,14 +22,22 @@ from core.errors import ConflictError
 from core.responses import stored_attachment
 from core.users import display_name
 from core.web.forms import put_errors
-from regions.choices import REVIEW_SUBMISSIONS, SUBMIT_COUNTY, SUBMIT_TOWNSHIP, Level
+from regions.choices import (
+    MANAGE_ROUNDS,
+    REVIEW_SUBMISSIONS,
+    SUBMIT_COUNTY,
+    SUBMIT_TOWNSHIP,
+    Level,
+)
 from regions.scoping import has_capability
+from surveys.choices import RoundStatus
 
-from .. import services
-from ..forms import FillerForm, ReturnForm
-from ..models import Submission, SubmissionStatus
+from .. import completeness, services
+from ..forms import ExceptionForm, FillerForm, ReopenForm, ReturnForm
+from ..models import Submission, SubmissionKind, SubmissionStatus
 from ..queries import (
     county_table,
+    deadline_state,
     seal_of,
     submission_history,
     submission_rows,
@@ -40,6 +49,17 @@ from .tables import frozen_table, table_context
 
 # The status a township shows on the county's page (no submission yet: 未上报).
 NOT_SUBMITTED = "未上报"
+EXCEPTION_ROWS_MAX = 500  # more posted exception rows than a township has villages is garbage
+
+
+def coverage_context(survey_round, coverage: completeness.Coverage) -> dict:
+    """The live coverage for a page: the frozen form plus, per village, where its missing or
+    unverified toilets are listed."""
+    frozen = completeness.frozen(coverage, [])
+    for row, village in zip(frozen["villages"], coverage.villages, strict=True):
+        if village.incomplete_ids:
+            row["url"], row["link_text"] = completeness.links_for(survey_round, village)
+    return frozen
 
 
 class SubmitPageMixin(RoundMixin):
@@ -68,11 +88,15 @@ class SubmitPageMixin(RoundMixin):
         if not self.can_submit:
             raise PermissionDenied(self.submit_denied)
         form = FillerForm(request.POST)
-        if not form.is_valid():
+        extra = self.submit_extra()
+        if not form.is_valid() or extra is None:
             return self.render_page(form)
         try:
             submission = self.submit_table(
-                actor=request.user, survey_round=self.survey_round, **form.service_kwargs()
+                actor=request.user,
+                survey_round=self.survey_round,
+                **form.service_kwargs(),
+                **extra,
             )
         except ValidationError as error:
             put_errors(form, error)
@@ -86,6 +110,10 @@ class SubmitPageMixin(RoundMixin):
 
     def submit_table(self, **kwargs) -> Submission:
         raise NotImplementedError
+
+    def submit_extra(self) -> dict | None:
+        """More arguments of the service from the POST; None when they have errors to show."""
+        return {}
 
     def submitted(self, submission):
         """The response once the table is submitted."""
@@ -106,6 +134,48 @@ class TownshipView(SubmitPageMixin, TemplateView):
 
     def submit_table(self, **kwargs) -> Submission:
         return services.submit_township(township=self.unit, **kwargs)
+
+    def live_coverage(self) -> completeness.Coverage:
+        if not hasattr(self, "_coverage"):
+            self._coverage = completeness.coverage_of(
+                self.request.user, self.survey_round, self.unit
+            )
+        return self._coverage
+
+    def exception_forms(self, data=None) -> list[ExceptionForm]:
+        """A row per village still incomplete (unbound), or per posted village (bound)."""
+        villages = self.live_coverage().by_code()
+        if data is None:
+            return [
+                ExceptionForm(
+                    prefix=f"ex-{v.village.code}",
+                    village_name=v.village.name,
+                    initial={
+                        "village": v.village.code,
+                        "toilets": ",".join(str(pk) for pk in v.incomplete_ids),
+                    },
+                )
+                for v in self.live_coverage().incomplete
+            ]
+        codes = list(dict.fromkeys(data.getlist("exception_villages")))[:EXCEPTION_ROWS_MAX]
+        forms = []
+        for code in codes:
+            village = villages.get(code)
+            forms.append(
+                ExceptionForm(
+                    data,
+                    prefix=f"ex-{code}",
+                    village_name=village.village.name if village else "",
+                )
+            )
+        return forms
+
+    def submit_extra(self) -> dict | None:
+        self.posted_exceptions = self.exception_forms(self.request.POST)
+        if not all(form.is_valid() for form in self.posted_exceptions):
+            return None
+        inputs = [form.as_input() for form in self.posted_exceptions]
+        return {"exceptions": [item for item in inputs if item is not None]}
 
     def submitted(self, submission):
         messages.success(
@@ -135,7 +205,14 @@ class TownshipView(SubmitPageMixin, TemplateView):
             if self.latest
             else None,
         }
+        context["deadline"] = deadline_state(self.survey_round, self.latest)
+        if self.latest is not None and self.latest.coverage:
+            context["frozen_coverage"] = self.latest.coverage
         if self.can_submit:
+            context["round_open"] = self.survey_round.status == RoundStatus.OPEN
+            context["coverage"] = coverage_context(self.survey_round, self.live_coverage())
+            forms = getattr(self, "posted_exceptions", None)
+            context["exception_forms"] = forms if forms is not None else self.exception_forms()
             summary = services.township_summary(user, self.survey_round, self.unit)
             context["summary"] = summary
             context["blocked"] = bool(summary.errors or summary.violations)
@@ -181,11 +258,13 @@ class CountyView(SubmitPageMixin, TemplateView):
         user = self.request.user
         table = county_table(user, self.survey_round, self.unit)
         townships = []
+        today = timezone.localdate()
         for township, submission in table.townships:
             townships.append(
                 {
                     "region": township,
                     "submission": submission,
+                    "deadline": deadline_state(self.survey_round, submission, today),
                     "status": submission.get_status_display() if submission else NOT_SUBMITTED,
                     "status_key": submission.status if submission else "none",
                     "url": reverse(
@@ -212,7 +291,16 @@ class CountyView(SubmitPageMixin, TemplateView):
             "refusal": refusal,
             "seal": seal_of(user, self.unit),
             "can_seal": services.seal_unit(user) == self.unit,
+            "round_open": self.survey_round.status == RoundStatus.OPEN,
+            "late": sum(1 for t in townships if t["deadline"] and t["deadline"].late),
+            "can_reopen": has_capability(user, MANAGE_ROUNDS)
+            and self.survey_round.status == RoundStatus.CLOSED
+            and not any(s.kind == SubmissionKind.COUNTY for s in self.history),
+            "reopen_form": ReopenForm(),
         }
+        coverage = completeness.coverage_of(user, self.survey_round, self.unit)
+        context["coverage"] = coverage_context(self.survey_round, coverage)
+        context["coverage_townships"] = completeness.township_rows(context["coverage"])
         if not table.waiting:
             context.update(
                 table_context(
@@ -225,6 +313,36 @@ class CountyView(SubmitPageMixin, TemplateView):
             )
             context["blocked"] = bool(table.violations)
         return render(self.request, self.template_name, context)
+
+
+# Re-opening the round ---------------------------------------------------------------------
+
+
+class ReopenRoundView(RoundMixin, View):
+    """POST only: the county re-opens the closed round from its submissions page."""
+
+    def post(self, request, pk):
+        survey_round = self.get_round()
+        page = reverse(
+            "reports:county", kwargs={"pk": survey_round.pk, "code": survey_round.county.code}
+        )
+        try:
+            services.reopen_round(
+                actor=request.user,
+                survey_round=survey_round,
+                reason=request.POST.get("reason", ""),
+            )
+        except ValidationError as error:
+            messages.error(request, "；".join(error.messages))
+        except ConflictError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(
+                request,
+                f"已重新开启“{survey_round.name}”。各乡镇已上报、已接收的版本均已退回；"
+                "轮次再次结束后，乡镇须补齐摸排核查并重新上报。",
+            )
+        return redirect(page)
 
 
 # Accept / return --------------------------------------------------------------------------
@@ -309,6 +427,7 @@ class SubmissionDetailView(LoginRequiredMixin, TemplateView):
                 (column, entries.get(column, [])) for column in ("6", "9", "29", "32")
             ],
             sources_villages=submission.sources.get("villages", []),
+            frozen_coverage=submission.coverage,
             sources_townships=[
                 {**t, "cutoff": datetime.datetime.fromisoformat(t["cutoff"])}
                 for t in submission.sources.get("townships", [])

@@ -11,6 +11,7 @@ from regions.scoping import has_capability, scope_of
 
 from .. import services
 from ..build import build_summary
+from ..progress import can_see_progress
 from ..queries import latest_by_round, reported_rounds
 from ..sheet import row_label
 from .base import RoundMixin, unit_page
@@ -42,6 +43,7 @@ class IndexView(LoginRequiredMixin, TemplateView):
             rounds=rounds,
             unit=unit,
             can_seal=has_capability(user, MANAGE_SEAL) and services.seal_unit(user) is not None,
+            can_progress=can_see_progress(user, scope),
         )
         return context
 

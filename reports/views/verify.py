@@ -6,7 +6,7 @@ from django.views import View
 
 from core.users import display_name
 
-from .. import services
+from .. import completeness, services
 from ..columns import COLUMNS, column_titles
 from ..forms import VerifyForm
 from ..queries import bucket_labels
@@ -14,8 +14,8 @@ from ..queries import bucket_labels
 
 class VerifyView(View):
     """No login: a code or a file in, 核验通过 / 未找到 / 文件内容与报送记录不一致 out, with only
-    the unit, round, version, who and when, and the 合计 row. A file larger than a summary
-    sheet is refused by the form (``SummaryFileField``) before it is read."""
+    the unit, round, version, who and when, the 合计 row and the frozen coverage with its
+    exceptions (as printed on the stamped file). A file larger than a summary sheet is refused by the form (``SummaryFileField``) before it is read."""
 
     template_name = "reports/verify.html"
 
@@ -25,6 +25,9 @@ class VerifyView(View):
             submission = verdict.submission
             context.update(
                 submitted_by=display_name(submission.submitted_by),
+                coverage_lines=[
+                    line.strip() for line in completeness.note_lines(submission.coverage)
+                ],
                 total_cells=[
                     (title, submission.total.get(str(c), 0))
                     for c, title in column_titles(bucket_labels(submission.survey_round)).items()

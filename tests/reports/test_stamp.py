@@ -21,6 +21,7 @@ from reports.sheet import read_summary
 from reports.stamp import code_in_file, data_digest, seal_png, stamped_workbook
 from tests.factories import SurveyRoundFactory, ToiletFactory, UserFactory
 from tests.ledger import drive, open_entry
+from tests.reports.complete import complete_round
 
 CODE = "ABCDE23456"
 SUBMITTED_AT = datetime.datetime(2022, 5, 10, 10, 30, tzinfo=datetime.UTC)
@@ -246,6 +247,7 @@ def test_a_county_submission_stores_a_stamped_file_that_revalidates(tree, users)
     entry = open_entry(users.surveyor, survey, ToiletFactory(household__village=tree.v1))
     drive(entry, township=users.township, surveyor=users.surveyor, to="closed")
     open_entry(surveyor_v3, survey, ToiletFactory(household__village=tree.v3))
+    complete_round(survey)
     Seal.objects.create(
         region=tree.county,
         uploaded_by=users.county,
