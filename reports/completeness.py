@@ -130,7 +130,7 @@ def parse_toilets(text: str) -> list[int]:
     return sorted({int(part) for part in (text or "").split(",") if part.strip().isdigit()})
 
 
-def _counts(village: VillageCoverage) -> str:
+def counts_text(village: VillageCoverage) -> str:
     return f"未摸排 {village.missing} 户、已摸排未核查 {village.unverified} 户"
 
 
@@ -170,11 +170,11 @@ def input_problems(exceptions: list[ExceptionInput], coverage: Coverage) -> list
 
 
 def coverage_problems(
-    survey_round, coverage: Coverage, exceptions: dict[str, dict], *, where=""
+    survey_round, coverage: Coverage, exceptions: dict[str, dict]
 ) -> list[Detail]:
-    """Each village whose incomplete toilets no exception covers exactly. ``exceptions`` maps a
-    village code to its exception (``toilets``: the ids it covers); ``where`` says where the
-    exceptions come from (the county's refusal names the township's submission)."""
+    """Each village whose incomplete toilets no exception covers exactly (an exception for a
+    village with nothing missing is stale too). ``exceptions`` maps a village code to its
+    exception (``toilets``: the ids it covers). A village outside the area is not named."""
     problems = []
     by_code = coverage.by_code()
     for village in coverage.villages:
@@ -188,7 +188,7 @@ def coverage_problems(
             if village.incomplete_ids:
                 url, link_text = links_for(survey_round, village)
                 problems.append(
-                    Detail(f"{label}：{_counts(village)}，没有例外说明{where}。", url, link_text)
+                    Detail(f"{label}：{counts_text(village)}，没有例外说明。", url, link_text)
                 )
             continue
         covered = sorted(int(pk) for pk in exception.get("toilets", []))
@@ -198,7 +198,7 @@ def coverage_problems(
             )
             problems.append(
                 Detail(
-                    f"{label}：例外说明{where}涵盖 {len(covered)} 户，当前{_counts(village)}"
+                    f"{label}：例外说明涵盖 {len(covered)} 户，当前{counts_text(village)}"
                     f"（共 {len(village.incomplete_ids)} 户），厕所已有变化，例外说明已过期，"
                     "请刷新后重新填写。",
                     url,
@@ -207,7 +207,7 @@ def coverage_problems(
             )
     for code in exceptions:
         if code not in by_code:
-            problems.append(Detail(f"有例外说明的村不在本单位范围内{where}。"))
+            problems.append(Detail("有例外说明的村不在本单位范围内。"))
     return problems
 
 

@@ -79,8 +79,9 @@ class ExceptionForm(forms.Form):
         error_messages={"max_length": f"说明不能超过 {TEXT_MAX} 字。"},
     )
 
-    def __init__(self, *args, village_name="", **kwargs):
+    def __init__(self, *args, village_name="", counts="", **kwargs):
         self.village_name = village_name
+        self.counts = counts  # "未摸排 1 户、已摸排未核查 0 户" now, shown beside the name
         super().__init__(*args, **kwargs)
 
     def clean(self):

@@ -150,6 +150,7 @@ class TownshipView(SubmitPageMixin, TemplateView):
                 ExceptionForm(
                     prefix=f"ex-{v.village.code}",
                     village_name=v.village.name,
+                    counts=completeness.counts_text(v),
                     initial={
                         "village": v.village.code,
                         "toilets": ",".join(str(pk) for pk in v.incomplete_ids),
@@ -166,6 +167,7 @@ class TownshipView(SubmitPageMixin, TemplateView):
                     data,
                     prefix=f"ex-{code}",
                     village_name=village.village.name if village else "",
+                    counts=completeness.counts_text(village) if village else "",
                 )
             )
         return forms
