@@ -88,7 +88,7 @@ def _child_rows(frame, values_of) -> list[Row]:
         Row(
             child.name,
             values_of(child.code[: frame.digits]),
-            "" if child.pk == frame.region.pk else child.code,
+            child.code if frame.opens(child) else "",
         )
         for child in frame.children
     ]

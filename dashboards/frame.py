@@ -30,6 +30,7 @@ class Frame:
     cutoff: datetime.datetime
     children: list[Region]
     digits: int
+    cutoff_param: str = ""  # the cut-off as given in the query string ('' = now)
 
     @property
     def prefix(self) -> str:
@@ -39,9 +40,10 @@ class Frame:
     def today(self) -> datetime.date:
         return timezone.localdate(self.cutoff)
 
-    def names(self) -> dict[str, Region]:
-        """Row prefix → the child region it stands for."""
-        return {child.code[: self.digits]: child for child in self.children}
+    def opens(self, region: Region) -> bool:
+        """A row's region has a dashboard of its own for this round (not the region itself;
+        on a city's dashboard only the round's own county)."""
+        return region.pk != self.region.pk and related(region, self.survey_round.county)
 
     def params(self, **overrides) -> dict:
         params = {
@@ -51,10 +53,6 @@ class Frame:
         }
         params.update(overrides)
         return {k: v for k, v in params.items() if v}
-
-    @property
-    def cutoff_param(self) -> str:
-        return getattr(self, "_cutoff_param", "")
 
 
 def visible_rounds(user):
@@ -130,6 +128,5 @@ def frame_of(user, params) -> Frame | None:
     else:
         region = county
     children, digits = child_rows(region)
-    frame = Frame(user, survey_round, region, cutoff or timezone.now(), children, digits)
-    frame._cutoff_param = (params.get("cutoff") or "").strip() if cutoff else ""
-    return frame
+    given = (params.get("cutoff") or "").strip() if cutoff else ""
+    return Frame(user, survey_round, region, cutoff or timezone.now(), children, digits, given)

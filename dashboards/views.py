@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import Http404, HttpResponseBadRequest, JsonResponse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -63,7 +64,7 @@ class DashboardView(LoginRequiredMixin, TemplateView):
             regions.insert(0, frame.region)
         context["regions"] = regions
         context["cutoff_value"] = frame.cutoff_param[:10]
-        context["querystring"] = "&".join(f"{k}={v}" for k, v in frame.params().items())
+        context["querystring"] = urlencode(frame.params())
         return context
 
 

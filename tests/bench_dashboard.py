@@ -28,6 +28,31 @@ GOAL_MS = 300
 SNAPSHOT_DAYS = 60
 
 
+NOTES = [
+    "Notes on the dashboard:",
+    "",
+    "- Each endpoint is a fixed number of queries (pinned in `tests/dashboards/test_queries.py`):",
+    "  5 for the request and the frame (session, user, role, round, child regions), then the",
+    "  chart's grouped aggregates. The problem charts (categories, techniques, years, funnel,",
+    "  map) read `reports.build.round_entries` for the same round, cut-off and user, so each one",
+    "  costs about one of `build_summary`'s two entry aggregates (the latest entry per toilet,",
+    "  an `EXISTS` per entry); the reference row is the summary's five queries together.",
+    "- Coverage and surveyor activity read every inspection of the round joined to its toilet",
+    "  (for the village, and the scoping): on this data every toilet is inspected and every",
+    "  inspection is dated today, the worst case for activity (a real 14-day window holds a",
+    "  fraction of the round). `EXPLAIN ANALYZE` of coverage's inspection aggregate: two",
+    "  parallel sequential scans (toilets, inspections) and a hash join, ~290 ms even without",
+    "  the scoping; one query with a `FilteredRelation` join (toilets left-joined to the",
+    "  round's inspections) measured no faster than the two. Grouping by village id rather than",
+    "  by a substring of the village code, and the surveyors' names read apart from the",
+    "  per-day counts, took 60–150 ms off each. What is left is reading; an index would not",
+    "  help a whole-county aggregate. The trend reads the daily snapshots (a few hundred rows).",
+    "- The page computes every chart once and prints its tables (the JSON endpoints are for",
+    "  other readers), so it costs about the sum of the endpoints.",
+    "",
+]
+
+
 def _positions():
     with connection.cursor() as cursor:
         cursor.execute(
@@ -167,6 +192,7 @@ def dashboard_section(args) -> str:
         f"{args.dashboard_toilets} --dashboard-repeat {args.dashboard_repeat}` with "
         f"`DATABASE_URL` on {connection.vendor}.",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"load average {os.getloadavg()[0]:.1f} at the end of the run (a shared machine); "
         f"measured {time.strftime('%Y-%m-%d')}.",
         f"Data: one county of {TOWNSHIPS} townships × {VILLAGES_PER_TOWNSHIP} villages, "
         f"{counts['toilets']} toilets (every one positioned), {counts['inspections']} inspections "
@@ -193,5 +219,6 @@ def dashboard_section(args) -> str:
         f"{worst_chart[0]}, {worst_chart[1]:.1f} ms). The funnel's total equals the summary's "
         "6+9 in this run.",
         "",
+        *NOTES,
     ]
     return "\n".join(lines)

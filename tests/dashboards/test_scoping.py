@@ -67,6 +67,8 @@ def test_a_county_outside_the_rounds_county_is_a_404_for_a_city_inspector(
     # The city itself (counties as rows) and the round's own county are fine …
     chart = data(client, "coverage", round=survey.pk, region=tree.city.code)
     assert [row["label"] for row in chart["rows"]] == ["钦南区", "钦北区"]
+    # Only the round's own county opens a dashboard of its own from the city's table.
+    assert [row["code"] for row in chart["rows"]] == [tree.county.code, ""]
     assert data(client, "coverage", round=survey.pk, region=tree.county.code)["rows"]
     # … another county under a round it does not own is not.
     response = client.get(
