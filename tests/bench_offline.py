@@ -23,10 +23,7 @@ counting TCP relay, and Debian's Chromium through Playwright on a 360 × 740 pho
 import gzip
 import os
 import platform
-import re
-import socket
 import statistics
-import threading
 import time
 from urllib.parse import urlsplit
 
@@ -34,7 +31,6 @@ SECTION = "## Inspection form on a phone"
 HOUSEHOLDS = 200
 RUNS = 3
 KB = 1000
-REQUEST_LINE = re.compile(rb"(GET|POST|HEAD|PUT|DELETE) (\S+) HTTP/1\.[01]\r\n")
 # Chromium's network emulation takes bytes per second; these are the base figures of DevTools'
 # presets (DevTools' own "Slow 3G" multiplies the latency by 5 and the throughputs by 0.8;
 # "Fast 3G" — now "3G" — the latency by 3.75 and the throughputs by 0.9).
@@ -45,72 +41,6 @@ PROFILES = [
 ]
 BUDGET_FIRST_BYTES, BUDGET_CACHED_BYTES = 150 * KB, 30 * KB
 BUDGET_FIRST_TTI, BUDGET_CACHED_TTI = 5000, 2000
-
-
-class CountingRelay:
-    """A TCP relay between the browser and the live server counting the bytes the server
-    sends (headers included), whoever asked: the page or its service worker."""
-
-    def __init__(self, target_url):
-        target = urlsplit(target_url)
-        self.target = (target.hostname, target.port)
-        self.down_bytes = 0
-        self.by_path = {}  # bytes sent by the server, by the request they answered
-        self._lock = threading.Lock()
-        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._server.bind(("127.0.0.1", 0))
-        self._server.listen(64)
-        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def reset(self):
-        with self._lock:
-            count, self.down_bytes = self.down_bytes, 0
-            self.by_path = {}
-        return count
-
-    def _accept(self):
-        while True:
-            try:
-                client, _ = self._server.accept()
-            except OSError:
-                return
-            try:
-                upstream = socket.create_connection(self.target, timeout=30)
-            except OSError:
-                client.close()
-                continue
-            # The browser sends one request at a time on a connection: the server's bytes
-            # answer the last request line seen on it.
-            state = {"path": "?"}
-            for args in ((client, upstream, False, state), (upstream, client, True, state)):
-                threading.Thread(target=self._pipe, args=args, daemon=True).start()
-
-    def _pipe(self, source, sink, downstream, state):
-        try:
-            while data := source.recv(65536):
-                if downstream:
-                    with self._lock:
-                        self.down_bytes += len(data)
-                        path = state["path"]
-                        self.by_path[path] = self.by_path.get(path, 0) + len(data)
-                else:
-                    for match in REQUEST_LINE.finditer(data):
-                        state["path"] = match.group(2).decode("latin-1")
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, sink):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
-
-    def close(self):
-        self._server.close()
 
 
 class NetworkLog:
@@ -367,7 +297,9 @@ def offline_section(args, command: str = "python -m tests.bench --only offline")
     server.is_ready.wait()
     if server.error:
         raise server.error
-    relay = CountingRelay(f"http://127.0.0.1:{server.port}")
+    from tests.browser import Line
+
+    relay = Line(f"http://127.0.0.1:{server.port}")
     try:
         results = _measure(relay.url, relay, surveyor, survey, toilets)
     finally:

@@ -1,8 +1,12 @@
 """Playwright driving Debian's Chromium (never a downloaded browser)."""
 
 import os
+import re
 import shutil
+import socket
+import threading
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -76,22 +80,26 @@ def fits_a_phone(page) -> bool:
 
 
 class Line:
-    """A TCP relay between the browser and the live server that can lose the signal.
+    """A TCP relay between the browser and the live server that can lose the signal, and
+    counts what the server sends.
 
     Chromium's offline emulation does not reach a service worker's own requests, so a
     journey "without a connection" also cuts the line itself: while ``down``, new
     connections are closed at once and the open ones are dropped, as on a phone whose
     signal goes. ``url`` is the address the browser uses instead of the live server's.
+    ``down_bytes`` and ``by_path`` count the bytes the server sent (headers included), by the
+    request they answered, whoever asked: the page or its service worker (``reset()`` starts
+    the count again).
     """
 
-    def __init__(self, target_url: str):
-        import socket
-        import threading
-        from urllib.parse import urlsplit
+    REQUEST_LINE = re.compile(rb"(GET|POST|HEAD|PUT|DELETE) (\S+) HTTP/1\.[01]\r\n")
 
+    def __init__(self, target_url: str):
         target = urlsplit(target_url)
         self.target = (target.hostname, target.port)
         self.down = False
+        self.down_bytes = 0
+        self.by_path: dict[str, int] = {}
         self._open: set = set()
         self._lock = threading.Lock()
         self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -99,13 +107,16 @@ class Line:
         self._server.bind(("127.0.0.1", 0))
         self._server.listen(64)
         self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def reset(self) -> int:
+        """The bytes counted so far; the count starts again."""
+        with self._lock:
+            count, self.down_bytes = self.down_bytes, 0
+            self.by_path = {}
+        return count
 
     def _accept(self):
-        import socket
-        import threading
-
         while True:
             try:
                 client, _ = self._server.accept()
@@ -115,21 +126,31 @@ class Line:
                 client.close()
                 continue
             try:
-                upstream = socket.create_connection(self.target, timeout=10)
+                upstream = socket.create_connection(self.target, timeout=30)
             except OSError:
                 client.close()
                 continue
             with self._lock:
                 self._open.update({client, upstream})
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+            # The browser sends one request at a time on a connection: the server's bytes
+            # answer the last request line seen on it.
+            state = {"path": "?"}
+            for args in ((client, upstream, False, state), (upstream, client, True, state)):
+                threading.Thread(target=self._pipe, args=args, daemon=True).start()
 
-    def _pipe(self, source, sink):
+    def _pipe(self, source, sink, downstream, state):
         try:
             while True:
                 data = source.recv(65536)
                 if not data or self.down:
                     break
+                if downstream:
+                    with self._lock:
+                        self.down_bytes += len(data)
+                        self.by_path[state["path"]] = self.by_path.get(state["path"], 0) + len(data)
+                else:
+                    for match in self.REQUEST_LINE.finditer(data):
+                        state["path"] = match.group(2).decode("latin-1")
                 sink.sendall(data)
         except OSError:
             pass
@@ -138,8 +159,6 @@ class Line:
                 self._close(sock)
 
     def _close(self, sock):
-        import socket
-
         with self._lock:
             self._open.discard(sock)
         try:
