@@ -181,3 +181,12 @@ class Line:
     def close(self):
         self.cut()
         self._server.close()
+
+
+def screenshot(target, name: str, **options):
+    """A screenshot of a page or a locator for the guides, written only when SCREENSHOTS_DIR
+    is set (``SCREENSHOTS_DIR=docs/img pytest …``), so a test run leaves the tree as it was."""
+    folder = os.environ.get("SCREENSHOTS_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        target.screenshot(path=os.path.join(folder, f"{name}.png"), **options)

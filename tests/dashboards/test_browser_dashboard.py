@@ -3,16 +3,14 @@ every chart drawn (a canvas or an svg in each container), no console errors, the
 without any tile layer configured (and no tile requested), tables scrolling inside their
 box on a phone, every table shown for print. Screenshots for the county guide."""
 
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser import PHONE, fits_a_phone, log_in, phone_page
+from tests.browser import PHONE, fits_a_phone, log_in, phone_page, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 DESKTOP = {"width": 1280, "height": 900}
 
 
@@ -100,12 +98,12 @@ def test_every_chart_and_the_map_render(page, live_server, users, survey, placed
         assert box[0] > box[1]
         assert fits_a_phone(page)
         page.click("#chart-activity summary")
-    page.screenshot(path=str(IMG / f"dashboard-{name}.png"), full_page=viewport is PHONE)
+    screenshot(page, f"dashboard-{name}", full_page=viewport is PHONE)
     if viewport is DESKTOP:
-        page.locator("#chart-map").screenshot(path=str(IMG / "dashboard-map.png"))
+        screenshot(page.locator("#chart-map"), "dashboard-map")
         page.locator("#chart-funnel").scroll_into_view_if_needed()
         page.click("#chart-funnel summary")
-        page.locator("#chart-funnel").screenshot(path=str(IMG / "dashboard-funnel-table.png"))
+        screenshot(page.locator("#chart-funnel"), "dashboard-funnel-table")
     assert page.problems == []
 
 

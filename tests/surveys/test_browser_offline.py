@@ -4,12 +4,10 @@ open, records wait on the phone with their photos, and each is stored exactly on
 signal returns. Screenshots for the surveyors' guide are written to $SCREENSHOTS_DIR when set.
 """
 
-import os
-
 import pytest
 
 from surveys.models import Inspection
-from tests.browser import Line, fits_a_phone, log_in, phone_page
+from tests.browser import Line, fits_a_phone, log_in, phone_page, screenshot
 from tests.factories import HouseholdFactory, SurveyRoundFactory, ToiletFactory
 from tests.images import jpeg
 
@@ -42,13 +40,6 @@ def village(tree, users):
         "t1": ToiletFactory(household=h1, build_year=2019),
         "t2": ToiletFactory(household=h2, build_year=2020),
     }
-
-
-def shot(page, name):
-    folder = os.environ.get("SCREENSHOTS_DIR")
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=False)
 
 
 def photo_file(name="site.jpg"):
@@ -112,11 +103,11 @@ def test_two_inspections_saved_offline_are_stored_once_when_the_signal_returns(
     assert "王建国" in page.inner_text("h1")
     assert fits_a_phone(page)
     fill_problem_toilet(page)
-    shot(page, "offline-form")
+    screenshot(page, "offline-form")
     page.click("button:has-text('保存')")
     page.wait_for_url(f"**/surveys/worklist/?round={survey.pk}")
     assert "已保存在本机，待同步 (1)" in page.inner_text(".messages")
-    shot(page, "offline-saved")
+    screenshot(page, "offline-saved")
 
     page.goto(f"{line.url}/surveys/rounds/{survey.pk}/toilets/{t2.pk}/inspect/")
     page.wait_for_selector(f"form[data-offline-form][data-toilet='{t2.pk}']")
@@ -135,7 +126,7 @@ def test_two_inspections_saved_offline_are_stored_once_when_the_signal_returns(
     assert "待同步 (2)" in page.inner_text("#sync-banner")
     assert "待同步" in page.inner_text(f"[data-toilet='{t1.pk}']")
     assert "待同步" in page.inner_text(f"[data-toilet='{t2.pk}']")
-    shot(page, "offline-worklist")
+    screenshot(page, "offline-worklist")
     assert queued(page) == 2
     assert not Inspection.objects.exists()
 
@@ -200,7 +191,7 @@ def test_a_conflict_is_shown_and_the_surveyor_chooses(page, live_server, line, u
     page.wait_for_selector("#sync-status .sync-item.conflict", timeout=20000)
     panel = page.inner_text("#sync-status")
     assert "对方" in panel and "您的记录" in panel
-    shot(page, "offline-conflict")
+    screenshot(page, "offline-conflict")
     assert Inspection.objects.get().pk == theirs.pk and Inspection.objects.get().version == 1
 
     page.click("#sync-status button:has-text('作为更正')")
@@ -225,7 +216,7 @@ def test_a_photo_chosen_once_survives_a_validation_error(page, live_server, line
         "核查方式" in text and "同组摸排人" in text and "问题类型" in text and "真实性负责" in text
     )
     assert page.evaluate("document.getElementById('form-banner').getBoundingClientRect().top") < 200
-    shot(page, "form-errors")
+    screenshot(page, "form-errors")
     assert page.locator("[data-photo-list] img").count() == 1
     page.check("text=当场使用")
     page.check("text=粪池问题")
