@@ -14,7 +14,11 @@ var SHELL = {{ shell_json|safe }};
 var INSPECT_SHELL = "{{ inspect_shell_url }}";
 var OFFLINE_PAGE = "{{ offline_url }}";
 var INSPECT_PATH = /^\/surveys\/rounds\/\d+\/toilets\/\d+\/inspect\/$/;
-// On one bar of signal a page may never finish: after this long the cached copy is shown.
+// The surveyor's pages in the field: on one bar of signal a page may never finish, so after
+// this long their cached copy is shown. Every other page waits for the network and falls back
+// to its cached copy only when there is no connection at all (a county's table is never
+// shown stale because the server was slow).
+var FIELD_PATHS = [/^\/$/, /^\/surveys\/worklist\/$/, INSPECT_PATH, /^\/surveys\/offline\//, /^\/offline\/$/];
 var NETWORK_TIMEOUT_MS = 6000;
 
 importScripts({{ idb_url_json|safe }}, {{ queue_url_json|safe }});
@@ -86,9 +90,11 @@ async function fromCache(request) {
 
 async function page(event) {
   var request = event.request;
+  var path = new URL(request.url).pathname;
+  var field = FIELD_PATHS.some(function (pattern) { return pattern.test(path); });
   var network = fetch(request);
   try {
-    var response = await withTimeout(network, NETWORK_TIMEOUT_MS);
+    var response = field ? await withTimeout(network, NETWORK_TIMEOUT_MS) : await network;
     // Pages only: a download (an export, a stamped sheet) goes by, never into the cache.
     var html = (response.headers.get("Content-Type") || "").indexOf("text/html") === 0;
     if (response.ok && !response.redirected && response.type === "basic" && html &&
