@@ -13,19 +13,22 @@ for 5 GB). The check therefore also reads where the filled cells lie — cell re
 .xlsx sheet XML, cell records in the .xls workbook stream, row and cell repeats in the .ods
 ``content.xml`` — and refuses a grid that is too tall or too big before calamine sees it.
 
-An image is opened by Pillow only through ``open_image``, which turns every way Pillow can
-fail into one ``BadImage``.
+An image is opened by Pillow only through ``open_image``, which judges its format by content,
+refuses a "pixel bomb" (a small file announcing a huge width × height) from the header before
+anything is decoded, and turns every way Pillow can fail into one ``BadImage``; ``reencode``
+writes the bounded copy that is stored instead of the upload.
 """
 
 import io
 import os
 import re
 import struct
+import warnings
 import zipfile
 import zlib
 
 import olefile
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_UNCOMPRESSED = 1024 * 1024 * 1024
 MAX_RATIO = 100  # spreadsheets compress ~5–20×; far beyond that is a bomb
@@ -389,21 +392,175 @@ def _biff_extent(data: bytes) -> tuple[int, int]:
 
 
 class BadImage(Exception):
-    """Pillow cannot read the upload as an image (not an image, truncated, or a bomb)."""
+    """Why an uploaded image is refused; ``message(name, what)`` words it in Chinese.
+
+    ``reason`` is NOT_IMAGE (Pillow cannot read it: not an image, truncated, damaged),
+    FORMAT (an image, but not one of the formats asked for; ``format`` names it when known) or
+    TOO_LARGE (its header announces more pixels or a longer side than allowed — a "pixel
+    bomb"; ``size`` is the announced width and height). Nothing is decoded for the last two."""
+
+    NOT_IMAGE, FORMAT, TOO_LARGE = "not_image", "format", "too_large"
+
+    def __init__(
+        self,
+        reason: str = NOT_IMAGE,
+        *,
+        format: str | None = None,
+        size: tuple[int, int] | None = None,
+        allowed: tuple[str, ...] = (),
+    ):
+        super().__init__(reason)
+        self.reason, self.format, self.size, self.allowed = reason, format, size, allowed
+
+    def message(self, name: str, what: str = "图片") -> str:
+        if self.reason == self.TOO_LARGE:
+            size = f"（{self.size[0]}×{self.size[1]} 像素）" if self.size else ""
+            return f"{what}“{name}”尺寸过大{size}，请降低分辨率后再上传。"
+        if self.reason == self.FORMAT:
+            found = f"格式为 {self.format}，" if self.format else ""
+            allowed = "、".join("WebP" if f == "WEBP" else f for f in self.allowed)
+            return f"{what}“{name}”{found}只接受 {allowed} 格式。"
+        return f"“{name}”不是可识别的{what}文件。"
 
 
-_PILLOW_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError)
+# Every image we accept is at most this many pixels (a 50 MP phone sensor is 8160×6144 =
+# 50.1 MP). Pillow's own bomb guard is set a little above it — it warns above
+# MAX_IMAGE_PIXELS and refuses above twice that — so that no upload of ours, and no image
+# opened elsewhere in the process, can ask for gigabytes; ``open_image`` checks its callers'
+# smaller limits from the header first and turns the warning into a refusal too.
+MAX_IMAGE_PIXELS = 52_000_000
+Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+DEFAULT_FORMATS = ("JPEG", "PNG", "WEBP")
+
+_PILLOW_ERRORS = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+)
 
 
-def open_image(data: bytes, *, verify: bool = False) -> Image.Image:
-    """The decoded image in ``data``; BadImage when it cannot be read. ``verify`` first runs
-    Pillow's integrity check (which catches truncated files that still decode)."""
+def _format_of(data: bytes) -> str | None:
+    """What Pillow takes ``data`` for (header only, nothing decoded), or None."""
     try:
-        if verify:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as probe:
-                probe.verify()
-        image = Image.open(io.BytesIO(data))
-        image.load()
+                return probe.format
+    except Exception:  # any parse failure: not an image we can name
+        return None
+
+
+def open_image(
+    data: bytes,
+    *,
+    formats=DEFAULT_FORMATS,
+    max_pixels: int = MAX_IMAGE_PIXELS,
+    max_side: int | None = None,
+    verify: bool = False,
+) -> Image.Image:
+    """The decoded image in ``data``; BadImage when it is refused.
+
+    The format is judged by content (Pillow tries only the plugins of ``formats``, never the
+    file name), and the width and height from the header are checked against ``max_pixels``
+    (and ``max_side``) before a single pixel is decoded. ``verify`` then runs Pillow's
+    integrity check (which catches truncated files that still decode)."""
+    allowed = tuple(formats)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                image = Image.open(io.BytesIO(data), formats=allowed)
+            except UnidentifiedImageError as exc:
+                found = _format_of(data)
+                if found is None:
+                    raise BadImage(BadImage.NOT_IMAGE) from exc
+                raise BadImage(BadImage.FORMAT, format=found, allowed=allowed) from exc
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+                raise BadImage(BadImage.TOO_LARGE, size=_announced_size(data, allowed)) from exc
+            width, height = image.size
+            if (
+                image.format not in allowed
+                or width * height > max_pixels
+                or (max_side is not None and max(width, height) > max_side)
+            ):
+                image.close()
+                if image.format not in allowed:
+                    raise BadImage(BadImage.FORMAT, format=image.format, allowed=allowed)
+                raise BadImage(BadImage.TOO_LARGE, size=(width, height))
+            if verify:
+                with Image.open(io.BytesIO(data), formats=allowed) as probe:
+                    probe.verify()
+            image.load()
+    except BadImage:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise BadImage(BadImage.TOO_LARGE, size=_announced_size(data, allowed)) from exc
     except _PILLOW_ERRORS as exc:
-        raise BadImage() from exc
+        raise BadImage(BadImage.NOT_IMAGE) from exc
     return image
+
+
+def _announced_size(data: bytes, allowed: tuple[str, ...]) -> tuple[int, int] | None:
+    """Width and height from the header of an image Pillow's guard refused (its plugin read
+    without the guard; nothing is decoded)."""
+    for kind in allowed:
+        factory, accept = Image.OPEN.get(kind, (None, None))
+        if factory is None or (accept is not None and not accept(data[:16])):
+            continue
+        try:
+            with factory(io.BytesIO(data), None) as probe:
+                return probe.size
+        except Exception:  # any parse failure: the size stays unknown
+            continue
+    return None
+
+
+# Where a stored image is written (extension) and what it is (the format written).
+STORED_EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+STORED_MAX_SIDE = 4096
+
+
+def reencode(
+    image: Image.Image,
+    *,
+    format: str,
+    max_side: int = STORED_MAX_SIDE,
+    exif: Image.Exif | None = None,
+) -> bytes:
+    """A fresh file of ``image`` in ``format`` (JPEG, PNG or WebP): its EXIF orientation
+    applied, its longest side at most ``max_side``, only the first frame, and no metadata but
+    ``exif`` — so what is stored and served is never the uploaded file itself."""
+    picture = ImageOps.exif_transpose(image)
+    if format == "JPEG":
+        if picture.mode not in ("RGB", "L"):
+            picture = _flatten(picture)
+    elif picture.mode not in ("RGB", "RGBA", "L", "LA", "P") or (
+        format == "WEBP" and picture.mode not in ("RGB", "RGBA")
+    ):
+        picture = picture.convert(
+            "RGBA" if "A" in picture.mode or "transparency" in picture.info else "RGB"
+        )
+    if max(picture.size) > max_side:
+        picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    options = {}
+    if format in ("JPEG", "WEBP"):
+        options["quality"] = 90
+    if exif is not None and format in ("JPEG", "WEBP", "PNG"):
+        options["exif"] = exif
+    buffer = io.BytesIO()
+    picture.save(buffer, format, **options)
+    return buffer.getvalue()
+
+
+def _flatten(picture: Image.Image) -> Image.Image:
+    """RGB over white (a JPEG has no transparency)."""
+    if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
+        rgba = picture.convert("RGBA")
+        canvas = Image.new("RGB", rgba.size, "white")
+        canvas.paste(rgba, mask=rgba.getchannel("A"))
+        return canvas
+    return picture.convert("RGB")

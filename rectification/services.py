@@ -23,8 +23,9 @@ from PIL import Image
 from core.concurrency import check_version, update_if_unchanged
 from core.errors import ConflictError
 from core.geo import distance_metres
-from core.uploads import BadImage, open_image
+from core.uploads import BadImage, open_image, reencode
 from regions.scoping import has_capability
+from surveys.choices import PHOTO_FORMATS, PHOTO_MAX_PIXELS, PHOTO_STORED_MAX_SIDE
 from surveys.photos import process_photos
 
 from . import findings
@@ -354,6 +355,38 @@ def _signature_is_blank(image: Image.Image) -> bool:
     return inverted.getbbox() is None
 
 
+# A drawn signature is a PNG of the signature pad (CSS size × device pixel ratio ≤ 2, about
+# 1600×500 on a wide screen); a paper consent form is a phone photo. Both are checked from
+# the header before decoding, and what is stored is re-encoded: PNG for a drawn signature,
+# JPEG (longest side ≤ 4096) for a photographed form.
+SIGNATURE_MAX_PIXELS = 4_000_000
+SIGNATURE_MAX_SIDE = 4000
+
+
+def _clean_consent_image(data: bytes, method: str, name: str) -> tuple[bytes, str]:
+    """The bytes to store and "" — or the original bytes and what is wrong with them."""
+    screen = method == ConsentMethod.SCREEN
+    try:
+        if screen:
+            image = open_image(
+                data, formats=("PNG",), max_pixels=SIGNATURE_MAX_PIXELS, max_side=SIGNATURE_MAX_SIDE
+            )
+        else:
+            image = open_image(data, formats=PHOTO_FORMATS, max_pixels=PHOTO_MAX_PIXELS)
+    except BadImage as exc:
+        if exc.reason == BadImage.TOO_LARGE:
+            return data, exc.message(name, "签字图片" if screen else "签字纸质件照片")
+        if exc.reason == BadImage.FORMAT:
+            return data, "签字图片格式不对：屏幕签字须为 PNG，纸质件照片须为 JPEG、PNG 或 WebP。"
+        return data, "签字图片无法识别。"
+    with image:
+        if screen and _signature_is_blank(image):
+            return data, "签字区为空白，请户主在屏幕上签字。"
+        if screen:
+            return reencode(image, format="PNG", max_side=SIGNATURE_MAX_SIDE), ""
+        return reencode(image, format="JPEG", max_side=PHOTO_STORED_MAX_SIDE), ""
+
+
 def _clean_consent(consent: ConsentInput | None, entry, *, today) -> tuple[ConsentInput, bytes]:
     if consent is None:
         raise ValidationError(
@@ -387,12 +420,10 @@ def _clean_consent(consent: ConsentInput | None, entry, *, today) -> tuple[Conse
         ):
             errors["image"] = "签字图片过大。"
         else:
-            try:
-                with open_image(data) as image:
-                    if consent.method == ConsentMethod.SCREEN and _signature_is_blank(image):
-                        errors["image"] = "签字区为空白，请户主在屏幕上签字。"
-            except BadImage:
-                errors["image"] = "签字图片无法识别。"
+            file_name = getattr(consent.image, "name", None) or "签字图片"
+            data, problem = _clean_consent_image(data, consent.method, file_name)
+            if problem:
+                errors["image"] = problem
     if errors:
         raise ValidationError(errors)
     consent.signer_name = name

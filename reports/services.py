@@ -621,19 +621,28 @@ def clean_seal(upload) -> tuple[bytes, str]:
         raise ValidationError({"image": "印章图片不能超过 2 MB。"})
     data = upload.read()
     try:
-        with open_image(data) as image:
-            kind = image.format
+        # Format and size come from the header: nothing larger than SEAL_MAX_PIXELS a side
+        # is decoded (the 4000 px check used to run after a full decode).
+        with open_image(
+            data,
+            formats=SEAL_FORMATS,
+            max_pixels=SEAL_MAX_PIXELS * SEAL_MAX_PIXELS,
+            max_side=SEAL_MAX_PIXELS,
+        ) as image:
             width, height = image.size
+            kind = image.format
     except BadImage as exc:
+        if exc.reason == BadImage.TOO_LARGE:
+            raise ValidationError(
+                {"image": f"印章图片太大，宽和高不超过 {SEAL_MAX_PIXELS} 像素。"}
+            ) from exc
+        if exc.reason == BadImage.FORMAT:
+            raise ValidationError({"image": "印章图片只能是 PNG 或 JPEG 格式。"}) from exc
         raise ValidationError(
             {"image": "无法识别该图片，请上传 PNG 或 JPEG 格式的印章图片。"}
         ) from exc
-    if kind not in SEAL_FORMATS:
-        raise ValidationError({"image": "印章图片只能是 PNG 或 JPEG 格式。"})
     if min(width, height) < SEAL_MIN_PIXELS:
         raise ValidationError({"image": f"印章图片太小，宽和高至少 {SEAL_MIN_PIXELS} 像素。"})
-    if max(width, height) > SEAL_MAX_PIXELS:
-        raise ValidationError({"image": f"印章图片太大，宽和高不超过 {SEAL_MAX_PIXELS} 像素。"})
     return data, SEAL_FORMATS[kind]
 
 

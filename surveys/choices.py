@@ -51,4 +51,10 @@ SIGN_OFF_TEXT = "本人对摸排结果真实性负责"
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+# Checked from the header before decoding: a 50 MP phone sensor (8160×6144) passes, a
+# 12000×12000 "pixel bomb" does not; decoding the largest allowed costs about 160 MB (RGB).
+PHOTO_MAX_PIXELS = 52_000_000
+# The stored photo is re-encoded with its longest side at most this (4096×3072 ≈ 12.6 MP,
+# what most phones store by default), so what is served is bounded too.
+PHOTO_STORED_MAX_SIDE = 4096
 PHOTO_MAX_PER_INSPECTION = 9

@@ -9,11 +9,11 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from PIL import ImageOps
+from PIL import Image
 
-from core.uploads import BadImage, open_image
+from core.uploads import BadImage, open_image, reencode
 
-from .choices import PHOTO_FORMATS, PHOTO_MAX_BYTES
+from .choices import PHOTO_FORMATS, PHOTO_MAX_BYTES, PHOTO_MAX_PIXELS, PHOTO_STORED_MAX_SIDE
 
 THUMBNAIL_SIZE = (360, 360)
 _EXIF_IFD = 0x8769
@@ -77,27 +77,48 @@ def process_photo(upload) -> ProcessedPhoto:
         )
     data = upload.read()
     try:
-        image = open_image(data, verify=True)
+        image = open_image(data, formats=PHOTO_FORMATS, max_pixels=PHOTO_MAX_PIXELS, verify=True)
     except BadImage as exc:
-        raise ValidationError(f"“{name}”不是可识别的照片文件。") from exc
-    if image.format not in PHOTO_FORMATS:
-        raise ValidationError(f"照片“{name}”格式为 {image.format}，只接受 JPEG、PNG 或 WebP。")
-    exif = image.getexif()
-    latitude, longitude = _gps(exif)
+        raise ValidationError(exc.message(name, "照片")) from exc
+    with image:
+        # Time and GPS are read from the upload before it is re-encoded; the stored copy is
+        # ours (orientation applied, longest side bounded), never the uploaded file itself.
+        exif = image.getexif()
+        latitude, longitude = _gps(exif)
+        taken_at = _taken_at(exif)
+        stored = reencode(
+            image, format=image.format, max_side=PHOTO_STORED_MAX_SIDE, exif=_kept_exif(exif)
+        )
+        ext = PHOTO_FORMATS[image.format]
     digest = hashlib.sha256(data).hexdigest()
-    thumb = ImageOps.exif_transpose(image).convert("RGB")
+    with Image.open(io.BytesIO(stored)) as copy:
+        thumb = copy.convert("RGB")
     thumb.thumbnail(THUMBNAIL_SIZE)
     buffer = io.BytesIO()
     thumb.save(buffer, "JPEG", quality=80)
-    ext = PHOTO_FORMATS[image.format]
     return ProcessedPhoto(
-        image=ContentFile(data, name=f"{digest[:16]}.{ext}"),
+        image=ContentFile(stored, name=f"{digest[:16]}.{ext}"),
         thumbnail=ContentFile(buffer.getvalue(), name=f"{digest[:16]}_thumb.jpg"),
         sha256=digest,
-        taken_at=_taken_at(exif),
+        taken_at=taken_at,
         latitude=latitude,
         longitude=longitude,
     )
+
+
+def _kept_exif(exif) -> Image.Exif:
+    """Only the shooting time and the GPS position of the upload (the orientation is applied
+    to the pixels, and nothing else of the camera's or the sender's travels on)."""
+    kept = Image.Exif()
+    original = exif.get_ifd(_EXIF_IFD).get(_DATETIME_ORIGINAL)
+    if original:
+        kept.get_ifd(_EXIF_IFD)[_DATETIME_ORIGINAL] = original
+    if exif.get(_DATETIME):
+        kept[_DATETIME] = exif[_DATETIME]
+    gps = exif.get_ifd(_GPS_IFD)
+    if gps:
+        kept.get_ifd(_GPS_IFD).update(gps)
+    return kept
 
 
 def process_photos(uploads) -> list[ProcessedPhoto]:
