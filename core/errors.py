@@ -21,3 +21,14 @@ class StaleEditError(ConflictError):
     """Somebody saved the record after this editor read it (its version moved on)."""
 
     default_message = STALE_MESSAGE
+
+
+# SQLite (the embedded default of ``make run``) serialises writers: a write that waited past
+# the busy timeout is answered like any other lost race, never as a 500.
+BUSY_MESSAGE = "其他人正在同时保存数据，您的操作未保存，请稍后重试。"
+
+
+class DatabaseBusyError(ConflictError):
+    """The database was busy with somebody else's write for too long; nothing was saved."""
+
+    default_message = BUSY_MESSAGE

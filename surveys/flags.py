@@ -11,7 +11,8 @@ Rules, each one ``FlagKind``:
   surveyor cannot set). Nobody walks to three toilets in a minute.
 - REUSED_PHOTO: one of its photos has the same SHA-256 as a photo of an inspection of another
   toilet; both inspections are flagged. (The same toilet photographed again in a later round
-  is not this rule's business.)
+  is not this rule's business.) Its detail is ``REUSED_PHOTO_DETAIL``, naming neither the
+  other inspection nor its village: the two may lie in different townships.
 - NO_PHOTO: a problem toilet (不能使用 / 不能全年使用) without any photo.
 - FAR_FROM_TOILET: a photo's GPS lies more than ``FAR_METRES`` from the toilet's recorded
   position.
@@ -46,6 +47,9 @@ BURST_WINDOW = timedelta(seconds=60)  # inclusive: saves exactly 60 s apart stil
 BURST_MIN_OTHERS = 2  # this inspection plus at least two others: three saves in a minute
 DETAIL_MAX = 200  # InspectionFlag.detail's max_length
 NOTE_MAX = 200  # InspectionFlag.cleared_note's max_length
+# REUSED_PHOTO's stored detail names nothing about the other inspection: the flag is shown
+# to everyone who sees the flagged inspection, and the other one may be outside their scope.
+REUSED_PHOTO_DETAIL = "该照片也用于本县另一厕所的摸排记录"
 
 
 def _short(text: str) -> str:
@@ -141,11 +145,9 @@ def _reused_photo_flags(inspection: Inspection) -> dict[int, str | None]:
             if other_toilet != toilet_of[pk]
         }
         if others:
-            listed = "、".join(f"#{o}" for o in sorted(others)[:5])
-            more = "等" if len(others) > 5 else ""
-            result[pk] = (
-                f"照片与其他厕所的 {len(others)} 条摸排记录（{listed}{more}）的照片完全相同"
-            )
+            # Neutral: whoever sees this inspection sees the detail, and the other
+            # inspection may lie in another township (no id, village or count here).
+            result[pk] = REUSED_PHOTO_DETAIL
         else:
             result[pk] = None
     return result

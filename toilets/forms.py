@@ -37,6 +37,8 @@ class HouseholdForm(VersionedForm):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        # The model's duplicate-ID check names the other household only if this user sees it.
+        self.instance.editor = user
         villages = Region.objects.visible_to(user).villages().current().select_related("parent")
         field = self.fields["village"]
         field.queryset = villages

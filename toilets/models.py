@@ -49,6 +49,36 @@ def _moves_in(record) -> bool:
     return type(record).objects.filter(pk=record.pk).exclude(village_id=record.village_id).exists()
 
 
+# A duplicate ID number registered where the editor cannot see: nothing about that household
+# (no name, village or count) may reach the message, on any page, API or admin form.
+DUPLICATE_ID_ELSEWHERE = "该身份证号已在其他村登记，请联系县级管理员核实"
+
+
+def duplicate_id_message(household, viewer=None) -> str | None:
+    """The refusal for ``household``'s ID number already being registered in its county, or
+    None when it is not. Names the other household's village only when ``viewer`` may see
+    it (``visible_to``); with no viewer (a script, the API's model check) always neutral."""
+    village = household.village if household.village_id else None
+    if village is None or not household.id_number:
+        return None
+    clash = Household.objects.filter(
+        county_code=village.code[:6], id_number=household.id_number
+    ).exclude(pk=household.pk)
+    if not clash.exists():
+        return None
+    if viewer is not None:
+        seen = clash.visible_to(viewer).select_related("village__parent").order_by("pk").first()
+        if seen is not None:
+            place = seen.village.name
+            if seen.village.parent is not None:
+                place = f"{seen.village.parent.name}{place}"
+            return (
+                f"该身份证号已在您管辖的{place}登记（户主：{seen.head_name}），"
+                "同一户不能重复登记，请在该户档案中修改。"
+            )
+    return DUPLICATE_ID_ELSEWHERE
+
+
 class HouseholdQuerySet(ScopedQuerySet):
     scope_lookup = "village__code"
 
@@ -110,11 +140,9 @@ class Household(models.Model):
         if "phone" not in errors and (problem := phone_problem(self.phone)):
             errors["phone"] = problem
         if village is not None and self.id_number and "id_number" not in errors:
-            clash = Household.objects.filter(
-                county_code=village.code[:6], id_number=self.id_number
-            ).exclude(pk=self.pk)
-            if clash.exists():
-                errors["id_number"] = "本县已有农户使用该身份证号登记，同一户不能重复登记。"
+            message = duplicate_id_message(self, getattr(self, "editor", None))
+            if message:
+                errors["id_number"] = message
         if errors:
             raise ValidationError(errors)
 

@@ -11,7 +11,7 @@ from regions.choices import EDIT_REGISTER
 from regions.models import Region
 from regions.scoping import has_capability
 
-from .models import Household, Toilet
+from .models import DUPLICATE_ID_ELSEWHERE, Household, Toilet, duplicate_id_message
 
 logger = logging.getLogger(__name__)
 
@@ -27,15 +27,15 @@ def ensure_can_edit(actor, village: Region) -> None:
 def save_household(*, actor, household: Household, expected_version: int | None = None):
     """Register a new household or save an edited one (moving its toilets with it)."""
     ensure_can_edit(actor, household.village)
+    household.editor = actor  # a duplicate ID number is described only as far as actor sees
     household.full_clean()
     created = household.pk is None
     try:
         with transaction.atomic():
             save_versioned(household, actor=actor, expected_version=expected_version)
     except IntegrityError as exc:  # a concurrent registration of the same ID number
-        raise ValidationError(
-            {"id_number": "本县已有农户使用该身份证号登记，同一户不能重复登记。"}
-        ) from exc
+        message = duplicate_id_message(household, actor) or DUPLICATE_ID_ELSEWHERE
+        raise ValidationError({"id_number": message}) from exc
     if not created:
         for toilet in household.toilets.exclude(village=household.village):
             toilet.village = household.village

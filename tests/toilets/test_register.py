@@ -80,7 +80,8 @@ def test_a_duplicate_id_number_within_the_county_is_refused(as_user, users, tree
         reverse("toilets:household-create"),
         household_form(tree.v2, id_number=register.h1.id_number),
     )
-    assert "本县已有农户使用该身份证号" in field_errors(response, "id_number")[0]
+    message = field_errors(response, "id_number")[0]
+    assert "同一户不能重复登记" in message and tree.v1.name in message  # the user's own village
     assert Household.objects.filter(id_number=register.h1.id_number).count() == 1
 
 
