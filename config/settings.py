@@ -13,7 +13,7 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from core.dblocks import SQLITE_ENGINE, with_sqlite_options
+from core.dblocks import with_sqlite_options
 
 from .env import env_bool, env_int, env_list, env_str
 
@@ -108,11 +108,11 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60 if not DEBUG else 0)
-# SQLite only: writers queue on a busy timeout (BEGIN IMMEDIATE), and a write that still
-# timed out answers 409 "请稍后重试" (core.dblocks), never a 500.
+# SQLite: writers queue on a busy timeout (BEGIN IMMEDIATE), and a write that still timed
+# out answers 409 "请稍后重试" (core.dblocks), never a 500. The middleware is inert elsewhere
+# (only SQLite raises "database is locked"), so it is always installed.
 DATABASES["default"] = with_sqlite_options(DATABASES["default"])
-if DATABASES["default"]["ENGINE"] == SQLITE_ENGINE:
-    MIDDLEWARE.append("core.dblocks.DatabaseLockedMiddleware")
+MIDDLEWARE.append("core.dblocks.DatabaseLockedMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
