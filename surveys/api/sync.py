@@ -99,21 +99,23 @@ def _id(record: dict, name: str, label: str, *, required=True) -> int | None:
     return value
 
 
+def _by_record_key(errors) -> dict:
+    """Field → messages, keyed as the client knows the fields (``__all__`` as
+    ``non_field_errors``)."""
+    return {
+        ("non_field_errors" if key == "__all__" else RECORD_KEYS.get(key, key)): list(messages)
+        for key, messages in errors.items()
+    }
+
+
 def _errors(form) -> dict:
-    errors = {}
-    for field, messages in form.errors.items():
-        key = "non_field_errors" if field == "__all__" else RECORD_KEYS.get(field, field)
-        errors[key] = list(messages)
-    return errors
+    return _by_record_key(form.errors)
 
 
 def _service_errors(error: ValidationError) -> dict:
     if not hasattr(error, "error_dict"):
         return {"non_field_errors": list(error.messages)}
-    return {
-        ("non_field_errors" if key == "__all__" else RECORD_KEYS.get(key, key)): list(messages)
-        for key, messages in error.message_dict.items()
-    }
+    return _by_record_key(error.message_dict)
 
 
 def _first(errors: dict) -> str:
