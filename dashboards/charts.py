@@ -23,7 +23,7 @@ from rectification.models import LedgerLog
 from regions.choices import SEE_IDENTITY, Level
 from regions.models import Region
 from regions.scoping import has_capability
-from reports.build import round_entries
+from reports.build import _year_q, round_entries
 from surveys.choices import PROBLEM_CATEGORIES, InspectionStatus
 from surveys.models import FlagKind, Inspection, InspectionFlag
 from toilets.choices import FlushKind, TechType, ToiletStatus
@@ -113,15 +113,6 @@ def _village_children(frame) -> dict[int, str]:
     """Village id → the prefix of the row it counts in (one query over the regions)."""
     villages = Region.objects.filter(code__startswith=frame.prefix, level=Level.VILLAGE)
     return {pk: code[: frame.digits] for pk, code in villages.values_list("id", "code")}
-
-
-def _year_q(bucket) -> Q:
-    q = Q()
-    if bucket["from"] is not None:
-        q &= Q(toilet__build_year__gte=bucket["from"])
-    if bucket["to"] is not None:
-        q &= Q(toilet__build_year__lte=bucket["to"])
-    return q
 
 
 # Survey coverage -------------------------------------------------------------------------
@@ -331,11 +322,7 @@ def trend(frame) -> Chart:
         )
         states = replay(logs, days, digits=len(frame.prefix) or 1)
         for day in days:
-            counts = {}
-            for by_state in states[day].values():
-                for state, n in by_state.items():
-                    counts[state] = counts.get(state, 0) + n
-            opened, closed = open_closed(counts)
+            opened, closed = open_closed(sum(states[day].values(), Counter()))
             if opened or closed or rows:
                 rows.append(Row(day.isoformat(), [opened, closed]))
     return Chart(
@@ -517,20 +504,19 @@ def problem_map(frame) -> Chart:
         else []
     )
     points = []
-    if placed <= MAP_POINT_LIMIT:
-        for p in found:
-            done = p["state"] == LedgerState.CLOSED and p["closed_at"] <= frame.cutoff
-            point = {
-                "lat": float(p["toilet__latitude"]),
-                "lon": float(p["toilet__longitude"]),
-                "closed": done,
-                "label": "公厕" if p["toilet__kind"] == "public" else "户厕",
-            }
-            if identity:
-                point["label"] = (
-                    p["toilet__household__head_name"] or p["toilet__name"] or point["label"]
-                )
-            points.append(point)
+    for p in found:
+        done = p["state"] == LedgerState.CLOSED and p["closed_at"] <= frame.cutoff
+        point = {
+            "lat": float(p["toilet__latitude"]),
+            "lon": float(p["toilet__longitude"]),
+            "closed": done,
+            "label": "公厕" if p["toilet__kind"] == "public" else "户厕",
+        }
+        if identity:
+            point["label"] = (
+                p["toilet__household__head_name"] or p["toilet__name"] or point["label"]
+            )
+        points.append(point)
     total = [sum(r.values[i] for r in rows) for i in range(3)] + ["", ""]
     return Chart(
         "map",

@@ -15,12 +15,13 @@ from django.utils import timezone
 from rectification.choices import OPEN_STATES, LedgerState
 from rectification.models import LedgerEntry, LedgerLog
 from regions.choices import Level
+from regions.codes import LEVEL_DIGITS
 from regions.models import Region
 
 from .models import LedgerSnapshot
 
 logger = logging.getLogger(__name__)
-TOWNSHIP_DIGITS = 9
+TOWNSHIP_DIGITS = LEVEL_DIGITS[Level.TOWNSHIP]
 
 
 def open_closed(by_state: dict) -> tuple[int, int]:
@@ -52,7 +53,9 @@ def record_snapshots(day=None) -> int:
     day = day or timezone.localdate()
     counts: dict[str, Counter] = defaultdict(Counter)
     rows = (
-        LedgerEntry.objects.annotate(township_prefix=Substr("toilet__village__code", 1, 9))
+        LedgerEntry.objects.annotate(
+            township_prefix=Substr("toilet__village__code", 1, TOWNSHIP_DIGITS)
+        )
         .values("township_prefix", "state")
         .annotate(n=Count("id"))
         .order_by()

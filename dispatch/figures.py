@@ -28,12 +28,14 @@ from django.utils import timezone
 from rectification.choices import LedgerState
 from rectification.models import LedgerLog
 from rectification.overdue import overdue_by_township
+from regions.choices import Level
+from regions.codes import LEVEL_DIGITS
 from reports.build import build_summary, round_entries
 from surveys.models import Inspection, SpotCheckItem
 from surveys.spotchecks import RateRow
 from toilets.choices import ToiletStatus
 
-TOWNSHIP_DIGITS = 9
+TOWNSHIP_DIGITS = LEVEL_DIGITS[Level.TOWNSHIP]
 # The figures of a row, in the order of the table and the spreadsheet.
 COUNTS = [
     "registered",

@@ -51,9 +51,9 @@ def managed_county(user) -> Region | None:
 
 
 def _ensure_manages(actor, county: Region) -> None:
+    scope, managed = scope_of(actor), managed_county(actor)
     if not (
-        (scope_of(actor) is not None and scope_of(actor).is_global)
-        or (managed_county(actor) is not None and managed_county(actor).pk == county.pk)
+        (scope is not None and scope.is_global) or (managed is not None and managed.pk == county.pk)
     ):
         raise PermissionDenied("只有本县（区）的县级管理员可以执行此操作。")
 
