@@ -402,10 +402,9 @@ def reopen_round(*, actor, survey_round, reason: str) -> SurveyRound:
                 )
             if Submission.objects.filter(survey_round=current, kind=SubmissionKind.COUNTY).exists():
                 raise ConflictError("本县已报送本轮的盖章汇总表，不能再重新开启本轮摸排。")
-            with transaction.atomic():
-                SurveyRound.objects.filter(pk=current.pk).update(
-                    status=RoundStatus.OPEN, closed_at=None
-                )
+            SurveyRound.objects.filter(pk=current.pk).update(
+                status=RoundStatus.OPEN, closed_at=None
+            )
             returned = Submission.objects.filter(
                 survey_round=current,
                 kind=SubmissionKind.TOWNSHIP,

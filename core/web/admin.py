@@ -93,7 +93,8 @@ class ScopedAdmin(admin.ModelAdmin):
                 ):
                     continue
                 current = getattr(obj, f"{name}_id", None) if _is_fk(obj, name) else None
-                if current is not None and not field.queryset.filter(pk=current).exists():
+                if current is not None:
+                    # OR-ed into the query (no lookup per field): a no-op when it is in scope.
                     kept = field.queryset.model._default_manager.filter(pk=current)
                     field.queryset = field.queryset | kept
                     if isinstance(field.widget, ScopedRawIdWidget):
