@@ -2,7 +2,11 @@
 
 An .xlsx is a zip: before openpyxl sees one, its size, that it is a zip at all, how far it
 expands (an "xlsx bomb" is a small file that unpacks to gigabytes) and that it holds a
-worksheet are checked, with one set of limits (``check_xlsx``).
+worksheet are checked, with one set of limits (``check_xlsx``). The expansion is judged per
+member — each member's own size and its own ratio — never over the whole archive: a few
+megabytes of stored random padding would otherwise let a highly compressed 150 MB
+``sharedStrings.xml`` through. The number of shared strings (which every reader loads whole
+before the first cell) is counted and bounded too.
 
 ``check_spreadsheet`` does the same for the three formats calamine reads — .xlsx and .ods
 (zips) and .xls (an OLE compound file) — telling them apart by their bytes, never by the file
@@ -33,19 +37,26 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_UNCOMPRESSED = 1024 * 1024 * 1024
 MAX_RATIO = 100  # spreadsheets compress ~5–20×; far beyond that is a bomb
 RATIO_SLACK = 10 * 1024 * 1024  # small files may compress better than that, harmlessly
+# Each member on its own: at most MAX_RATIO times its compressed size, plus this much (a small
+# styles.xml or a block of blank formatted rows may compress better, harmlessly).
+MEMBER_SLACK = 1024 * 1024
+SHARED_STRINGS = re.compile(r"(?:^|/)sharedStrings[^/]*\.xml$", re.I)
 
 
 class UploadRefused(Exception):
     """What is wrong with an uploaded container; the caller words the message for its page.
 
-    ``reason`` is one of EMPTY, TOO_BIG, NOT_XLSX, BOMB, NO_SHEETS (``check_xlsx``), and for
-    ``check_spreadsheet`` also NOT_SPREADSHEET (no known container), NOT_WORKBOOK (an OLE file
-    without a workbook, e.g. a Word .doc), ENCRYPTED (a password-protected workbook), DAMAGED,
-    TOO_MANY_ROWS and TOO_MANY_CELLS (the filled cells span too tall or too big a grid)."""
+    ``reason`` is one of EMPTY, TOO_BIG, NOT_XLSX, BOMB (the archive or one of its members
+    expands too far), TOO_MANY_STRINGS (more shared strings than allowed), NO_SHEETS
+    (``check_xlsx``), and for ``check_spreadsheet`` also NOT_SPREADSHEET (no known container),
+    NOT_WORKBOOK (an OLE file without a workbook, e.g. a Word .doc), ENCRYPTED (a
+    password-protected workbook), DAMAGED, TOO_MANY_ROWS and TOO_MANY_CELLS (the filled cells
+    span too tall or too big a grid)."""
 
     EMPTY, TOO_BIG, NOT_XLSX, BOMB, NO_SHEETS = "empty", "too_big", "not_xlsx", "bomb", "no_sheets"
     NOT_SPREADSHEET, NOT_WORKBOOK, ENCRYPTED = "not_spreadsheet", "not_workbook", "encrypted"
     DAMAGED, TOO_MANY_ROWS, TOO_MANY_CELLS = "damaged", "too_many_rows", "too_many_cells"
+    TOO_MANY_STRINGS = "too_many_strings"
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -65,10 +76,19 @@ def file_size(source) -> int:
     return size
 
 
-def check_xlsx(source, *, max_bytes: int, max_uncompressed: int = MAX_UNCOMPRESSED) -> None:
+def check_xlsx(
+    source,
+    *,
+    max_bytes: int,
+    max_uncompressed: int = MAX_UNCOMPRESSED,
+    max_member: int | None = None,
+    max_strings: int | None = None,
+) -> None:
     """Refuse (UploadRefused) what is not a sane .xlsx of at most ``max_bytes``, expanding to
-    at most ``max_uncompressed``, before it is parsed. ``source`` is a path, a file object
-    (rewound afterwards) or bytes."""
+    at most ``max_uncompressed`` in all, each member to at most ``max_member`` and
+    ``MAX_RATIO`` times its own compressed size, with at most ``max_strings`` shared
+    strings, before it is parsed. ``source`` is a path, a file object (rewound afterwards) or
+    bytes."""
     size = file_size(source)
     if size == 0:
         raise UploadRefused(UploadRefused.EMPTY)
@@ -78,20 +98,48 @@ def check_xlsx(source, *, max_bytes: int, max_uncompressed: int = MAX_UNCOMPRESS
     try:
         with zipfile.ZipFile(opened) as archive:
             infos = archive.infolist()
+            _check_expansion(infos, size, max_uncompressed, max_member)
+            if not any(info.filename.startswith("xl/worksheets/") for info in infos):
+                raise UploadRefused(UploadRefused.NO_SHEETS)
+            if max_strings is not None:
+                _check_shared_strings(archive, infos, max_strings)
     except (zipfile.BadZipFile, OSError) as exc:
         raise UploadRefused(UploadRefused.NOT_XLSX) from exc
+    except (EOFError, zlib.error, RuntimeError, NotImplementedError) as exc:
+        raise UploadRefused(UploadRefused.NOT_XLSX) from exc  # damaged or encrypted member
     finally:
         if hasattr(opened, "seek"):
             opened.seek(0)
-    _check_expansion(infos, size, max_uncompressed)
-    if not any(info.filename.startswith("xl/worksheets/") for info in infos):
-        raise UploadRefused(UploadRefused.NO_SHEETS)
 
 
-def _check_expansion(infos, size: int, max_uncompressed: int = MAX_UNCOMPRESSED) -> None:
+def _check_expansion(
+    infos, size: int, max_uncompressed: int = MAX_UNCOMPRESSED, max_member: int | None = None
+) -> None:
+    """The archive as a whole, then each member on its own: its size and its own ratio."""
     expanded = sum(info.file_size for info in infos)
     if expanded > max_uncompressed or expanded > MAX_RATIO * size + RATIO_SLACK:
         raise UploadRefused(UploadRefused.BOMB)
+    for info in infos:
+        if max_member is not None and info.file_size > max_member:
+            raise UploadRefused(UploadRefused.BOMB)
+        if info.file_size > MAX_RATIO * info.compress_size + MEMBER_SLACK:
+            raise UploadRefused(UploadRefused.BOMB)
+
+
+_STRING_ITEM = re.compile(rb"<(?:\w+:)?si[\s>/]")
+
+
+def _check_shared_strings(archive, infos, max_strings: int) -> None:
+    """Count the ``<si>`` items of every shared-strings part (read in pieces, never whole);
+    the member's size is already bounded, so this bounds their total length as well."""
+    for info in infos:
+        if info.is_dir() or not SHARED_STRINGS.search(info.filename):
+            continue
+        count = 0
+        for piece in _chunks_of(archive, info, b"<"):
+            count += len(_STRING_ITEM.findall(piece))
+            if count > max_strings:
+                raise UploadRefused(UploadRefused.TOO_MANY_STRINGS)
 
 
 # Spreadsheets for calamine: .xlsx, .xls, .ods ----------------------------------------------
@@ -115,11 +163,21 @@ def sniff_spreadsheet(head: bytes) -> str | None:
     return None
 
 
-def check_spreadsheet(source, *, max_bytes: int, max_rows: int, max_cells: int) -> str:
+def check_spreadsheet(
+    source,
+    *,
+    max_bytes: int,
+    max_rows: int,
+    max_cells: int,
+    max_member: int | None = None,
+    max_strings: int | None = None,
+) -> str:
     """The format (XLSX, XLS or ODS) of ``source`` — a path, a file object (rewound
     afterwards) or bytes — told from its bytes; UploadRefused when it is none of them, too
-    big, a zip bomb, or when its filled cells reach beyond row ``max_rows`` or span grids of
-    more than ``max_cells`` cells in all (what calamine would allocate)."""
+    big, a zip bomb (the archive, or any one member by its own size or ratio), holds more
+    than ``max_strings`` shared strings, or when its filled cells reach beyond row
+    ``max_rows`` or span grids of more than ``max_cells`` cells in all (what calamine would
+    allocate)."""
     size = file_size(source)
     if size == 0:
         raise UploadRefused(UploadRefused.EMPTY)
@@ -136,7 +194,7 @@ def check_spreadsheet(source, *, max_bytes: int, max_rows: int, max_cells: int) 
             extent = _xls_extent(handle)
             kind = XLS
         else:
-            kind, extent = _zip_extent(handle, size)
+            kind, extent = _zip_extent(handle, size, max_member, max_strings)
     finally:
         if own:
             handle.close()
@@ -150,14 +208,16 @@ def check_spreadsheet(source, *, max_bytes: int, max_rows: int, max_cells: int) 
     return kind
 
 
-def _zip_extent(handle, size: int) -> tuple[str, tuple[int, int]]:
+def _zip_extent(
+    handle, size: int, max_member: int | None = None, max_strings: int | None = None
+) -> tuple[str, tuple[int, int]]:
     try:
         archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, OSError) as exc:
         raise UploadRefused(UploadRefused.NOT_SPREADSHEET) from exc
     with archive:
         infos = archive.infolist()
-        _check_expansion(infos, size)
+        _check_expansion(infos, size, max_member=max_member)
         names = {info.filename: info for info in infos}
         try:
             mimetype = names.get("mimetype")
@@ -166,6 +226,8 @@ def _zip_extent(handle, size: int) -> tuple[str, tuple[int, int]]:
                     return ODS, _ods_extent(archive, names["content.xml"])
                 raise UploadRefused(UploadRefused.NO_SHEETS)  # another ODF file (.odt …)
             if any(name.startswith("xl/worksheets/") for name in names):
+                if max_strings is not None:
+                    _check_shared_strings(archive, infos, max_strings)
                 return XLSX, _xlsx_extent(archive, infos)
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             raise UploadRefused(UploadRefused.DAMAGED) from exc

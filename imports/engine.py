@@ -52,7 +52,7 @@ from .bulk import Inserter
 from .columns import COLUMN_BY_KEY, HEADERS
 from .models import HeaderMapping, ValueAlias
 from .preview import preview_rows
-from .reader import LedgerSheet
+from .reader import read_ledger
 from .results import ImportFileError, ImportResult, RowError
 from .rows import LedgerRow, clean_row
 
@@ -208,7 +208,7 @@ def _check_rows(source, result: ImportResult, report, vocabulary, mapping=None) 
     """Every row, bad ones too (``row.bad``): the database checks still look at what a bad
     row's good cells say, so that all of its errors come at once."""
     rows: list[LedgerRow] = []
-    with LedgerSheet(source, mapping) as sheet:
+    with read_ledger(source, mapping) as sheet:
         result.header_rows = sheet.header_rows
         result.unused_columns = list(sheet.unused_columns)
         total = sheet.estimated_rows

@@ -15,6 +15,11 @@ page, ``imports.HeaderMapping``) comes on top of those names and wins over them.
 columns are still missing, ``HeaderColumnsMissing`` carries the best header row's columns
 with a few sample values each, for the page to offer the mapping.
 
+The import reads a file through ``read_ledger``, which runs ``LedgerSheet`` in a child process
+with a time and a memory limit (``core.sandbox``): the rows it hands on are written to a
+temporary file there and read back here, so neither a Celery worker nor (eager Celery in
+development) a web request ever holds calamine's grid, and a parse that runs away is killed.
+
 Calamine's values are made to look like openpyxl's, which ``imports.rows`` was written for:
 an empty cell is None (calamine: ``''``) and a whole float an int (an .xlsx gives ``2019.0``).
 An ID number typed as a number stays the number it is, and ``rows`` reports it.
@@ -23,10 +28,13 @@ An ID number typed as a number stays the number it is, and ``rows`` reports it.
 import io
 import itertools
 import os
+import pickle
 import re
+import tempfile
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
 
+from core.sandbox import MB, LimitExceeded, run_limited
 from core.uploads import UploadRefused, check_spreadsheet
 
 from .columns import COLUMN_BY_KEY, HEADERS, missing_headers
@@ -48,6 +56,15 @@ MAPPED, TEMPLATE_NAME, OTHER_NAME = 2, 1, 0
 # The biggest grid of filled cells a sheet may span: 200,000 rows × 50 columns. Calamine
 # allocates every cell of it (about 32 bytes each).
 MAX_CELLS = 10_000_000
+# Each member of an .xlsx or .ods on its own, unpacked (a 200,000-row sheet's XML is about
+# 250 MB), and the shared strings every reader loads whole before the first cell: 20 text
+# cells of each of 200,000 rows. Beyond them is not a ledger.
+MAX_MEMBER = 512 * MB
+MAX_STRINGS = 4_000_000
+# What the read (calamine, in a child process) may take: wall-clock seconds and memory
+# beyond the worker's own. A 200,000-row ledger reads in well under a minute and 600 MB.
+READ_SECONDS = 300
+READ_MEMORY = 1536 * MB
 FORMATS = ("xlsx", "xls", "ods")
 
 _SPACES = re.compile(r"\s+")
@@ -72,6 +89,10 @@ _REFUSALS = {
     UploadRefused.ENCRYPTED: "文件设置了打开密码，无法读取。请在 Excel 或 WPS 中取消密码后再上传。",
     UploadRefused.DAMAGED: _DAMAGED,
     UploadRefused.TOO_MANY_ROWS: _TOO_MANY_ROWS,
+    UploadRefused.TOO_MANY_STRINGS: (
+        f"表格中的文字超过 {MAX_STRINGS // 10000} 万条，不是正常的台账，已拒绝。"
+        "请分乡镇拆分后分别导入。"
+    ),
     UploadRefused.TOO_MANY_CELLS: (
         "表格中有内容的单元格分布范围过大（行数乘列数超过 1000 万），不是正常的台账，已拒绝。"
         "请删除多余的行和列，或分乡镇拆分后再上传。"
@@ -88,6 +109,8 @@ def check_container(source) -> str:
             max_bytes=MAX_FILE_BYTES,
             max_rows=MAX_ROWS + HEADER_ROWS + 1,
             max_cells=MAX_CELLS,
+            max_member=MAX_MEMBER,
+            max_strings=MAX_STRINGS,
         )
     except UploadRefused as exc:
         raise ImportFileError(_REFUSALS[exc.reason]) from exc
@@ -404,3 +427,88 @@ class LedgerSheet:
             raise
         except Exception as exc:
             raise ImportFileError("工作表内容已损坏，无法读取。") from exc
+
+
+# Reading under limits ------------------------------------------------------------------------
+
+_BATCH = 5000
+_TOO_COSTLY = {
+    LimitExceeded.TIME: "读取文件超过时间限制，文件过大或过于复杂。请分乡镇拆分后分别导入。",
+    LimitExceeded.MEMORY: "读取文件所需内存超过限制，文件过大或过于复杂。请分乡镇拆分后分别导入。",
+}
+
+
+class ReadLedger:
+    """What ``read_ledger`` read: the attributes of ``LedgerSheet`` the engine uses and its
+    rows, streamed back from the temporary file the child wrote."""
+
+    def __init__(self, meta: dict, rows_file):
+        self.format = meta["format"]
+        self.positions = meta["positions"]
+        self.header_rows = meta["header_rows"]
+        self.unused_columns = meta["unused_columns"]
+        self.estimated_rows = meta["estimated_rows"]
+        self._file = rows_file
+
+    def rows(self):
+        self._file.seek(0)
+        while True:
+            try:
+                batch = pickle.load(self._file)
+            except EOFError:
+                return
+            yield from batch
+
+    def close(self):
+        self._file.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _read_into(source, mapping, out) -> dict:
+    """In the child: the sheet's rows into ``out``, in pickled batches; its header as data."""
+    with LedgerSheet(source, mapping) as sheet:
+        meta = {
+            "format": sheet.format,
+            "positions": sheet.positions,
+            "header_rows": sheet.header_rows,
+            "unused_columns": sheet.unused_columns,
+            "estimated_rows": sheet.estimated_rows,
+        }
+        batch = []
+        for row in sheet.rows():
+            batch.append(row)
+            if len(batch) >= _BATCH:
+                pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+                batch = []
+        if batch:
+            pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+    out.flush()
+    return meta
+
+
+def read_ledger(source, mapping: dict[str, str] | None = None) -> ReadLedger:
+    """``LedgerSheet(source, mapping)`` read in a child process limited to READ_SECONDS and
+    READ_MEMORY; its ImportFileError (or HeaderColumnsMissing) is raised here, and a limit
+    hit becomes one too."""
+    if isinstance(source, bytes | bytearray):
+        source = io.BytesIO(source)
+    rows_file = tempfile.TemporaryFile()
+    try:
+        meta = run_limited(
+            _read_into, source, mapping, rows_file, seconds=READ_SECONDS, memory=READ_MEMORY
+        )
+    except LimitExceeded as exc:
+        rows_file.close()
+        raise ImportFileError(_TOO_COSTLY[exc.reason]) from exc
+    except BaseException:
+        rows_file.close()
+        raise
+    finally:
+        if hasattr(source, "seek") and not getattr(source, "closed", False):
+            source.seek(0)
+    return ReadLedger(meta, rows_file)

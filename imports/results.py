@@ -25,6 +25,13 @@ class HeaderColumnsMissing(ImportFileError):
     def as_dict(self) -> dict:
         return {"missing": list(self.missing), "columns": list(self.columns)}
 
+    def __reduce__(self):  # it crosses from the reading child process (reader.read_ledger)
+        return _header_columns_missing, (self.message, self.missing, self.columns)
+
+
+def _header_columns_missing(message, missing, columns) -> HeaderColumnsMissing:
+    return HeaderColumnsMissing(message, missing=missing, columns=columns)
+
 
 MESSAGE_CHARS = 1000
 

@@ -11,25 +11,25 @@ from .completeness import TEXT_MAX, ExceptionInput, parse_toilets
 from .models import ExceptionReason
 from .progress import MAX_TARGET, TargetInput
 from .services import REASON_MAX, SEAL_MAX_BYTES
-from .sheet import MAX_FILE_BYTES
+from .sheet import MAX_FILE_BYTES, VERIFY_MAX_BYTES
 
 DATE_INPUT = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 XLSX_ACCEPT = ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class SummaryFileField(forms.FileField):
-    """A summary sheet (.xlsx) to be read: one larger than the reader takes is refused here,
+    """A summary sheet (.xlsx) to be read: one larger than ``max_bytes`` is refused here,
     before it is read."""
 
-    too_big = f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB，不是正常的汇总表。"
-
-    def __init__(self, **kwargs):
+    def __init__(self, *, max_bytes: int = MAX_FILE_BYTES, **kwargs):
         kwargs.setdefault("widget", forms.ClearableFileInput(attrs={"accept": XLSX_ACCEPT}))
         super().__init__(**kwargs)
+        self.max_bytes = max_bytes
+        self.too_big = f"文件超过 {max_bytes // (1024 * 1024)} MB，不是正常的汇总表。"
 
     def validate(self, value):
         super().validate(value)
-        if value and value.size > MAX_FILE_BYTES:
+        if value and value.size > self.max_bytes:
             raise ValidationError(self.too_big, code="too_big")
 
 
@@ -137,7 +137,10 @@ class VerifyForm(forms.Form):
             attrs={"autocapitalize": "characters", "autocomplete": "off", "spellcheck": "false"}
         ),
     )
-    file = SummaryFileField(label="或上传汇总表文件（.xlsx）", required=False)
+    # A stamped file is 10–20 KB (230 KB at the most rows a summary has).
+    file = SummaryFileField(
+        label="或上传汇总表文件（.xlsx）", required=False, max_bytes=VERIFY_MAX_BYTES
+    )
 
     def clean(self):
         data = super().clean()

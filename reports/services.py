@@ -53,7 +53,7 @@ from .queries import (
     values_of,
     visible_region,
 )
-from .sheet import TITLE_SUFFIX, SheetFormatError, read_summary, row_label
+from .sheet import TITLE_SUFFIX, VERIFY_MAX_BYTES, SheetFormatError, read_summary, row_label
 from .stamp import code_in_file, data_digest, stamped_workbook
 from .tasks import run_report_job
 
@@ -756,6 +756,8 @@ def differences(submission, parsed) -> list[str]:
 def verify_file(data: bytes) -> Verdict:
     """Match a file by its SHA-256; failing that (a re-saved copy), by the code it carries and
     the numbers read back from it."""
+    if len(data) > VERIFY_MAX_BYTES:  # the form refuses it first; a stamped file is small
+        return Verdict(NOT_FOUND, notes=["文件过大，不是系统生成的盖章汇总表。"])
     digest = hashlib.sha256(data).hexdigest()
     submission = _stamped().filter(sha256=digest).first()
     if submission is not None:

@@ -1,5 +1,11 @@
 """The summary table as a spreadsheet in the official layout (seed 000): writing it, and reading
-a sheet a unit filled in by hand so that the same rule engine can check it."""
+a sheet a unit filled in by hand so that the same rule engine can check it.
+
+An uploaded sheet (the validate page, the public verify page) is bounded three ways before and
+while it is read: the container (``core.uploads.check_xlsx``: the file, each zip member's own
+size and ratio, the number of shared strings), what is read (at most ``MAX_SCANNED_ROWS``
+rows of ``MAX_COLUMNS`` cells, whatever the sheet's dimension claims), and the parse itself,
+which runs in a child process with a memory and a time limit (``core.sandbox``)."""
 
 import datetime
 import io
@@ -9,6 +15,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 
+from core.sandbox import MB, LimitExceeded, run_limited
 from core.uploads import UploadRefused, check_xlsx
 from regions.choices import Level
 
@@ -41,9 +48,20 @@ NOTES = [
     "4.第3列为各级财政支持改造且2013年及以后建造的户厕；第4列为其余户厕（农户自建的，以及2013年以前建造的）。",
     "5.问题厕所指不能使用或不能全年使用的厕所；已完成整改指已验收并经农户签字销号。",
 ]
-MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_FILE_BYTES = 20 * MB
+# The public verify page takes a stamped file only: far smaller (see below).
+VERIFY_MAX_BYTES = 2 * MB
 MAX_ROWS = 2000
-MAX_UNCOMPRESSED = 200 * 1024 * 1024  # a summary sheet is a few hundred KB unpacked
+# A stamped county file is 10–20 KB (its sheet XML under 100 KB); one of MAX_ROWS rows is
+# 230 KB, its sheet XML 2.6 MB unpacked. Far beyond these is not a summary sheet.
+MAX_UNCOMPRESSED = 32 * MB
+MAX_MEMBER = 8 * MB  # any one member of the zip, unpacked
+MAX_STRINGS = 50_000  # shared strings: row labels and notes
+MAX_COLUMNS = 64  # cells read per row: labels, 序号 and the 33 columns, with room to spare
+# The parse (openpyxl) runs in a child process with these limits (core.sandbox).
+PARSE_SECONDS = 10
+PARSE_MEMORY = 384 * MB
+TOO_COMPLEX = "文件过于复杂，无法在限定的时间和内存内读取，不是正常的汇总表。"
 
 _thin = Side(style="thin")
 _BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
@@ -225,20 +243,43 @@ _REFUSALS = {
     UploadRefused.TOO_BIG: f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB。",
     UploadRefused.NOT_XLSX: "不是 Excel（.xlsx）文件。",
     UploadRefused.BOMB: "文件解压后过大，可能不是正常的汇总表。",
+    UploadRefused.TOO_MANY_STRINGS: (
+        f"文件中的文字超过 {MAX_STRINGS} 条，不是正常的汇总表，已拒绝。"
+    ),
     UploadRefused.NO_SHEETS: "无法读取该 Excel 文件。",
 }
 
 
-def _check_container(data: bytes):
+def check_container(data: bytes):
+    """SheetFormatError (in Chinese) for a file no summary sheet reader should be given."""
     try:
-        check_xlsx(data, max_bytes=MAX_FILE_BYTES, max_uncompressed=MAX_UNCOMPRESSED)
+        check_xlsx(
+            data,
+            max_bytes=MAX_FILE_BYTES,
+            max_uncompressed=MAX_UNCOMPRESSED,
+            max_member=MAX_MEMBER,
+            max_strings=MAX_STRINGS,
+        )
     except UploadRefused as exc:
         raise SheetFormatError(_REFUSALS[exc.reason]) from exc
 
 
+def parse_limited(parse, data: bytes):
+    """``parse(data)`` in a child process with the reader's time and memory limits."""
+    try:
+        return run_limited(parse, data, seconds=PARSE_SECONDS, memory=PARSE_MEMORY)
+    except LimitExceeded as exc:
+        raise SheetFormatError(TOO_COMPLEX) from exc
+
+
 def read_summary(data: bytes) -> ParsedSheet:
-    """Find the row numbering the columns 1…33, read the rows below it until the footer."""
-    _check_container(data)
+    """Find the row numbering the columns 1…33, read the rows below it until the footer. The
+    container is checked first; the parse runs under limits (see the module docstring)."""
+    check_container(data)
+    return parse_limited(_parse_summary, data)
+
+
+def _parse_summary(data: bytes) -> ParsedSheet:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged file
@@ -298,7 +339,8 @@ def _is_footer(values: list) -> bool:
 
 def _read_sheet(sheet) -> ParsedSheet | None:
     parsed, start = None, None
-    for row_number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+    rows = sheet.iter_rows(max_row=MAX_SCANNED_ROWS + 1, max_col=MAX_COLUMNS, values_only=True)
+    for row_number, row in enumerate(rows, start=1):
         if row_number > MAX_SCANNED_ROWS:
             raise SheetFormatError(f"表格超过 {MAX_SCANNED_ROWS} 行，不是汇总表的格式。")
         values = list(row)

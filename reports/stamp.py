@@ -31,7 +31,15 @@ from openpyxl.worksheet.page import PageMargins
 from PIL import Image, ImageChops, ImageOps
 
 from .columns import COLUMNS
-from .sheet import HEADER_TOP, NOTES, write_summary
+from .sheet import (
+    HEADER_TOP,
+    MAX_COLUMNS,
+    NOTES,
+    SheetFormatError,
+    check_container,
+    parse_limited,
+    write_summary,
+)
 
 SEAL_CM = 4.0
 SCREEN_DPI = 96  # openpyxl sizes a picture in pixels at 96 dpi
@@ -207,7 +215,16 @@ def stamped_workbook(
 
 def code_in_file(data: bytes) -> str:
     """The verification code a (possibly re-saved) stamped file carries: from its document
-    properties, else from the footer line; '' when there is none or the file can't be read."""
+    properties, else from the footer line; '' when there is none or the file can't be read.
+    Checked and read under the limits of ``sheet.read_summary``."""
+    try:
+        check_container(data)
+        return parse_limited(_code_in_file, data)
+    except SheetFormatError:
+        return ""
+
+
+def _code_in_file(data: bytes) -> str:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds on a damaged file
@@ -221,7 +238,8 @@ def code_in_file(data: bytes) -> str:
             if match:
                 return match.group(1).upper()
         for sheet in workbook.worksheets:
-            for row in sheet.iter_rows(max_row=SCAN_ROWS, values_only=True):
+            rows = sheet.iter_rows(max_row=SCAN_ROWS, max_col=MAX_COLUMNS, values_only=True)
+            for row in rows:
                 for value in row:
                     match = CODE_PATTERN.search(value) if isinstance(value, str) else None
                     if match:
