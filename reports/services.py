@@ -53,7 +53,14 @@ from .queries import (
     values_of,
     visible_region,
 )
-from .sheet import TITLE_SUFFIX, VERIFY_MAX_BYTES, SheetFormatError, read_summary, row_label
+from .sheet import (
+    TITLE_SUFFIX,
+    VERIFY_MAX_BYTES,
+    VERIFY_MAX_MEMBER,
+    SheetFormatError,
+    read_summary,
+    row_label,
+)
 from .stamp import code_in_file, data_digest, stamped_workbook
 from .tasks import run_report_job
 
@@ -765,10 +772,10 @@ def verify_file(data: bytes) -> Verdict:
             VERIFIED, submission, ["文件与报送时生成的盖章汇总表完全相同（文件指纹一致）。"]
         )
     try:
-        parsed = read_summary(data)
+        parsed = read_summary(data, max_member=VERIFY_MAX_MEMBER)
     except SheetFormatError as exc:
         return Verdict(NOT_FOUND, notes=[f"无法按汇总表格式读取该文件：{exc}"])
-    code = code_in_file(data)
+    code = code_in_file(data, max_member=VERIFY_MAX_MEMBER)
     if not code:
         return Verdict(NOT_FOUND, notes=["文件中没有核验码，文件指纹也与所有报送记录都不相同。"])
     submission = _stamped().filter(code=code).first()

@@ -55,8 +55,10 @@ MAX_ROWS = 2000
 # A stamped county file is 10–20 KB (its sheet XML under 100 KB); one of MAX_ROWS rows is
 # 230 KB, its sheet XML 2.6 MB unpacked. Far beyond these is not a summary sheet.
 MAX_UNCOMPRESSED = 32 * MB
-MAX_MEMBER = 8 * MB  # any one member of the zip, unpacked
-MAX_STRINGS = 50_000  # shared strings: row labels and notes
+MAX_MEMBER = 4 * MB  # any one member of the zip, unpacked (the 2,000-row sheet: 2.6 MB)
+# The public verify page reads stamped files only: a county's sheet XML is under 100 KB.
+VERIFY_MAX_MEMBER = 1 * MB
+MAX_STRINGS = 20_000  # shared strings: row labels and notes (about 2,100 at the most rows)
 MAX_COLUMNS = 64  # cells read per row: labels, 序号 and the 33 columns, with room to spare
 # The parse (openpyxl) runs in a child process with these limits (core.sandbox).
 PARSE_SECONDS = 10
@@ -250,14 +252,14 @@ _REFUSALS = {
 }
 
 
-def check_container(data: bytes):
+def check_container(data: bytes, *, max_member: int = MAX_MEMBER):
     """SheetFormatError (in Chinese) for a file no summary sheet reader should be given."""
     try:
         check_xlsx(
             data,
             max_bytes=MAX_FILE_BYTES,
             max_uncompressed=MAX_UNCOMPRESSED,
-            max_member=MAX_MEMBER,
+            max_member=max_member,
             max_strings=MAX_STRINGS,
         )
     except UploadRefused as exc:
@@ -272,10 +274,10 @@ def parse_limited(parse, data: bytes):
         raise SheetFormatError(TOO_COMPLEX) from exc
 
 
-def read_summary(data: bytes) -> ParsedSheet:
+def read_summary(data: bytes, *, max_member: int = MAX_MEMBER) -> ParsedSheet:
     """Find the row numbering the columns 1…33, read the rows below it until the footer. The
     container is checked first; the parse runs under limits (see the module docstring)."""
-    check_container(data)
+    check_container(data, max_member=max_member)
     return parse_limited(_parse_summary, data)
 
 

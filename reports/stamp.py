@@ -34,6 +34,7 @@ from .columns import COLUMNS
 from .sheet import (
     HEADER_TOP,
     MAX_COLUMNS,
+    MAX_MEMBER,
     NOTES,
     SheetFormatError,
     check_container,
@@ -213,12 +214,12 @@ def stamped_workbook(
     return buffer.getvalue()
 
 
-def code_in_file(data: bytes) -> str:
+def code_in_file(data: bytes, *, max_member: int = MAX_MEMBER) -> str:
     """The verification code a (possibly re-saved) stamped file carries: from its document
     properties, else from the footer line; '' when there is none or the file can't be read.
     Checked and read under the limits of ``sheet.read_summary``."""
     try:
-        check_container(data)
+        check_container(data, max_member=max_member)
         return parse_limited(_code_in_file, data)
     except SheetFormatError:
         return ""
