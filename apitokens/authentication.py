@@ -1,14 +1,20 @@
 """DRF authentication with personal API tokens: ``Authorization: Bearer <key>``.
 
 ``Authorization: Token <key>`` is accepted too when the key is one of ours (it starts with
-``tl_``); any other ``Token`` key is left to DRF's TokenAuthentication (keys from /api/token/).
+``tl_``); any other ``Token`` key is left to ``ExpiringTokenAuthentication`` (keys from
+/api/token/, which expire ``AUTH_TOKEN_LIFETIME`` after they were issued).
 """
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import exceptions
-from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.authentication import (
+    BaseAuthentication,
+    TokenAuthentication,
+    get_authorization_header,
+)
 
 from .models import KEY_PREFIX, ApiToken, TokenStatus, hash_key
 
@@ -59,3 +65,20 @@ class ApiTokenAuthentication(BaseAuthentication):
     def authenticate_header(self, request):
         # Both schemes are accepted; "Token" first, as before this class existed.
         return 'Token realm="api", Bearer realm="api"'
+
+
+def login_token_expires_at(token):
+    """When a key from /api/token/ stops working: ``AUTH_TOKEN_LIFETIME`` after it was issued."""
+    return token.created + settings.AUTH_TOKEN_LIFETIME
+
+
+class ExpiringTokenAuthentication(TokenAuthentication):
+    """DRF's keys from /api/token/, refused once ``AUTH_TOKEN_LIFETIME`` has passed since they
+    were issued (as a personal token is after its expiry date). /api/token/ then issues a new
+    key; until then the old one answers 401."""
+
+    def authenticate_credentials(self, key):
+        user, token = super().authenticate_credentials(key)
+        if login_token_expires_at(token) <= timezone.now():
+            raise exceptions.AuthenticationFailed("令牌已过期，请重新通过 /api/token/ 获取。")
+        return user, token

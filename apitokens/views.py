@@ -5,11 +5,19 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views import View
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.authtoken.models import Token
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.response import Response
 
 from core.web.forms import put_errors
 
 from . import services
+from .authentication import login_token_expires_at
 from .forms import TokenCreateForm
 from .models import ApiToken
 
@@ -59,3 +67,24 @@ class TokenRevokeView(LoginRequiredMixin, View):
             request, f"已撤销令牌“{token.name}”（{token.prefix}…），它不能再调用接口。"
         )
         return redirect("apitokens:list")
+
+
+class IssuedTokenSerializer(serializers.Serializer):
+    token = serializers.CharField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True, help_text="到期时间，到期后需重新获取")
+
+
+class ObtainExpiringAuthToken(ObtainAuthToken):
+    """``POST /api/token/`` (username and password): the user's key and when it expires. A key
+    past its lifetime is replaced by a new one; a valid one is returned as it is."""
+
+    @extend_schema(request=AuthTokenSerializer, responses=IssuedTokenSerializer)
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        token, _created = Token.objects.get_or_create(user=user)
+        if login_token_expires_at(token) <= timezone.now():
+            token.delete()
+            token = Token.objects.create(user=user)
+        return Response({"token": token.key, "expires_at": login_token_expires_at(token)})

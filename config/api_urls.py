@@ -1,10 +1,11 @@
+from django.contrib.auth.decorators import login_required
 from django.http import HttpResponsePermanentRedirect, JsonResponse
 from django.urls import Resolver404, include, path, re_path, resolve
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
+from apitokens.views import ObtainExpiringAuthToken
 from rectification.api.views import LedgerEntryViewSet, LedgerLogViewSet, OverdueSnapshotViewSet
 from regions.api.views import RegionViewSet
 from reports.api.views import ProgressTargetViewSet, ReportJobViewSet, SubmissionViewSet
@@ -20,6 +21,14 @@ from surveys.api.views import (
     SurveyRoundViewSet,
 )
 from toilets.api.views import HouseholdViewSet, ToiletViewSet
+
+
+class SwaggerView(SpectacularSwaggerSplitView):
+    """Swagger UI with its start-up script from a URL of its own (``?script``) and no inline
+    style: the page runs under the site's Content-Security-Policy as it is."""
+
+    template_name = "api/swagger_ui.html"
+
 
 router = DefaultRouter()
 router.register("regions", RegionViewSet, basename="region")
@@ -59,9 +68,11 @@ def not_found(request, rest=""):
 
 
 urlpatterns = [
-    path("token/", obtain_auth_token, name="api-token"),
+    path("token/", ObtainExpiringAuthToken.as_view(), name="api-token"),
+    # Schema and docs need a login (SPECTACULAR_SETTINGS["SERVE_PERMISSIONS"]); the docs page
+    # sends a browser without a session to the login page first.
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", login_required(SwaggerView.as_view(url_name="api-schema")), name="api-docs"),
     # The offline sync (issue 13), at the address the phone app is written against, and
     # next to the other inspection resources. Before the router: "sync" is no inspection id.
     path("v1/inspections/sync/", InspectionSyncView.as_view(), name="inspection-sync"),

@@ -14,6 +14,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from core.dblocks import with_sqlite_options
+from core.web.csp import tile_sources
 
 from .env import env_bool, env_int, env_list, env_str
 
@@ -58,17 +59,22 @@ INSTALLED_APPS = [
     "dispatch",
     "portal",
     "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # After WhiteNoise: static files go out without a policy of their own.
+    "core.web.csp.PathCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "core.web.sessions.IdleSessionTimeoutMiddleware",
+    "core.web.caching.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Last: turns a login refused by django-axes into the lockout page (429).
@@ -149,6 +155,9 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
+# Sessions end two weeks after the last sign-in (Django's SESSION_COOKIE_AGE) or after
+# SESSION_IDLE_MINUTES without a request (core.web.sessions), whichever comes first.
+SESSION_IDLE_TIMEOUT = env_int("SESSION_IDLE_MINUTES", default=120) * 60
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 BEHIND_HTTPS_PROXY = env_bool("BEHIND_HTTPS_PROXY", default=False)
@@ -167,7 +176,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Personal API tokens (Bearer, or Token with a tl_ key), then DRF's /api/token/ keys.
         "apitokens.authentication.ApiTokenAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "apitokens.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -189,6 +198,8 @@ SPECTACULAR_SETTINGS = {
     "limited to the caller's own region subtree; another region's object answers 404.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and Swagger UI only for signed-in users and token holders.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI assets from the drf-spectacular-sidecar package: works on an intranet.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -212,6 +223,10 @@ def _throttle_rate(name: str, default: str) -> str | None:
 
 
 # API throttles: authenticated callers per user, anonymous ones per client IP.
+# Keys from POST /api/token/ expire this long after they were issued (a personal token from
+# the "API 令牌" page has the expiry its owner chose).
+AUTH_TOKEN_LIFETIME = timedelta(days=env_int("AUTH_TOKEN_DAYS", default=30))
+
 API_THROTTLE_RATES = {
     "user": _throttle_rate("API_THROTTLE_USER", "600/min"),
     "anon": _throttle_rate("API_THROTTLE_ANON", "60/min"),
@@ -290,6 +305,29 @@ CELERY_BEAT_SCHEDULE = {
 MAP_TILE_URL = env_str("MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = env_str("MAP_TILE_ATTRIBUTION", "")
 MAP_TILE_SUBDOMAINS = env_list("MAP_TILE_SUBDOMAINS", [])
+
+# Content-Security-Policy (django-csp): scripts, styles, fetches and workers from this site
+# only; no inline script, event handler or style anywhere (data for a page's script goes in
+# data-* attributes or json_script). Images also from data:/blob: URLs (photo previews, the
+# signature pad) and from the map's tile hosts when MAP_TILE_URL is set.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:", *tile_sources(MAP_TILE_URL, MAP_TILE_SUBDOMAINS)],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# The admin's third-party templates (django-simple-history's history list,
+# django-import-export's export form) carry a few inline style attributes: allowed there
+# only, for styles only. Scripts stay 'self' everywhere.
+CONTENT_SECURITY_POLICY_PATH_UPDATES = {"/admin/": {"style-src": ["'unsafe-inline'"]}}
 
 LOGGING = {
     "version": 1,

@@ -30,6 +30,7 @@ SHELL_FILES = [
     "vendor/idb-8.0.4/idb.umd.js",
     "js/offline-queue.js",
     "js/offline.js",
+    "js/page.js",
     "js/inspect.js",
     "icons/icon-192.png",
 ]

@@ -20,6 +20,8 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 PHONE = {"width": 360, "height": 740}
+# What Chromium writes to the console when the Content-Security-Policy refuses something.
+CSP_REFUSAL = re.compile(r"Content Security Policy")
 
 
 def chromium_path() -> str | None:
@@ -38,7 +40,11 @@ def require_chromium() -> str:
 @contextmanager
 def phone_page(**context_options):
     """A page in Debian's headless Chromium on a phone-sized screen (Chinese locale);
-    ``context_options`` add to the browser context (touch, geolocation, downloads…)."""
+    ``context_options`` add to the browser context (touch, geolocation, downloads…).
+
+    Every browser test is also a test of the Content-Security-Policy: anything the policy
+    refused on any page of the context (an inline script, handler or style, a foreign
+    host) fails the test at its end."""
     path = require_chromium()
     # Playwright's sync API runs an event loop in this thread; the ORM calls made by
     # fixtures in the same thread are safe here.
@@ -48,10 +54,17 @@ def phone_page(**context_options):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(viewport=PHONE, locale="zh-CN", **context_options)
+        refused = []
+        context.on(
+            "console",
+            lambda m: refused.append(m.text) if CSP_REFUSAL.search(m.text) else None,
+        )
         page = context.new_page()
         page.set_default_timeout(15000)
         try:
             yield page
+            if refused:
+                pytest.fail("Content-Security-Policy refusals:\n" + "\n".join(refused))
         finally:
             context.close()
             browser.close()

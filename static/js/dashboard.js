@@ -13,7 +13,9 @@
   function base(chart) {
     return {
       animation: false,
-      tooltip: { trigger: "axis", confine: true },
+      // Drawn on the canvas: an HTML tooltip's markup carries inline styles, which the
+      // Content-Security-Policy refuses.
+      tooltip: { trigger: "axis", confine: true, renderMode: "richText" },
       legend: { type: "scroll", top: 0 },
       grid: { left: 8, right: 12, top: 36, bottom: 8, containLabel: true },
       color: ["#166e4a", "#e0a326", "#3b7dd8", "#c2452d", "#7a5cc4", "#2aa3a3", "#8a8f3c", "#c45c9a", "#6b7785"]

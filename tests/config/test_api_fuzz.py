@@ -121,23 +121,25 @@ def fuzz(db, settings, tree, users, register):
         cache.clear()
 
 
-def load_schema(**config):
+def load_schema(token, **config):
+    # The schema needs a login, like the rest of the API.
     return schemathesis.openapi.from_wsgi(
         "/api/schema/",
         get_wsgi_application(),
         config=schemathesis.Config.from_dict(config) if config else None,
+        headers={"Authorization": f"Token {token}"},
     )
 
 
 @pytest.fixture
 def api_schema(fuzz):
-    return load_schema()
+    return load_schema(fuzz["tokens"]["county"])
 
 
 @pytest.fixture
 def writes_schema(fuzz):
     # The other roles' runs skip the unexpected-method probes: the county's run made them.
-    return load_schema(phases={"coverage": {"unexpected-methods": []}})
+    return load_schema(fuzz["tokens"]["county"], phases={"coverage": {"unexpected-methods": []}})
 
 
 def schema_for(fixture, who):

@@ -458,7 +458,8 @@ def test_the_log_lists_the_own_region_newest_first(api, users, tree, register, s
 # Schema and query counts ---------------------------------------------------------------------
 
 
-def test_the_schema_documents_the_transition(client):
+def test_the_schema_documents_the_transition(client, users):
+    client.force_login(users.county)
     response = client.get("/api/schema/")
     assert response.status_code == 200
     body = response.content.decode()

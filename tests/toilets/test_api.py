@@ -1,6 +1,7 @@
 """The REST API: the same scoping and role checks as the pages, through one base viewset."""
 
 import pytest
+from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from tests.factories import valid_id_number
@@ -212,9 +213,28 @@ def test_list_filters_work(api, users, register, tree):
     assert response.status_code == 400
 
 
-def test_schema_and_docs_are_served(client, api, users):
+def test_schema_and_docs_are_served_to_signed_in_users(client, api, users):
+    client.force_login(users.surveyor)
     response = client.get("/api/schema/")
     assert response.status_code == 200
     body = response.content.decode()
     assert "/api/households/" in body and "/api/toilets/" in body and "/api/regions/" in body
     assert client.get("/api/docs/").status_code == 200
+    # Swagger UI's start-up script comes from a URL of its own, not an inline <script>.
+    script = client.get("/api/docs/", {"script": ""})
+    assert script.status_code == 200
+    assert script["Content-Type"].startswith("application/javascript")
+    assert "/api/schema/" in script.content.decode()
+
+
+def test_schema_and_docs_need_a_login(client, api, users):
+    assert client.get("/api/schema/").status_code == 401
+    assert client.get("/api/schema/", {"format": "json"}).status_code == 401
+    response = client.get("/api/docs/")
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+    assert client.get("/api/docs/", {"script": ""}).status_code == 302
+    # A token works for the schema, as for the rest of the API.
+    token = Token.objects.create(user=users.county)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert api.get("/api/schema/", {"format": "json"}).status_code == 200
