@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 
 from django.contrib.auth import get_user_model
-from django.db.models import Avg, Count, Q, Sum
+from django.db.models import Avg, Case, Count, F, OuterRef, Q, Subquery, Sum, When
 from django.db.models.functions import Substr
 from django.utils import timezone
 
@@ -138,29 +138,25 @@ def coverage(frame) -> Chart:
         .values_list("village_id", "n")
     ):
         registered[child_of.get(village)] += n
+    # The round's inspections per village, read without joining the toilets (the
+    # inspection keeps its toilet's village), less those of toilets that don't count in
+    # column 1: demolished, or registered after the cut-off (a few, found by index).
+    inspections = Inspection.objects.visible_to(frame.user).filter(
+        round=frame.survey_round,
+        village__code__startswith=frame.prefix,
+        inspected_at__lte=frame.cutoff,
+    )
+    verified = Q(status=InspectionStatus.VERIFIED, verified_at__lte=frame.cutoff)
+    not_counted = ~Q(toilet__status=ToiletStatus.ACTIVE) | Q(toilet__created_at__gt=frame.cutoff)
     inspected: dict[str, Counter] = defaultdict(Counter)
-    for row in (
-        Inspection.objects.visible_to(frame.user)
-        .filter(
-            round=frame.survey_round,
-            toilet__village__code__startswith=frame.prefix,
-            toilet__status=ToiletStatus.ACTIVE,
-            toilet__created_at__lte=frame.cutoff,
-            inspected_at__lte=frame.cutoff,
-        )
-        .values("toilet__village_id")
-        .annotate(
-            n=Count("id"),
-            verified=Count(
-                "id",
-                filter=Q(status=InspectionStatus.VERIFIED, verified_at__lte=frame.cutoff),
-            ),
-        )
-        .order_by()
-    ):
-        inspected[child_of.get(row["toilet__village_id"])].update(
-            {"n": row["n"], "verified": row["verified"]}
-        )
+    for query, sign in ((inspections, 1), (inspections.filter(not_counted), -1)):
+        for village, n, done in (
+            query.values("village_id")
+            .annotate(n=Count("id"), verified=Count("id", filter=verified))
+            .order_by()
+            .values_list("village_id", "n", "verified")
+        ):
+            inspected[child_of.get(village)].update({"n": sign * n, "verified": sign * done})
 
     def values(child):
         done = inspected.get(child, {})
@@ -273,18 +269,33 @@ def years(frame) -> Chart:
 # Rectification --------------------------------------------------------------------------
 
 
+def _state_at_cutoff(entries, frame):
+    """``entries`` annotated with ``state_then``: each entry's state at the cut-off, from its
+    ledger log (the latest row at or before it). With no cut-off given, the state now."""
+    if not frame.cutoff_param:
+        return entries.annotate(state_then=F("state"))
+    latest = (
+        LedgerLog.objects.filter(entry_id=OuterRef("pk"), at__lte=frame.cutoff)
+        .order_by("-at", "-id")
+        .values("to_state")[:1]
+    )
+    return entries.annotate(state_then=Subquery(latest))
+
+
 def funnel(frame) -> Chart:
-    """The round's problem toilets by close-out state. 已销号 is closed by the cut-off (29+32);
-    an entry closed after the cut-off counts under 已验收, the step before."""
+    """The round's problem toilets by close-out state at the cut-off. 已销号 is closed by the
+    cut-off (29+32); every other entry counts under its state at the cut-off (from its
+    ledger log), so an entry closed after the cut-off is where it stood then."""
     closed = Q(state=LedgerState.CLOSED, closed_at__lte=frame.cutoff)
-    closed_later = Q(state=LedgerState.CLOSED) & ~closed
-    aggregates = {}
-    for state in FUNNEL_STATES:
-        q = closed if state == LedgerState.CLOSED else Q(state=state)
-        if state == LedgerState.ACCEPTED:
-            q |= closed_later
-        aggregates[state.value] = Count("id", filter=q)
-    found = _entries(frame).aggregate(**aggregates)
+    found = Counter()
+    for row in (
+        _state_at_cutoff(_entries(frame), frame)
+        .annotate(closed_then=Case(When(closed, then=True), default=False))
+        .values("state_then", "closed_then")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        found[_funnel_state(row["state_then"], row["closed_then"])] += row["n"]
     rows = [Row(state.label, [found[state.value]]) for state in FUNNEL_STATES]
     return Chart(
         "funnel",
@@ -295,8 +306,22 @@ def funnel(frame) -> Chart:
         rows,
         _sum(rows),
         "合计即汇总表第6+9列，已销号即第29+32列，其余各状态之和即第33列（未完成整改数）。"
-        "状态为台账当前状态；截止时间之后才销号的计入“已验收”。",
+        "状态为截止时间当时的台账状态（按台账日志）。",
     )
+
+
+def _funnel_state(state: str | None, closed: bool) -> str:
+    """Where an entry stands in the funnel: 已销号 only when closed by the cut-off (as the
+    summary counts it); an entry without a log row by then, or one withdrawn then and found
+    again later, at the first step; an entry whose log says closed but that is not closed
+    by the cut-off (reopened and closed again later), one step before."""
+    if closed:
+        return LedgerState.CLOSED.value
+    if state == LedgerState.CLOSED:
+        return LedgerState.ACCEPTED.value
+    if state not in LedgerState.values or state == LedgerState.WITHDRAWN:
+        return LedgerState.REGISTERED.value
+    return state
 
 
 def trend(frame) -> Chart:
@@ -341,11 +366,12 @@ def trend(frame) -> Chart:
 
 
 def overdue(frame) -> Chart:
-    """The round's problem toilets past their deadline (``LedgerEntryQuerySet.overdue``, the
-    rectification app's definition) on the cut-off's day."""
+    """The round's problem toilets past their deadline on the cut-off's day: in a state the
+    rectification app calls overdue (``LedgerEntryQuerySet.overdue``) at the cut-off, with the deadline
+    before that day."""
     found = dict(
-        _entries(frame)
-        .overdue(frame.today)
+        _state_at_cutoff(_entries(frame), frame)
+        .overdue(frame.today, state="state_then")
         .annotate(child=_child("toilet__village__code", frame))
         .values("child")
         .annotate(n=Count("id"))
@@ -361,7 +387,7 @@ def overdue(frame) -> Chart:
         ["逾期数"],
         rows,
         _sum(rows),
-        "已制定方案或整改中、整改时限已过的问题厕所（按截止日期计）。",
+        "截止时间当时已制定方案或整改中、整改时限已过的问题厕所（按截止日期计；整改时限取当前值）。",
     )
 
 
@@ -390,7 +416,7 @@ def activity(frame) -> Chart:
         Inspection.objects.visible_to(frame.user)
         .filter(
             round=frame.survey_round,
-            toilet__village__code__startswith=frame.prefix,
+            village__code__startswith=frame.prefix,
             inspected_at__gte=bounds[0],
             inspected_at__lte=frame.cutoff,
         )
@@ -425,7 +451,7 @@ def flags(frame) -> Chart:
         for row in InspectionFlag.objects.visible_to(frame.user)
         .filter(
             inspection__round=frame.survey_round,
-            inspection__toilet__village__code__startswith=frame.prefix,
+            inspection__village__code__startswith=frame.prefix,
             inspection__inspected_at__lte=frame.cutoff,
         )
         .values("kind")

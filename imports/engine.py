@@ -70,6 +70,7 @@ TOILET_COLUMNS = [
 INSPECTION_COLUMNS = [
     "round_id", "toilet_id", "surveyor_id", "partner_name", "inspected_at", "household_present",
     "check_method", "usability", "notes", "signed", "status", "verified_by_id", "verified_at",
+    "village_id",
 ]  # fmt: skip
 ENTRY_COLUMNS = [
     "toilet_id", "found_in_id", "opened_by_inspection_id", "last_inspection_id", "usability",
@@ -772,6 +773,7 @@ class _Writer:
                             survey_round.pk, toilet_pk, user_id, partner, when, True,
                             CheckMethod.ASK_AND_LOOK.value, row.usability, IMPORTED_NOTE, True,
                             InspectionStatus.VERIFIED.value, user_id, self.now,
+                            self.plan.villages[row.code].pk,  # the toilet's, as written above
                         ),
                     )
                 )  # fmt: skip

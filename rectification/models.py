@@ -28,10 +28,11 @@ class LedgerEntryQuerySet(ScopedQuerySet):
     def open(self):
         return self.exclude(state__in=ENDED_STATES)
 
-    def overdue(self, today=None):
-        """Entries whose deadline has passed while the work is still to be done."""
+    def overdue(self, today=None, state="state"):
+        """Entries whose deadline has passed while the work is still to be done. ``state``
+        names the field holding the state to judge (an annotation: the state at a cut-off)."""
         today = today or timezone.localdate()
-        return self.filter(state__in=OVERDUE_STATES, deadline__lt=today)
+        return self.filter(**{f"{state}__in": OVERDUE_STATES}, deadline__lt=today)
 
 
 class LedgerEntry(models.Model):

@@ -429,6 +429,7 @@ def load_county(n_toilets, rng):
             Inspection(
                 round=round_,
                 toilet=toilets[i],
+                village_id=toilets[i].village_id,
                 surveyor=surveyor,
                 partner_name="李四",
                 inspected_at=when,

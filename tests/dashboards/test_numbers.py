@@ -5,8 +5,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from rectification.choices import LedgerState
 from reports.build import build_summary
-from tests.ledger import consent, move
+from tests.ledger import after_photo, consent, move
 
 pytestmark = pytest.mark.django_db
 
@@ -108,6 +109,34 @@ def test_an_earlier_cutoff_counts_what_was_closed_by_then(tree, users, survey, l
     # Closed after the cut-off: still 已验收 at the cut-off.
     assert by_label(charts["funnel"])["已验收"] == [1]
     compare(client, now, survey)
+
+
+def test_an_earlier_cutoff_shows_each_entry_where_it_stood_then(
+    tree, users, survey, ledger, as_user
+):
+    """The funnel and the overdue chart read each entry's state at the cut-off from its
+    ledger log: work done after the cut-off does not move it there."""
+    client = as_user(users.county)
+    cutoff = timezone.localtime(timezone.now()).isoformat()
+    before = {key: data(client, key, round=survey.pk) for key in ("funnel", "overdue")}
+    late = move(ledger.overdue, "start", users.township)
+    move(late, "rectify", users.surveyor, photos=[after_photo()])
+
+    now_funnel = by_label(data(client, "funnel", round=survey.pk))
+    assert now_funnel[LedgerState.RECTIFIED.label] == [1]
+    assert now_funnel[LedgerState.PLANNED.label] == [0]
+    assert by_label(data(client, "overdue", round=survey.pk))["沙埠镇"] == [0]
+
+    then_funnel = data(client, "funnel", round=survey.pk, cutoff=cutoff)
+    then_overdue = data(client, "overdue", round=survey.pk, cutoff=cutoff)
+    assert by_label(then_funnel)[LedgerState.PLANNED.label] == [1]
+    assert by_label(then_funnel)[LedgerState.RECTIFIED.label] == [0]
+    assert by_label(then_overdue)["沙埠镇"] == [1]
+    assert then_funnel["rows"] == before["funnel"]["rows"]
+    assert then_overdue["rows"] == before["overdue"]["rows"]
+    then = build_summary(survey, tree.county, cutoff=timezone.datetime.fromisoformat(cutoff),
+                         user=users.county)  # fmt: skip
+    compare(client, then, survey, cutoff=cutoff)
 
 
 def test_overdue_and_flags_and_activity(tree, users, survey, ledger, as_user):

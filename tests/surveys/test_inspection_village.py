@@ -1,0 +1,80 @@
+"""An inspection keeps its toilet's village (``Inspection.village``, read by the scoping and
+the dashboard's counts): set on every save, and followed by a database trigger whenever the
+toilet moves, however it was moved."""
+
+import pytest
+from django.utils import timezone
+
+from surveys.models import Inspection, InspectionFlag, ProblemCategory
+from surveys.services import save_inspection
+from tests.factories import SurveyRoundFactory, ToiletFactory
+from toilets.models import Toilet
+from toilets.services import save_household
+
+pytestmark = pytest.mark.django_db
+
+
+def inspect(surveyor, survey_round, toilet):
+    inspection = Inspection(
+        round=survey_round,
+        toilet=toilet,
+        usability="unusable",
+        check_method="on_site",
+        partner_name="李四",
+        inspected_at=timezone.now(),
+        signed=True,
+    )
+    return save_inspection(
+        actor=surveyor,
+        inspection=inspection,
+        categories=list(ProblemCategory.objects.filter(code="tank")),
+    )
+
+
+@pytest.fixture
+def survey(tree):
+    return SurveyRoundFactory(county=tree.county, status="open")
+
+
+def test_a_saved_inspection_carries_its_toilets_village(tree, users, register, survey):
+    inspection = inspect(users.surveyor, survey, register.t1)
+    assert Inspection.objects.get(pk=inspection.pk).village_id == tree.v1.pk
+
+
+def test_moving_the_household_moves_its_inspections_and_who_sees_them(
+    tree, users, register, survey
+):
+    inspection = inspect(users.surveyor, survey, register.t1)
+    household = register.h1
+    household.village = tree.v2
+    save_household(actor=users.township, household=household)
+
+    assert Inspection.objects.get(pk=inspection.pk).village_id == tree.v2.pk
+    # The scoping follows: V2's surveyor now sees the inspection and its flags, V1's doesn't.
+    assert Inspection.objects.visible_to(users.surveyor_v2).filter(pk=inspection.pk).exists()
+    assert not Inspection.objects.visible_to(users.surveyor).filter(pk=inspection.pk).exists()
+    flags = InspectionFlag.objects.filter(inspection=inspection)
+    assert flags.exists()
+    assert flags.visible_to(users.surveyor_v2).count() == flags.count()
+    assert not flags.visible_to(users.surveyor).exists()
+
+
+def test_a_bulk_update_of_toilets_is_followed_too(tree, users, register, survey):
+    """The ledger import moves toilets with bulk UPDATEs, not save(): the trigger sees those."""
+    inspection = inspect(users.surveyor, survey, register.t1)
+    other = inspect(users.surveyor, survey, ToiletFactory(household=register.h1))
+    Toilet.objects.filter(pk=register.t1.pk).update(village=tree.v3)
+
+    assert Inspection.objects.get(pk=inspection.pk).village_id == tree.v3.pk
+    assert Inspection.objects.get(pk=other.pk).village_id == tree.v1.pk
+    assert not Inspection.objects.visible_to(users.township).filter(pk=inspection.pk).exists()
+    assert Inspection.objects.visible_to(users.township_t2).filter(pk=inspection.pk).exists()
+
+
+def test_the_copy_never_disagrees_with_the_toilet(tree, users, register, survey):
+    inspect(users.surveyor, survey, register.t1)
+    inspect(users.surveyor, survey, ToiletFactory(household=register.h1))
+    Toilet.objects.filter(village=tree.v1).update(village=tree.v2)
+    Toilet.objects.filter(village=tree.v2).update(village=tree.v1)
+    for inspection in Inspection.objects.select_related("toilet"):
+        assert inspection.village_id == inspection.toilet.village_id
