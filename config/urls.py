@@ -25,6 +25,7 @@ urlpatterns = [
     path("dashboard/", include("dashboards.urls")),
     path("dispatch/", include("dispatch.urls")),
     path("account/tokens/", include("apitokens.urls")),
+    path("", include("public.urls")),
     path("", include((toilets_urls.urlpatterns + portal_urls.household_patterns, "toilets"))),
     path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),

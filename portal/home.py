@@ -6,6 +6,7 @@ overdue). Everything read through ``visible_to``."""
 from django.db.models import Exists, OuterRef, Subquery
 from django.urls import reverse
 
+from public.queries import overdue_callout
 from rectification.choices import LedgerState
 from rectification.models import LedgerEntry, LedgerLog
 from regions.choices import INSPECT, RECTIFY, SUBMIT_TOWNSHIP, Level
@@ -122,4 +123,5 @@ def callouts(user, survey_round) -> dict:
         "returned_entries": returned_entries(user),
         "returned_submissions": returned_submissions(user),
         "submission_deadlines": submission_deadlines(user),
+        "public_leads": overdue_callout(user),
     }

@@ -45,17 +45,23 @@ class LedgerEntry(models.Model):
     found_in = models.ForeignKey(
         SurveyRound, verbose_name=_("发现轮次"), on_delete=models.PROTECT, related_name="+"
     )
+    # Empty for an entry opened from a public report the township verified (``open_from_report``)
+    # until an inspection of the toilet updates it.
     opened_by_inspection = models.ForeignKey(
         Inspection,
         verbose_name=_("发现记录"),
         on_delete=models.PROTECT,
         related_name="opened_entries",
+        null=True,
+        blank=True,
     )
     last_inspection = models.ForeignKey(
         Inspection,
         verbose_name=_("最近摸排记录"),
         on_delete=models.PROTECT,
         related_name="+",
+        null=True,
+        blank=True,
     )
     usability = models.CharField(_("使用情况"), max_length=16, choices=Usability.choices)
     categories = models.ManyToManyField(ProblemCategory, verbose_name=_("问题类型"))

@@ -24,13 +24,23 @@ from core.concurrency import check_version, update_if_unchanged
 from core.errors import ConflictError
 from core.geo import distance_metres
 from core.uploads import BadImage, open_image, reencode
+from regions.choices import PLAN_ACCEPT
 from regions.scoping import has_capability
-from surveys.choices import PHOTO_FORMATS, PHOTO_MAX_PIXELS, PHOTO_STORED_MAX_SIDE
+from surveys.choices import (
+    PHOTO_FORMATS,
+    PHOTO_MAX_PIXELS,
+    PHOTO_STORED_MAX_SIDE,
+    PROBLEM_USABILITY,
+    RoundStatus,
+)
+from surveys.models import SurveyRound
 from surveys.photos import process_photos
+from toilets.models import Toilet
 
 from . import findings
 from .checklists import checklist_for
 from .choices import (
+    ENDED_STATES,
     ConsentMethod,
     LedgerState,
     LocationSource,
@@ -165,6 +175,92 @@ def sync_from_inspection(*, actor, inspection) -> LedgerEntry | None:
         )
         return entry
     return None
+
+
+# Public reports (群众反映) the township verified ------------------------------------------
+
+
+def report_round(toilet):
+    """The round an entry opened from a public report is found in: the toilet's county's open
+    round, else its latest one (None when the county has no round yet)."""
+    rounds = SurveyRound.objects.filter(county__code=toilet.village.code[:6] + "000000")
+    return (
+        rounds.filter(status=RoundStatus.OPEN).order_by("-start_date", "-id").first()
+        or rounds.exclude(status=RoundStatus.DRAFT).order_by("-start_date", "-id").first()
+    )
+
+
+def open_from_report(*, actor, toilet, usability: str, categories, note: str) -> LedgerEntry:
+    """Open a ledger entry for ``toilet`` from a public report the township has verified.
+
+    The entry has no inspection behind it (an inspection later updates it as any finding
+    does) and then follows the normal close-out workflow. Refusals: PermissionDenied (role or
+    region), ConflictError (the toilet already has an open entry: merge into it instead),
+    ValidationError (usability, categories, note, or no survey round in the county)."""
+    if not has_capability(actor, PLAN_ACCEPT):
+        raise PermissionDenied("您的角色不能登记问题台账。")
+    if not Toilet.objects.visible_to(actor).filter(pk=toilet.pk).exists():
+        raise PermissionDenied("该厕所不在您的管辖范围内。")
+    errors = {}
+    if usability not in PROBLEM_USABILITY:
+        errors["usability"] = "请选择“不能使用”或“不能全年使用”（问题厕所的口径）。"
+    categories = list(categories)
+    if not categories:
+        errors["categories"] = "请至少选择一个问题类型。"
+    note = (note or "").strip()
+    if len(note) > NOTE_MAX:
+        errors["note"] = f"说明不能超过 {NOTE_MAX} 字。"
+    survey_round = report_round(toilet)
+    if survey_round is None:
+        errors["__all__"] = "本县还没有摸排轮次，暂不能登记问题台账。"
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        list(Toilet.objects.select_for_update().filter(pk=toilet.pk))
+        if LedgerEntry.objects.filter(toilet=toilet).open().exists():
+            raise ConflictError("该厕所已有未销号的问题台账，请将反映并入该台账。")
+        now = timezone.now()
+        entry = LedgerEntry.objects.create(
+            toilet=toilet,
+            found_in=survey_round,
+            usability=usability,
+            state=LedgerState.REGISTERED,
+            state_changed_at=now,
+        )
+        entry.categories.set(categories)
+        _log(
+            entry,
+            actor=actor,
+            to_state=LedgerState.REGISTERED,
+            action="report",
+            note=f"群众反映，乡镇核实后登记：{note}" if note else "群众反映，乡镇核实后登记",
+        )
+    logger.info("ledger entry %s opened from a public report by %s", entry.pk, actor)
+    return entry
+
+
+def note_report(*, actor, entry: LedgerEntry, note: str) -> LedgerEntry:
+    """Record on ``entry`` (open) that a public report about its toilet was merged into it: a
+    log row, the state unchanged."""
+    if not has_capability(actor, PLAN_ACCEPT):
+        raise PermissionDenied("您的角色不能处理问题台账。")
+    with transaction.atomic():
+        try:
+            current = LedgerEntry.objects.visible_to(actor).select_for_update().get(pk=entry.pk)
+        except LedgerEntry.DoesNotExist as exc:
+            raise PermissionDenied("该问题台账不在您的管辖范围内。") from exc
+        if current.state in ENDED_STATES:
+            raise ConflictError("该问题台账已销号或撤销，不能再并入。")
+        note = (note or "").strip()[: NOTE_MAX - 12]
+        _log(
+            current,
+            actor=actor,
+            from_state=current.state,
+            to_state=current.state,
+            action="report",
+            note=f"并入群众反映：{note}" if note else "并入群众反映",
+        )
+    return current
 
 
 # The close-out workflow -----------------------------------------------------------------

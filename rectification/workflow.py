@@ -47,6 +47,7 @@ SYNC_ACTIONS = {
     "inspect": "摸排更新",
     "withdraw": "撤销登记",
     "import": "台账导入",
+    "report": "群众反映",
 }
 
 

@@ -12,16 +12,20 @@ from .client_ip import client_ip
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def page_throttle_wait(request, scope: str, rate: str | None) -> float | None:
-    """Count this request of the client's IP against ``rate`` ("10/m", "100/h"; None for no
-    limit); the seconds to wait when it is over the rate, else None."""
+def page_throttle_wait(
+    request, scope: str, rate: str | None, *, ident: str | None = None
+) -> float | None:
+    """Count this request of the client's IP (or of ``ident``, e.g. the toilet a public form
+    is about) against ``rate`` ("10/m", "100/h"; None for no limit); the seconds to wait when
+    it is over the rate, else None."""
     if not rate:
         return None
     count, _, period = rate.partition("/")
     limit, seconds = int(count), _PERIODS[period[:1]]
     now = time.time()
     window = int(now // seconds)
-    key = f"page-throttle:{scope}:{client_ip(request) or ''}:{window}"
+    who = ident if ident is not None else client_ip(request) or ""
+    key = f"page-throttle:{scope}:{who}:{window}"
     cache.add(key, 0, seconds + 1)
     try:
         used = cache.incr(key)
