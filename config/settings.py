@@ -115,11 +115,16 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60 if not DEBUG else 0)
+# A persistent connection is checked before a request reuses it, so that after a PostgreSQL
+# restart the next request reconnects instead of failing (tests/config/test_faults.py).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # SQLite: writers queue on a busy timeout (BEGIN IMMEDIATE), and a write that still timed
 # out answers 409 "请稍后重试" (core.dblocks), never a 500. The middleware is inert elsewhere
 # (only SQLite raises "database is locked"), so it is always installed.
 DATABASES["default"] = with_sqlite_options(DATABASES["default"])
 MIDDLEWARE.append("core.dblocks.DatabaseLockedMiddleware")
+# A job that cannot be queued (Redis down) answers "后台任务服务暂时不可用，请稍后再试。", not 500.
+MIDDLEWARE.append("core.queue.QueueUnavailableMiddleware")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -258,15 +263,30 @@ CACHE_URL = env_str("CACHE_URL", REDIS_URL)
 if CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis down: cache reads miss and writes are dropped (throttles stop counting),
+            # pages and the API keep working (core.cache).
+            "BACKEND": "core.cache.ForgivingRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "toilet-ledger",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
+# Job rows carry every job's state: nothing reads task results from Redis (and a Redis result
+# backend blocks a publish for ~20 s and then raises RuntimeError when Redis is down). The
+# in-process default keeps an in-memory one for the tests' .get().
+CELERY_RESULT_BACKEND = None if REDIS_URL else "cache+memory://"
+# Redis down: queueing a job fails within a few seconds (core.queue.enqueue says so in
+# Chinese) instead of hanging the request.
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
 CELERY_TASK_ALWAYS_EAGER = REDIS_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -275,7 +295,7 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_timeout": 2}
 # Beat: each township's overdue ledger entries are recorded once a day (after midnight,
 # county time) so the dashboard can show the trend.
 CELERY_BEAT_SCHEDULE = {

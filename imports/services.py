@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.queue import enqueue_on_commit
 from core.uploads import sniff_spreadsheet
 from regions.scoping import scope_of
 
@@ -51,8 +52,19 @@ def start_check(actor, upload, round_name: str) -> ImportJob:
         )
         job.file.save(f"{uuid.uuid4().hex}.{stored_extension(upload)}", upload, save=False)
         job.save()
-        transaction.on_commit(lambda: run_check_task.delay(job.pk))
+        enqueue_on_commit(run_check_task, job.pk, on_failure=lambda why: _not_queued(job, why))
     return job
+
+
+def _not_queued(job: ImportJob, message: str):
+    """The check of a new upload could not be queued: the job ends as failed with the
+    reason, so that nothing waits for a task that will never come; the user uploads again."""
+    failed = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED).update(
+        status=ImportStatus.FAILED,
+        message=f"{message}本次上传未检查，请重新上传。"[:300],
+        checked_at=timezone.now(),
+    )
+    logger.warning("import job %s: check not queued (broker down), failed=%s", job.pk, failed)
 
 
 def confirm_import(actor, job: ImportJob) -> bool:
@@ -64,8 +76,26 @@ def confirm_import(actor, job: ImportJob) -> bool:
         pk=job.pk, created_by=actor, status=ImportStatus.CHECKED, confirmed_at__isnull=True
     ).update(confirmed_at=timezone.now(), done=0, total=0, message="已确认，排队等待导入…")
     if queued:
-        transaction.on_commit(lambda: run_import_task.delay(job.pk))
+        enqueue_on_commit(run_import_task, job.pk, on_failure=lambda why: _unconfirm(job, why))
     return bool(queued)
+
+
+def _unconfirm(job: ImportJob, message: str):
+    """The import could not be queued: the job goes back to waiting for confirmation (its
+    check still stands), so that the user can confirm again once the service is back."""
+    ImportJob.objects.filter(
+        pk=job.pk, status=ImportStatus.CHECKED, confirmed_at__isnull=False
+    ).update(confirmed_at=None, message=f"{message}尚未导入任何数据，可稍后重新确认导入。"[:300])
+    logger.warning("import job %s: import not queued (broker down), confirmation undone", job.pk)
+
+
+def _unmap(job: ImportJob, before: dict, message: str):
+    """The new check could not be queued: the job is failed again with its mapping step
+    offered as before (the county's mapping is remembered), to be submitted again later."""
+    ImportJob.objects.filter(pk=job.pk, status=ImportStatus.UPLOADED).update(
+        status=ImportStatus.FAILED, **{**before, "message": message}
+    )
+    logger.warning("import job %s: new check not queued (broker down), mapping step back", job.pk)
 
 
 def mapping_problems(columns: list[dict], chosen: dict[int, str]) -> list[str]:
@@ -125,6 +155,7 @@ def map_headers(*, actor, job: ImportJob, chosen: dict[int, str]) -> ImportJob:
         if chosen.get(column["index"], "") != column["column"]
     }
     county = importer_county(actor)
+    before = {"result": job.result, "message": job.message, "checked_at": job.checked_at}
     with transaction.atomic():
         queued = ImportJob.objects.filter(
             pk=job.pk, created_by=actor, status=ImportStatus.FAILED
@@ -146,7 +177,7 @@ def map_headers(*, actor, job: ImportJob, chosen: dict[int, str]) -> ImportJob:
                     header=header[:100],
                     defaults={"column": key, "created_by": actor},
                 )
-        transaction.on_commit(lambda: run_check_task.delay(job.pk))
+        enqueue_on_commit(run_check_task, job.pk, on_failure=lambda why: _unmap(job, before, why))
     logger.info(
         "import job %s: headers mapped by %s for county %s: %s",
         job.pk,

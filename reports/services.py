@@ -24,6 +24,7 @@ from django.utils import timezone
 from core.concurrency import check_version
 from core.errors import ConflictError
 from core.querystring import params_of
+from core.queue import enqueue_on_commit
 from core.uploads import BadImage, open_image
 from rectification.choices import LedgerState
 from regions.choices import (
@@ -45,7 +46,7 @@ from . import completeness
 from .build import TOTAL_LABEL, Summary, build_summary, round_entries
 from .columns import COLUMNS
 from .jobs import ACTIVE, clean_params, export_region
-from .models import ReportJob, Seal, Submission, SubmissionKind, SubmissionStatus
+from .models import JobStatus, ReportJob, Seal, Submission, SubmissionKind, SubmissionStatus
 from .queries import (
     bucket_labels,
     county_table,
@@ -828,5 +829,14 @@ def start_job(actor, kind: str, region: Region, params: dict) -> ReportJob:
     job = ReportJob.objects.create(
         kind=kind, region=region, params=params, created_by=actor, message="排队等待中…"
     )
-    transaction.on_commit(lambda: run_report_job.delay(job.pk))
+    enqueue_on_commit(run_report_job, job.pk, on_failure=lambda why: _not_queued(job, why))
     return job
+
+
+def _not_queued(job: ReportJob, message: str):
+    """The job could not be queued: it ends as failed with the reason (not left 排队等待中),
+    so that starting the same report again makes a new job."""
+    ReportJob.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+        status=JobStatus.FAILED, message=f"生成失败：{message}"[:300], finished_at=timezone.now()
+    )
+    logger.warning("report job %s: not queued (broker down), marked failed", job.pk)
