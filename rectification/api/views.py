@@ -113,7 +113,7 @@ class LedgerEntryViewSet(ScopedReadOnlyViewSet):
         },
     )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser, MultiPartParser, FormParser])
-    def transition(self, request, pk=None):
+    def transition(self, request, pk=None, format=None):
         entry = self.get_object()
         serializer = TransitionSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)

@@ -53,7 +53,7 @@ class SubmissionViewSet(ScopedReadOnlyViewSet):
         responses=SubmissionSerializer,
     )
     @action(detail=True, methods=["post"])
-    def accept(self, request, pk=None):
+    def accept(self, request, pk=None, format=None):
         return self._review(request, services.accept_submission, ReviewSerializer)
 
     @extend_schema(
@@ -62,7 +62,7 @@ class SubmissionViewSet(ScopedReadOnlyViewSet):
         responses=SubmissionSerializer,
     )
     @action(detail=True, methods=["post"], url_path="return")
-    def return_(self, request, pk=None):
+    def return_(self, request, pk=None, format=None):
         return self._review(request, services.return_submission, ReturnSerializer, reason=True)
 
 

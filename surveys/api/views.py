@@ -106,7 +106,7 @@ class SurveyRoundViewSet(ScopedReadOnlyViewSet):
 
     @extend_schema(request=None, responses=SurveyRoundSerializer)
     @action(detail=True, methods=["post"])
-    def open(self, request, pk=None):
+    def open(self, request, pk=None, format=None):
         survey_round = _call(
             services.open_round, actor=request.user, survey_round=self.get_object()
         )
@@ -114,7 +114,7 @@ class SurveyRoundViewSet(ScopedReadOnlyViewSet):
 
     @extend_schema(request=None, responses=SurveyRoundSerializer)
     @action(detail=True, methods=["post"])
-    def close(self, request, pk=None):
+    def close(self, request, pk=None, format=None):
         survey_round = _call(
             services.close_round, actor=request.user, survey_round=self.get_object()
         )
@@ -150,7 +150,7 @@ class InspectionViewSet(ScopedWriteViewSet):
         responses={201: InspectionSerializer},
     )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
-    def photos(self, request, pk=None):
+    def photos(self, request, pk=None, format=None):
         inspection = self.get_object()
         files = request.FILES.getlist("photos")
         if not files:
@@ -160,7 +160,7 @@ class InspectionViewSet(ScopedWriteViewSet):
 
     @extend_schema(request=VerifySerializer, responses=InspectionSerializer)
     @action(detail=True, methods=["post"])
-    def verify(self, request, pk=None):
+    def verify(self, request, pk=None, format=None):
         inspection = self.get_object()
         body = VerifySerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -174,7 +174,7 @@ class InspectionViewSet(ScopedWriteViewSet):
 
     @extend_schema(request=ReturnReasonSerializer, responses=InspectionSerializer)
     @action(detail=True, methods=["post"], url_path="return")
-    def return_(self, request, pk=None):
+    def return_(self, request, pk=None, format=None):
         inspection = self.get_object()
         body = ReturnReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -223,7 +223,7 @@ class InspectionFlagViewSet(ScopedReadOnlyViewSet):
 
     @extend_schema(request=ClearFlagSerializer, responses=InspectionFlagSerializer)
     @action(detail=True, methods=["post"])
-    def clear(self, request, pk=None):
+    def clear(self, request, pk=None, format=None):
         flag = self.get_object()
         serializer = ClearFlagSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
