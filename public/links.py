@@ -8,4 +8,4 @@ def plate_link(*, user, toilet) -> list[dict]:
     if not can_handle_leads(user):
         return []
     url = reverse("public:toilet-plates", args=[toilet.pk])
-    return [{"label": "服务标识牌", "url": url, "primary": False}]
+    return [{"label": "服务标识牌", "url": url, "primary": False, "css": "plate-link"}]

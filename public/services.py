@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.concurrency import update_if_unchanged
@@ -174,8 +175,8 @@ def issue_village_plates(*, actor, village) -> int:
         Toilet.objects.visible_to(actor)
         .active()
         .filter(village=village)
-        .exclude(plates__revoked_at__isnull=True)
-        .distinct()
+        .exclude(Exists(Plate.objects.active().filter(toilet=OuterRef("pk"))))
+        .order_by("pk")
     )
     made = 0
     with transaction.atomic():
