@@ -299,6 +299,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "socket_connect_t
 # Beat: each township's overdue ledger entries are recorded once a day (after midnight,
 # county time) so the dashboard can show the trend.
 CELERY_BEAT_SCHEDULE = {
+    # Jobs whose worker died end as failed ("任务执行中断，请重新提交"); jobs whose message was
+    # lost (Redis restarted without its data) are queued again (imports/reports jobs.py).
+    "sweep-import-jobs": {"task": "imports.sweep_jobs", "schedule": 300},
+    "sweep-report-jobs": {"task": "reports.sweep_jobs", "schedule": 300},
     "record-overdue-daily": {
         "task": "rectification.record_overdue",
         "schedule": crontab(hour=0, minute=30),

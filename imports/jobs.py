@@ -7,12 +7,14 @@ redelivered task does nothing, run the engine as the uploader, write progress as
 end the job as 检查完成 / 有错误 / 已完成 / 失败. A task never raises.
 """
 
+import datetime
 import logging
 import time
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection
+from django.db.models import F, Q
 from django.utils import timezone
 
 from regions.choices import IMPORT_LEDGER
@@ -25,6 +27,18 @@ from .results import HeaderColumnsMissing, ImportFileError
 logger = logging.getLogger(__name__)
 
 NO_PERMISSION = "您没有导入台账的权限。"
+# A check or an import of the biggest ledger takes minutes; past these it is stopped (the
+# soft limit ends the job as failed with a message, the hard one kills the task). The read of
+# the file itself has its own, tighter limits (imports.reader.read_ledger), eager or not.
+SOFT_TIME_LIMIT = 25 * 60
+TIME_LIMIT = 30 * 60
+# A job still 检查中/导入中 this long after its claim has lost its worker (killed, out of
+# memory, the machine restarted): no task runs past TIME_LIMIT. ``sweep_interrupted`` ends it.
+STALE_AFTER = datetime.timedelta(seconds=TIME_LIMIT + 5 * 60)
+# A job queued this long ago and still not taken may have lost its message (Redis restarted
+# without its data): the sweeper queues it again; a duplicate is skipped by the claim.
+REQUEUE_AFTER = datetime.timedelta(minutes=15)
+INTERRUPTED = "任务执行中断，请重新提交：本次未导入任何数据，请重新上传文件。"
 # Enough for any real correction list; the page says when more were found than kept.
 MAX_STORED_ERRORS = 20000
 
@@ -121,17 +135,62 @@ def _fail(job_id: int, message: str, stamp: str, result: dict | None = None):
 
 
 def _claim(job_id: int, dry_run: bool) -> bool:
+    now = timezone.now()
     if dry_run:
         return bool(
             ImportJob.objects.filter(pk=job_id, status=ImportStatus.UPLOADED).update(
-                status=ImportStatus.CHECKING, done=0, total=0, message="开始检查…"
+                status=ImportStatus.CHECKING, done=0, total=0, message="开始检查…", claimed_at=now
             )
         )
     return bool(
         ImportJob.objects.filter(
             pk=job_id, status=ImportStatus.CHECKED, confirmed_at__isnull=False
-        ).update(status=ImportStatus.IMPORTING, done=0, total=0, message="开始导入…")
+        ).update(
+            status=ImportStatus.IMPORTING, done=0, total=0, message="开始导入…", claimed_at=now
+        )
     )
+
+
+# Jobs that lost their worker or their message --------------------------------------------
+
+
+def sweep_interrupted(now: datetime.datetime | None = None) -> list[int]:
+    """End as failed every job still 检查中/导入中 ``STALE_AFTER`` after its claim: its worker
+    died (``kill -9``, out of memory, a restart) and nothing will finish it. The import's
+    write is one transaction, so a killed import saved nothing; the message says so and asks
+    for the file again. Guarded by the status in the UPDATE (a job that just finished is left
+    alone). Returns the ids ended."""
+    before = (now or timezone.now()) - STALE_AFTER
+    ended = []
+    for status, stamp in (
+        (ImportStatus.CHECKING, "checked_at"),
+        (ImportStatus.IMPORTING, "finished_at"),
+    ):
+        stale = ImportJob.objects.filter(status=status, claimed_at__lt=before)
+        ids = list(stale.values_list("pk", flat=True))
+        if ids:
+            ImportJob.objects.filter(pk__in=ids, status=status).update(
+                status=ImportStatus.FAILED, message=INTERRUPTED, **{stamp: timezone.now()}
+            )
+            logger.warning(
+                "import jobs %s: %s with no worker since %s, failed", ids, status, before
+            )
+            ended += ids
+    return ended
+
+
+def waiting_too_long(now: datetime.datetime | None = None) -> tuple[list[int], list[int]]:
+    """(checks, imports) queued more than ``REQUEUE_AFTER`` ago and still not taken by a
+    worker: their messages may be lost; the sweeper queues them again."""
+    before = (now or timezone.now()) - REQUEUE_AFTER
+    checks = ImportJob.objects.filter(status=ImportStatus.UPLOADED, created_at__lt=before)
+    # Confirmed and not taken since: the claim still dates from the check (or is missing).
+    imports = ImportJob.objects.filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=F("confirmed_at")),
+        status=ImportStatus.CHECKED,
+        confirmed_at__lt=before,
+    )
+    return list(checks.values_list("pk", flat=True)), list(imports.values_list("pk", flat=True))
 
 
 def run(job_id: int, *, dry_run: bool) -> str:

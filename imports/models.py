@@ -68,6 +68,9 @@ class ImportJob(models.Model):
     checked_at = models.DateTimeField(_("检查完成时间"), null=True, blank=True)
     confirmed_at = models.DateTimeField(_("确认导入时间"), null=True, blank=True)
     finished_at = models.DateTimeField(_("导入完成时间"), null=True, blank=True)
+    # When a worker took the check or the import (imports.jobs): a job still 检查中/导入中
+    # long after it has lost its worker, and the sweeper ends it as failed.
+    claimed_at = models.DateTimeField(_("开始执行时间"), null=True, blank=True, editable=False)
 
     objects = ImportJobQuerySet.as_manager()
 

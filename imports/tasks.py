@@ -1,12 +1,19 @@
+import logging
+
 from celery import shared_task
 
-from .jobs import run_check, run_import
+from core.queue import QueueUnavailable, enqueue
 
-# A check or an import of the biggest ledger takes minutes; past these it is stopped (the
-# soft limit ends the job as failed with a message, the hard one kills the task). The read of
-# the file itself has its own, tighter limits (imports.reader.read_ledger), eager or not.
-SOFT_TIME_LIMIT = 25 * 60
-TIME_LIMIT = 30 * 60
+from .jobs import (
+    SOFT_TIME_LIMIT,
+    TIME_LIMIT,
+    run_check,
+    run_import,
+    sweep_interrupted,
+    waiting_too_long,
+)
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="imports.run_check", soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
@@ -19,3 +26,19 @@ def run_check_task(job_id: int) -> str:
 def run_import_task(job_id: int) -> str:
     """Import a checked ledger the user confirmed; see imports.jobs.run."""
     return run_import(job_id)
+
+
+@shared_task(name="imports.sweep_jobs")
+def sweep_jobs_task() -> dict:
+    """Beat, every few minutes: fail the jobs whose worker died, queue again the jobs whose
+    message may have been lost (a duplicate does nothing: the claim takes a job once)."""
+    failed = sweep_interrupted()
+    checks, imports = waiting_too_long()
+    try:
+        for job_id in checks:
+            enqueue(run_check_task, job_id)
+        for job_id in imports:
+            enqueue(run_import_task, job_id)
+    except QueueUnavailable:
+        logger.warning("import sweep: broker unavailable, waiting jobs not queued again")
+    return {"failed": failed, "checks": checks, "imports": imports}

@@ -7,6 +7,7 @@ creator's scoping, updates done/total/message as it goes and saves the result fi
 failure ends the job as failed with a message in Chinese; the task itself never raises.
 """
 
+import datetime
 import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -44,6 +45,13 @@ def kind_labels() -> dict[str, str]:
 
 
 ACTIVE = [JobStatus.PENDING, JobStatus.RUNNING]
+# No job runs past Celery's hard time limit (CELERY_TASK_TIME_LIMIT, 30 min): one still
+# running this long after its claim has lost its worker, and ``sweep_interrupted`` ends it.
+STALE_AFTER = datetime.timedelta(minutes=35)
+# Still pending this long: the message may be lost (Redis restarted without its data); the
+# sweeper queues the job again, and a duplicate is skipped by the claim.
+REQUEUE_AFTER = datetime.timedelta(minutes=15)
+INTERRUPTED = "生成失败：任务执行中断，请重新提交。"
 SUMMARY_LEVELS = (Level.COUNTY, Level.TOWNSHIP)
 
 
@@ -220,7 +228,7 @@ def run_job(job_id: int) -> str:
     3. run the kind's handler, which reports its steps;
     4. save the file and mark it done — or mark it failed with a Chinese message."""
     claimed = ReportJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-        status=JobStatus.RUNNING, message="开始生成…"
+        status=JobStatus.RUNNING, message="开始生成…", claimed_at=timezone.now()
     )
     if not claimed:
         return "skipped"
@@ -248,3 +256,25 @@ def run_job(job_id: int) -> str:
         logger.exception("report job %s failed", job_id)
         _fail(job_id, "生成失败：服务器内部错误，请稍后重试；如仍失败请联系系统管理员。")
     return "failed"
+
+
+def sweep_interrupted(now: datetime.datetime | None = None) -> list[int]:
+    """End as failed every job still running ``STALE_AFTER`` after its claim: its worker died
+    (``kill -9``, out of memory, a restart). Its file was never saved (only a finished job
+    saves one). Guarded by the status in the UPDATE; returns the ids ended."""
+    before = (now or timezone.now()) - STALE_AFTER
+    stale = ReportJob.objects.filter(status=JobStatus.RUNNING, claimed_at__lt=before)
+    ids = list(stale.values_list("pk", flat=True))
+    if ids:
+        ReportJob.objects.filter(pk__in=ids, status=JobStatus.RUNNING).update(
+            status=JobStatus.FAILED, message=INTERRUPTED, finished_at=timezone.now()
+        )
+        logger.warning("report jobs %s: running with no worker since %s, failed", ids, before)
+    return ids
+
+
+def waiting_too_long(now: datetime.datetime | None = None) -> list[int]:
+    """Jobs pending more than ``REQUEUE_AFTER``: the sweeper queues them again."""
+    before = (now or timezone.now()) - REQUEUE_AFTER
+    waiting = ReportJob.objects.filter(status=JobStatus.PENDING, created_at__lt=before)
+    return list(waiting.values_list("pk", flat=True))

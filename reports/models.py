@@ -185,6 +185,8 @@ class ReportJob(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When a worker took the job (reports.jobs.run_job); see reports.jobs.sweep_interrupted.
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = ReportJobQuerySet.as_manager()
 

@@ -1,9 +1,29 @@
+import logging
+
 from celery import shared_task
 
-from .jobs import run_job
+from core.queue import QueueUnavailable, enqueue
+
+from .jobs import run_job, sweep_interrupted, waiting_too_long
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="reports.run_job")
 def run_report_job(job_id: int) -> str:
     """Run one report job (see reports.jobs.run_job); takes the id, never the object."""
     return run_job(job_id)
+
+
+@shared_task(name="reports.sweep_jobs")
+def sweep_jobs_task() -> dict:
+    """Beat, every few minutes: fail the jobs whose worker died, queue again the jobs whose
+    message may have been lost (a duplicate does nothing: the claim takes a job once)."""
+    failed = sweep_interrupted()
+    waiting = waiting_too_long()
+    try:
+        for job_id in waiting:
+            enqueue(run_report_job, job_id)
+    except QueueUnavailable:
+        logger.warning("report sweep: broker unavailable, waiting jobs not queued again")
+    return {"failed": failed, "queued": waiting}
