@@ -27,6 +27,7 @@ from apitokens.models import ApiToken
 from dispatch.models import Briefing
 from imports.models import ImportJob, ValueAlias
 from portal.demo import seed_demo
+from public.models import Lead, LeadLog, Plate, Posting
 from rectification.models import Consent, EvidencePhoto, LedgerEntry, LedgerLog, OverdueSnapshot
 from regions.choices import Level, Role
 from regions.models import Region
@@ -54,6 +55,9 @@ REFUSED = {403, 404, 405}
 # Reference data every user reads alike (not a region's): the national problem categories and
 # the report templates.
 SHARED = (":problem-category-", ":report-template-")
+# Public by design: anyone holding a printed plate's or 公示's token opens these (no login);
+# tests/public checks that they show the listed public facts only.
+PUBLIC_PAGES = {"public:plate", "public:objection"}
 SKIP_NAMESPACES = {"admin"}  # staff only; the admin's scoping has tests/regions/test_admin_scope.py
 
 
@@ -83,7 +87,7 @@ def _object_urls():
         if "(?P<rest>" in route or route.endswith("<drf_format_suffix:format>"):
             continue  # the API's catch-all 404, the API root
         name = f"{namespace}:{pattern.name or ''}"
-        if any(name.startswith(shared) for shared in SHARED):
+        if any(name.startswith(shared) for shared in SHARED) or name in PUBLIC_PAGES:
             continue
         found.add((name, route))
     return found
@@ -148,6 +152,18 @@ class World:
         self.token = ApiToken.objects.create(
             user=officer, name="t", prefix="abcd1234", key_hash="0" * 64
         )
+        self.plate = Plate.objects.create(
+            toilet=self.toilet, number="ACDEFGHJ", token="w" * 24, issued_by=officer
+        )
+        self.lead = Lead.objects.create(
+            kind="report", category="tank", code="ACDEFGHK", village=self.toilet.village,
+            toilet=self.toilet, plate=self.plate, description="x", photo="x.jpg",
+        )  # fmt: skip
+        self.lead_log = LeadLog.objects.create(lead=self.lead, action="file", to_state="new")
+        self.posting = Posting.objects.create(
+            village=village, year=now.year, complaint_phone="12345678", starts_on=now.date(),
+            ends_on=now.date(), created_by=officer, posted_photo="x.jpg",
+        )  # fmt: skip
         self.briefing = Briefing.objects.create(
             county=county, round=survey_round, kind="week", period_start=now.date(),
             period_end=now.date(), cutoff=now, generated_at=now, data={}, formula={},
@@ -185,6 +201,8 @@ SAMPLES = {
     "toilets:household-toilet-create": lambda w: [{"household_pk": w.household.pk}],
     "dashboards:data": lambda w: [{"key": "coverage"}],  # the region comes as a parameter
     "dashboards:export": lambda w: [{"key": "coverage"}],
+    "public:village-plates": lambda w: [{"code": w.village.code}],
+    "public:village-plates-print": lambda w: [{"code": w.village.code}],
 }
 # Routes whose one ``pk`` is an object of this kind (by the route's name).
 BY_PK = {
@@ -198,6 +216,8 @@ BY_PK = {
     "imports:mapping": "import_job", "imports:errors": "import_job",
     "dispatch:detail": "briefing", "dispatch:xlsx": "briefing", "apitokens:revoke": "token",
     "toilets:household-": "household", "toilets:toilet-": "toilet",
+    "public:lead": "lead", "public:log-photo": "lead_log", "public:plate-print": "plate",
+    "public:posting": "posting", "public:toilet-plates": "toilet",
     ":household-": "household", ":toilet-": "toilet", ":round-": "round",
     ":inspection-flag-": "flag", ":inspection-": "inspection",
     ":spot-check-sample-": "sample", ":spot-check-item-": "item",
@@ -285,6 +305,9 @@ def _state():
         ApiToken.objects.filter(revoked_at__isnull=False).count(),
         CorrectionRequest.objects.exclude(status="open").count(),
         InspectionFlag.objects.filter(cleared_by__isnull=False).count(),
+        Lead.objects.exclude(state="new").count(),
+        Plate.objects.count(),
+        Posting.objects.filter(posted_on__isnull=False).count(),
     )
 
 
