@@ -2,8 +2,9 @@
 is signed out on its next request (which then goes to the login page like any anonymous
 one). The absolute limit stays Django's ``SESSION_COOKIE_AGE``; 0 turns the idle limit off.
 
-The time of the last request is kept in the session, written at most once a minute, so an
-active user costs no extra session write on most requests.
+The time of the last request is kept in the session, written at most once a minute (and at
+sign-in, with the session Django writes then), so an active user costs no extra session write
+on most requests.
 """
 
 import time
@@ -15,6 +16,12 @@ from django.contrib.auth import logout
 LAST_SEEN_KEY = "_last_seen"
 # last-seen is rewritten only when older than this (seconds), not on every request.
 WRITE_RESOLUTION = 60
+
+
+def mark_seen(sender, request, user, **kwargs):
+    """At sign-in (``user_logged_in``, connected by ``core.apps``): the clock starts."""
+    if request is not None and hasattr(request, "session"):
+        request.session[LAST_SEEN_KEY] = int(time.time())
 
 
 class IdleSessionTimeoutMiddleware:

@@ -73,3 +73,10 @@ def test_zero_turns_the_idle_limit_off(client, users, settings):
     client.force_login(users.township)
     last_seen_ago(client, 10 * TWO_HOURS)
     assert client.get(reverse("home")).status_code == 200
+
+
+def test_signing_in_starts_the_clock(client, users, settings):
+    """Set with the sign-in's own session write: the first page costs no extra write."""
+    settings.SESSION_IDLE_TIMEOUT = TWO_HOURS
+    client.force_login(users.township)
+    assert int(time.time()) - client.session[LAST_SEEN_KEY] < 5
