@@ -274,8 +274,7 @@ def test_from_the_environment():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "{'user': '1000/hour', 'anon': None} 8 0:30:00 True "
-        "core.cache.ForgivingRedisCache True"
+        "{'user': '1000/hour', 'anon': None} 8 0:30:00 True core.cache.ForgivingRedisCache True"
     )
 
 
