@@ -45,7 +45,7 @@ def test_the_briefing_page(as_user, users, briefing):
     assert briefing.title in html
     assert "得分 = 40×摸排覆盖率 + 60×销号率 − 0.5×逾期户数 − 20×抽查不一致率" in html
     assert "名次并列" in html  # the tie rule is stated
-    assert "dispatch.css" in html and "window.print()" in html
+    assert "dispatch.css" in html and "data-print" in html
     rows = {r["name"]: r for r in briefing.data["rows"]}
     assert rows["康熙岭镇"]["place"] == 1 and rows["沙埠镇"]["place"] == 2
     assert rows["康熙岭镇"]["components"] == {
