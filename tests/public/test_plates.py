@@ -19,7 +19,10 @@ def test_a_toilet_has_one_plate_in_force(users, register, contact):
     first = services.issue_plate(actor=users.township, toilet=register.t1)
     assert services.issue_plate(actor=users.township, toilet=register.t1) == first
     assert len(first.number) == 8 and len(first.token) >= 22
-    assert str(first.pk) not in first.token
+    # Unguessable: neither the number nor the token is (or counts with) the database id.
+    second = services.issue_plate(actor=users.township, toilet=ToiletFactory(household=register.h1))
+    assert first.token != str(first.pk) and first.number != str(first.pk)
+    assert len(set(first.token) ^ set(second.token)) > 4  # not a counter's neighbours
     with pytest.raises(IntegrityError):
         Plate.objects.create(
             toilet=register.t1, number="ACDEFGHJ", token="x" * 24, issued_by=users.township
