@@ -153,7 +153,7 @@ STORAGES = {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
             if DEBUG
-            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            else "core.staticfiles.StaticStorage"  # whitenoise's, without source maps
         )
     },
 }
