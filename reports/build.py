@@ -175,24 +175,36 @@ def _year_q(bucket, lookup="toilet__build_year"):
 
 def build_summary(survey_round, region: Region, cutoff=None, *, user=None) -> Summary:
     """The table for ``region``'s children; with ``user``, read through that user's scoping
-    (the pages and tasks always pass it; the operator's commands read everything)."""
+    (the pages and tasks always pass it; the operator's commands read everything).
+
+    This is the reference: the village rollups (reports/rollups.py) are checked against it."""
     cutoff = cutoff or timezone.now()
     children, digits = child_rows(region)
-    prefix = region.prefix
+    per_child, suspicious = column_counts(survey_round, region.prefix, digits, cutoff, user)
+    return assemble(survey_round, region, cutoff, children, digits, per_child, suspicious, user)
+
+
+def column_counts(survey_round, prefix, digits, cutoff, user=None, village_ids=None):
+    """Columns 1–32 of every area under ``prefix`` (areas keyed by the first ``digits`` digits
+    of the village code), and per area the number of problem toilets the table could not place.
+
+    ``village_ids`` restricts the counts to those villages (the rollups recompute the changed
+    villages only); the queries are otherwise those of the full build."""
     buckets = survey_round.template.year_buckets
-    per_child: dict[str, dict[int, int]] = {
-        c.code[:digits]: dict.fromkeys(COLUMNS, 0) for c in children
-    }
+    per_child: dict[str, dict[int, int]] = {}
+    suspicious: dict[str, int] = {}
 
     def add(child, column, n):
-        if child in per_child:
-            per_child[child][column] += n
+        per_child.setdefault(child, dict.fromkeys(COLUMNS, 0))[column] += n
+
+    def only(queryset, lookup):
+        return queryset if village_ids is None else queryset.filter(**{lookup: village_ids})
 
     # 1–4: the register.
     household = Q(kind=ToiletKind.HOUSEHOLD)
     government = Q(funding=Funding.GOVERNMENT, build_year__gte=GOVERNMENT_SINCE)
     toilets = (
-        _base(Toilet, user)
+        only(_base(Toilet, user), "village_id__in")
         .filter(
             village__code__startswith=prefix, status=ToiletStatus.ACTIVE, created_at__lte=cutoff
         )
@@ -218,7 +230,7 @@ def build_summary(survey_round, region: Region, cutoff=None, *, user=None) -> Su
         )
     )
     villages = (
-        Region.objects.filter(code__startswith=prefix)
+        only(Region.objects.filter(code__startswith=prefix), "pk__in")
         .filter(reached)
         .annotate(child=Substr("code", 1, digits))
         .values("child")
@@ -229,8 +241,9 @@ def build_summary(survey_round, region: Region, cutoff=None, *, user=None) -> Su
         add(row["child"], 5, row["n"])
 
     # 6–11, 20–33: the round's problem toilets.
-    entries = round_entries(survey_round, cutoff, user).filter(
-        toilet__village__code__startswith=prefix
+    entries = only(
+        round_entries(survey_round, cutoff, user).filter(toilet__village__code__startswith=prefix),
+        "toilet__village_id__in",
     )
     hh = Q(toilet__kind=ToiletKind.HOUSEHOLD)
     public = Q(toilet__kind=ToiletKind.PUBLIC)
@@ -264,11 +277,10 @@ def build_summary(survey_round, region: Region, cutoff=None, *, user=None) -> Su
         .annotate(**aggregates)
         .order_by()
     )
-    suspicious = 0
     for row in problem_rows:
         for key, n in row.items():
             if key.startswith("no_"):
-                suspicious += n
+                suspicious[row["child"]] = suspicious.get(row["child"], 0) + n
             elif key != "child":
                 add(row["child"], int(key[1:]), n)
 
@@ -283,11 +295,17 @@ def build_summary(survey_round, region: Region, cutoff=None, *, user=None) -> Su
         if row["categories__code"] in CATEGORY_COLUMNS:
             add(row["child"], CATEGORY_COLUMNS[row["categories__code"]], row["n"])
         else:  # an entry without a category (the join found none)
-            suspicious += row["n"]
+            suspicious[row["child"]] = suspicious.get(row["child"], 0) + row["n"]
+    return per_child, suspicious
 
+
+def assemble(survey_round, region, cutoff, children, digits, per_child, suspicious, user=None):
+    """The table from the counts per child (column 33 derived), with its data errors; the
+    listing of the problem toilets the table could not place runs only when there are any."""
+    buckets = survey_round.template.year_buckets
     rows = []
     for child in children:
-        values = per_child[child.code[:digits]]
+        values = dict(per_child.get(child.code[:digits]) or dict.fromkeys(COLUMNS, 0))
         values[33] = values[6] + values[9] - values[29] - values[32]
         rows.append(Row(child.code, child.name, values))
     total = {c: sum(row.values[c] for row in rows) for c in COLUMNS}
@@ -299,7 +317,10 @@ def build_summary(survey_round, region: Region, cutoff=None, *, user=None) -> Su
                 f"表中只有 {YEAR_COLUMNS} 列（第22–28列），多出的分段没有列可填。"
             )
         )
-    if suspicious:
+    if any(suspicious.values()):
+        entries = round_entries(survey_round, cutoff, user).filter(
+            toilet__village__code__startswith=region.prefix
+        )
         errors += data_errors(entries, buckets[:YEAR_COLUMNS])
     return Summary(survey_round, region, cutoff, rows, total, errors)
 

@@ -241,3 +241,60 @@ class ProgressTarget(models.Model):
 
     def __str__(self):
         return f"{self.year} {self.village}"
+
+
+class VillageVersion(models.Model):
+    """A counter per village, bumped by database triggers (migration 0005) in the same
+    transaction as every write to the village's toilets, inspections, ledger entries or their
+    categories, whatever wrote them (a page, the API, an import, the admin, a bulk update).
+    A village rollup computed at version ``n`` is current while the counter is still ``n``."""
+
+    # No database constraint: a trigger bumps the counter of a village whose rows are being
+    # deleted, possibly after the village itself (a test database's flush); a counter
+    # left behind is harmless (a rollup is compared with whatever the counter says).
+    village = models.OneToOneField(
+        "regions.Region",
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    version = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("行政村数据版本")
+        verbose_name_plural = _("行政村数据版本")
+
+    def __str__(self):
+        return f"{self.village_id} v{self.version}"
+
+
+class VillageRollup(models.Model):
+    """Columns 1–32 of one village for one round as of ``computed_at`` (reports/rollups.py):
+    the county and city tables add these up instead of scanning every toilet. Current while
+    the village's version is ``version``, the round's opening and template give ``basis``, and
+    the clock has not reached ``valid_until`` (a record dated later than the computation)."""
+
+    survey_round = models.ForeignKey(
+        "surveys.SurveyRound", on_delete=models.CASCADE, related_name="+"
+    )
+    village = models.ForeignKey("regions.Region", on_delete=models.CASCADE, related_name="+")
+    # {"1": n, …, "32": n, "unplaced": n}: "unplaced" counts the problem toilets the table
+    # could not place (build.data_errors lists them).
+    values = models.JSONField()
+    version = models.BigIntegerField()
+    basis = models.CharField(max_length=64)
+    computed_at = models.DateTimeField()
+    valid_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("行政村汇总")
+        verbose_name_plural = _("行政村汇总")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["survey_round", "village"], name="reports_villagerollup_one_per_round"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.survey_round_id}/{self.village_id} v{self.version}"

@@ -10,9 +10,9 @@ from regions.choices import MANAGE_SEAL, Level
 from regions.scoping import has_capability, scope_of
 
 from .. import services
-from ..build import build_summary
 from ..progress import can_see_progress
 from ..queries import latest_by_round, reported_rounds
+from ..rollups import current_summary
 from ..sheet import row_label
 from .base import RoundMixin, unit_page
 from .tables import table_context
@@ -59,7 +59,7 @@ class SummaryView(RoundMixin, TemplateView):
         user = self.request.user
         survey_round = self.get_round()
         region = self.get_region(self.kwargs.get("code"))
-        summary = build_summary(survey_round, region, user=user)
+        summary = current_summary(survey_round, region, user=user)
         visible = set(
             self.round_regions()
             .filter(code__in=[row.code for row in summary.rows])
