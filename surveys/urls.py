@@ -24,6 +24,11 @@ urlpatterns = [
         name="inspect",
     ),
     path(
+        "rounds/<int:round_pk>/toilets/<int:toilet_pk>/next/",
+        inspections.NextToiletView.as_view(),
+        name="inspect-next",
+    ),
+    path(
         "inspections/<int:pk>/",
         inspections.InspectionDetailView.as_view(),
         name="inspection-detail",

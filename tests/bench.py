@@ -64,12 +64,27 @@ def main():
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument(
         "--only",
-        choices=["register", "summary", "import", "offline", "regions", "dashboard"],
+        choices=[
+            "register",
+            "summary",
+            "import",
+            "offline",
+            "regions",
+            "dashboard",
+            "load",
+            "rollups",
+        ],
         help="run one section only",
     )
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--summary-toilets", type=int, default=300_000)
     parser.add_argument("--summary-repeat", type=int, default=7)
+    parser.add_argument(
+        "--big-toilets",
+        type=int,
+        default=3_000_000,
+        help="--only rollups: the toilets of the city-sized county loaded with SQL (PostgreSQL)",
+    )
     parser.add_argument(
         "--regions-source",
         type=Path,
@@ -77,6 +92,10 @@ def main():
     )
     parser.add_argument("--dashboard-toilets", type=int, default=300_000)
     parser.add_argument("--dashboard-repeat", type=int, default=5)
+    parser.add_argument("--load-households", type=int, default=16_000)
+    parser.add_argument("--load-seconds", type=int, default=60)
+    parser.add_argument("--load-workers", type=int, default=3)
+    parser.add_argument("--load-threads", type=int, default=1)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
 
@@ -108,6 +127,16 @@ def main():
             from tests.bench_dashboard import dashboard_section
 
             sections.append((DASHBOARD_SECTION, dashboard_section(args)))
+        if args.only == "load":  # not in the full run: minutes of a real server under load
+            from tests.bench_load import SECTION as LOAD_SECTION
+            from tests.bench_load import load_section
+
+            sections.append((LOAD_SECTION, load_section(args)))
+        if args.only == "rollups":  # not in the full run: minutes of loading
+            from tests.bench_rollups import SECTION as ROLLUPS_SECTION
+            from tests.bench_rollups import rollups_section
+
+            sections.append((ROLLUPS_SECTION, rollups_section(args, command_line(args))))
         if args.only == "regions":  # not in the full run: it fetches a package
             sections.append((REGIONS_SECTION, regions_section(args)))
     finally:
@@ -128,7 +157,9 @@ def command_line(args) -> str:
         parts.append(f"--households {args.households} --repeat {args.repeat}")
     if args.only in (None, "import"):
         parts.append(f"--import-rows {args.import_rows}")
-    if args.only in (None, "summary"):
+    if args.only == "rollups":
+        parts.append(f"--big-toilets {args.big_toilets}")
+    if args.only in (None, "summary", "rollups"):
         parts.append(
             f"--summary-toilets {args.summary_toilets} --summary-repeat {args.summary_repeat}"
         )

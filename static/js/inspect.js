@@ -256,7 +256,9 @@
   }
 
   function goOn(text, kind) {
-    var next = form.getAttribute("data-next-url") || nextFromSnapshot(Number(form.getAttribute("data-toilet")));
+    // Online, the server works out 下一户 when it is followed; offline, the stored worklist.
+    var next = (navigator.onLine && form.getAttribute("data-next-url")) ||
+      nextFromSnapshot(Number(form.getAttribute("data-toilet")));
     Offline.flash(text, kind, next ? { href: next, text: "下一户" } : null);
     window.location.assign(form.getAttribute("data-worklist-url"));
   }

@@ -68,16 +68,10 @@ class InspectView(LoginRequiredMixin, FormView):
             inspection=self.inspection,
             locked=self.inspection is not None
             and self.inspection.status == InspectionStatus.VERIFIED,
-            next_url=self._next_url(),
+            # 下一户 is worked out when it is followed (after the save), not on every form.
+            next_url=reverse("surveys:inspect-next", args=[self.survey_round.pk, self.toilet.pk]),
         )
         return context
-
-    def _next_url(self) -> str:
-        """Where 下一户 goes after this save: the next toilet of the worklist still to do."""
-        following = next_toilet(self.request.user, self.survey_round, self.toilet)
-        if following is None:
-            return ""
-        return reverse("surveys:inspect", args=[self.survey_round.pk, following.pk])
 
     def form_valid(self, form):
         data = form.cleaned_data
@@ -108,6 +102,22 @@ class InspectView(LoginRequiredMixin, FormView):
             self.request, f"已保存：{self.toilet}（{inspection.get_usability_display()}）。"
         )
         return redirect(f"{reverse('surveys:worklist')}?round={self.survey_round.pk}")
+
+
+class NextToiletView(LoginRequiredMixin, View):
+    """下一户: the form of the next toilet after this one that still needs the surveyor, as
+    the worklist orders them (``queries.next_toilet``); the worklist when none is left."""
+
+    def get(self, request, round_pk, toilet_pk):
+        user = request.user
+        survey_round = get_object_or_404(SurveyRound.objects.visible_to(user), pk=round_pk)
+        toilet = get_object_or_404(Toilet.objects.visible_to(user), pk=toilet_pk)
+        require(user, INSPECT, "只有村级摸排员可以录入摸排结果。")
+        following = next_toilet(user, survey_round, toilet)
+        if following is None:
+            messages.info(request, "本轮清单中已没有待摸排或被退回的厕所。")
+            return redirect(f"{reverse('surveys:worklist')}?round={survey_round.pk}")
+        return redirect("surveys:inspect", survey_round.pk, following.pk)
 
 
 class InspectionDetailView(ScopedViewMixin, DetailView):

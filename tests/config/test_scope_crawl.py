@@ -176,6 +176,7 @@ SAMPLES = {
         {"code": c} for c in (w.county.code, w.township.code, w.village.code)
     ],
     "surveys:inspect": lambda w: [{"round_pk": w.round.pk, "toilet_pk": w.toilet.pk}],
+    "surveys:inspect-next": lambda w: [{"round_pk": w.round.pk, "toilet_pk": w.toilet.pk}],
     "surveys:photo": lambda w: [
         {"pk": w.photo.pk, "size": "full"},
         {"pk": w.photo.pk, "size": "thumb"},
