@@ -2,6 +2,7 @@
 
 from core.xlsx import write_xlsx
 
+from .figures import LEAD_COUNTS
 from .models import Briefing
 
 HEADERS = [
@@ -27,6 +28,10 @@ HEADERS = [
     "未完成整改",
     "逾期",
     "抽查不一致率（%）",
+    "本期收到群众反映",
+    "本期答复群众反映",
+    "逾期未答复群众反映",
+    "逾期未答复较上期",
 ]
 
 
@@ -53,7 +58,15 @@ def _figures(row: dict) -> list:
         row["unfinished"],
         row["overdue"],
         row["discrepancy_rate"] if row["discrepancy_rate"] is not None else "—",
+        # A briefing frozen before the leads were counted has none of their figures.
+        *(row.get(key, "—") for key in LEAD_COUNTS),
     ]
+
+
+def _lead_change(change: dict | None):
+    """A number (a text "+1" would be escaped as a formula); "—" with nothing to compare."""
+    delta = (change or {}).get("leads_overdue")
+    return "—" if delta is None else delta
 
 
 def briefing_xlsx(briefing: Briefing) -> bytes:
@@ -72,12 +85,21 @@ def briefing_xlsx(briefing: Briefing) -> bytes:
                 float(parts["discrepancy"]),
                 _moved(data["change"].get(row["code"])),
                 *_figures(row),
+                _lead_change(data["change"].get(row["code"])),
             ]
         )
-    rows.append(["", data["total"]["name"], "", "", "", "", "", "", *_figures(data["total"])])
+    rows.append(["", data["total"]["name"], "", "", "", "", "", "", *_figures(data["total"]), ""])
     rows.append([])
     rows.append(["排名公式", briefing.formula["text"]])
     rows.append(["说明", "得分相同者名次并列，下一名次顺延（如 1、2、2、4）。"])
+    if data.get("lead_answer_days") is not None:
+        rows.append(
+            [
+                "群众反映",
+                f"本期收到、本期答复（办结）的条数；逾期未答复为截至数据时点超过 "
+                f"{data['lead_answer_days']} 天仍未答复的条数，不计入得分。",
+            ]
+        )
     rows.append(["数据截至", briefing.cutoff])
     return write_xlsx(briefing.get_kind_display(), HEADERS, rows)
 

@@ -17,14 +17,27 @@ cut-off, among the same entries:
 discrepancy rate is that of the round's published samples, items checked by the cut-off
 (``surveys.spotchecks.RateRow``: differing / checked).
 
+The public's leads (线索, ``public``), by the village they are about, whatever the round:
+
+- 收到: leads filed in the period;
+- 答复: leads answered (ended: converted, merged, closed, done or refused) in the period;
+- 逾期: leads still waiting for the township at the cut-off ``LEAD_ANSWER_DAYS`` after they
+  came in — the queue's 逾期未办 (``Lead.objects.overdue``) as it stood at the cut-off, so a
+  lead answered after the cut-off still counts in an earlier period's briefing.
+
 Fixed number of queries whatever the size of the county: the summary's, one over
-inspections, one over entries, one over overdue entries, one over spot-check items.
+inspections, one over entries, one over overdue entries, one over spot-check items, one over
+leads.
 """
+
+import datetime
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from public.choices import WAITING_STATES
+from public.models import Lead, answer_days
 from rectification.choices import LedgerState
 from rectification.models import LedgerLog
 from rectification.overdue import overdue_by_township
@@ -53,7 +66,13 @@ COUNTS = [
     "overdue",
     "spot_checked",
     "spot_differing",
+    "leads_period",
+    "leads_answered_period",
+    "leads_overdue",
 ]
+# The leads' figures came later than the others: a briefing frozen before has none of them
+# (its pages and spreadsheet show "—", and no change is computed against it).
+LEAD_COUNTS = ["leads_period", "leads_answered_period", "leads_overdue"]
 
 
 def _by_township(queryset, lookup, **aggregates):
@@ -114,6 +133,12 @@ def compute(survey_round, county, start, cutoff) -> tuple[list[dict], dict]:
         spot_differing=Count("id", filter=checked & Q(differs=True)),
     )
 
+    leads = _by_township(
+        Lead.objects.filter(village__code__startswith=prefix, created_at__lte=cutoff),
+        "village__code",
+        **lead_counts(start, cutoff),
+    )
+
     rows = []
     for summary_row in summary.rows:
         key = summary_row.code[:TOWNSHIP_DIGITS]
@@ -123,6 +148,7 @@ def compute(survey_round, county, start, cutoff) -> tuple[list[dict], dict]:
         row.update(inspections.get(key, {}))
         row.update(ledger.get(key, {}))
         row.update(spot.get(key, {}))
+        row.update(leads.get(key, {}))
         row.update(
             registered=values[1],
             problems=values[6] + values[9],
@@ -134,6 +160,21 @@ def compute(survey_round, county, start, cutoff) -> tuple[list[dict], dict]:
     total = {"code": "", "name": "合计"}
     total.update({name: sum(row[name] for row in rows) for name in COUNTS})
     return rows, total
+
+
+def lead_counts(start, cutoff) -> dict:
+    """The leads' aggregates for a period; the queryset is the leads filed by ``cutoff``.
+    A lead leaves the waiting states once, when it is answered (``answered_at``); assigning a
+    maintenance request is not an answer."""
+    waiting_at_cutoff = Q(state__in=WAITING_STATES) | Q(answered_at__gt=cutoff)
+    due_before = cutoff - datetime.timedelta(days=answer_days())
+    return {
+        "leads_period": Count("id", filter=Q(created_at__gte=start)),
+        "leads_answered_period": Count(
+            "id", filter=Q(answered_at__gte=start, answered_at__lte=cutoff)
+        ),
+        "leads_overdue": Count("id", filter=Q(created_at__lt=due_before) & waiting_at_cutoff),
+    }
 
 
 def discrepancy_rate(row) -> float | None:

@@ -168,6 +168,18 @@ def move_up(row: dict, ranked: list[dict], weights: dict) -> list[dict]:
     return advice
 
 
+# Figures whose change against the previous briefing is shown; the leads' are None when
+# either briefing was frozen before they were counted.
+CHANGED = ["closed", "surveyed", "overdue"]
+CHANGED_IF_PRESENT = ["leads_period", "leads_answered_period", "leads_overdue"]
+
+
+def _delta(row: dict, old: dict, key: str) -> int | None:
+    if row.get(key) is None or old.get(key) is None:
+        return None
+    return row[key] - old[key]
+
+
 def change(ranked: list[dict], previous: list[dict] | None) -> dict[str, dict]:
     """Per township code: places moved (positive: up ▲) and the deltas of score and figures
     against the previous briefing of the same kind; nothing for a township new in the table."""
@@ -185,8 +197,7 @@ def change(ranked: list[dict], previous: list[dict] | None) -> dict[str, dict]:
             "places": moved,
             "arrow": "▲" if moved > 0 else "▼" if moved < 0 else "—",
             "score": str(Decimal(row["score"]) - Decimal(old["score"])),
-            "closed": row["closed"] - old["closed"],
-            "surveyed": row["surveyed"] - old["surveyed"],
-            "overdue": row["overdue"] - old["overdue"],
+            **{key: row[key] - old[key] for key in CHANGED},
+            **{key: _delta(row, old, key) for key in CHANGED_IF_PRESENT},
         }
     return result

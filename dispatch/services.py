@@ -186,7 +186,12 @@ def generate_briefing(*, actor, county: Region, kind: str, now=None, day=None) -
             generated_at=now,
             generated_by=actor,
             previous=previous,
-            data={"rows": ranked, "total": total, "change": changes},
+            data={
+                "rows": ranked,
+                "total": total,
+                "change": changes,
+                "lead_answer_days": figures.answer_days(),
+            },
             formula={
                 "weights": {k: str(v) for k, v in weights.items()},
                 "text": ranking.formula_text(weights),

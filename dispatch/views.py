@@ -108,6 +108,7 @@ class BriefingDetail(ReaderMixin, View):
                 "formula": briefing.formula,
                 "township": township,
                 "labels": ranking.COMPONENTS,
+                "lead_answer_days": briefing.data.get("lead_answer_days"),
             },
         )
 
