@@ -1,9 +1,11 @@
-"""The demo county, seeded app by app: the register (toilets), an open round (surveys) and
-ledger entries at every close-out step (rectification). Deterministic and idempotent, so
-``seed_demo`` can run on every ``make run``."""
+"""The demo county, seeded app by app: the register (toilets), an open round (surveys),
+ledger entries at every close-out step (rectification), and the public side (public: service
+phones, plates, leads). Deterministic and idempotent, so ``seed_demo`` can run on every
+``make run``."""
 
 from django.db import transaction
 
+from public.demo import demo_pages, seed_public
 from rectification.demo import seed_ledger
 from surveys.choices import RoundStatus
 from surveys.demo import open_round
@@ -18,4 +20,7 @@ def seed_demo(households: int = 600) -> SeedResult:
     if survey_round.status == RoundStatus.OPEN:
         first = townships[0]
         seed_ledger(survey_round, first, [v for v in villages if v.parent_id == first.pk])
+    seed_public(county, townships, villages)
+    first_village = next(v for v in villages if v.parent_id == townships[0].pk)
+    result.pages.extend(demo_pages(first_village))
     return result

@@ -63,6 +63,8 @@ class SeedResult:
     households_created: int = 0
     toilets_created: int = 0
     logins: list[tuple[str, str, str]] = field(default_factory=list)
+    # (what, path) of pages worth opening by hand, filled by the apps seeded after the register.
+    pages: list[tuple[str, str]] = field(default_factory=list)
 
 
 def demo_id_number(index: int) -> str:

@@ -1,8 +1,16 @@
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from core.logs import quiet_unless_verbose
 from portal.demo import seed_demo
 from toilets.demo import DEMO_PASSWORD
+
+SITE = "http://127.0.0.1:8000"  # where ``make run`` serves
+
+
+def public_base() -> str:
+    """Where a plate's QR code points: PUBLIC_BASE_URL when set, else the local server."""
+    return settings.PUBLIC_BASE_URL or SITE
 
 
 class Command(BaseCommand):
@@ -22,4 +30,6 @@ class Command(BaseCommand):
         self.stdout.write(f"\n演示账号（密码均为 {DEMO_PASSWORD}）：")
         for role, username, region in result.logins:
             self.stdout.write(f"  {role:<8} {username:<12} {region}")
-        self.stdout.write("\n打开 http://127.0.0.1:8000/ 登录。")
+        self.stdout.write(f"\n打开 {SITE}/ 登录。")
+        for what, path in result.pages:
+            self.stdout.write(f"{what}：{public_base()}{path}")
