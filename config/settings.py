@@ -335,12 +335,12 @@ MAP_TILE_SUBDOMAINS = env_list("MAP_TILE_SUBDOMAINS", [])
 # The public side (public/): plates' QR codes encode PUBLIC_BASE_URL + /p/<token>/ (empty: the
 # host of the request that prints them); a public report or maintenance request not answered
 # within LEAD_ANSWER_DAYS is overdue; the public forms are throttled per client IP and per
-# toilet, the lookup page per client IP.
+# toilet, the lookup page per client IP (rates checked at startup like the API's; off: none).
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "").rstrip("/")
 LEAD_ANSWER_DAYS = env_int("LEAD_ANSWER_DAYS", default=7)
-PUBLIC_LEAD_RATE_IP = env_str("PUBLIC_LEAD_RATE_IP", "5/h")
-PUBLIC_LEAD_RATE_TOILET = env_str("PUBLIC_LEAD_RATE_TOILET", "10/d")
-PUBLIC_LOOKUP_RATE = env_str("PUBLIC_LOOKUP_RATE", "30/h")
+PUBLIC_LEAD_RATE_IP = _throttle_rate("PUBLIC_LEAD_RATE_IP", "5/h")
+PUBLIC_LEAD_RATE_TOILET = _throttle_rate("PUBLIC_LEAD_RATE_TOILET", "10/d")
+PUBLIC_LOOKUP_RATE = _throttle_rate("PUBLIC_LOOKUP_RATE", "30/h")
 
 # Content-Security-Policy (django-csp): scripts, styles, fetches and workers from this site
 # only; no inline script, event handler or style anywhere (data for a page's script goes in
