@@ -6,11 +6,11 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from public.models import Lead, LeadLog, Plate, ServiceContact
 from regions.choices import Level, Role
 from regions.models import Region, RoleAssignment
 from surveys.models import SurveyRound
 from toilets.demo import DEMO_PASSWORD
-from public.models import Lead, LeadLog, Plate, ServiceContact
 from toilets.models import Household, Toilet
 
 pytestmark = pytest.mark.django_db
