@@ -8,6 +8,8 @@ import datetime
 import io
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -238,3 +240,17 @@ def test_photos_and_other_fields_of_a_lead_are_not_in_the_briefing(users, tree, 
     briefing = generate_briefing(actor=users.county, county=tree.county, kind="week")
     frozen = str(briefing.data)
     assert lead.code not in frozen and "13900001111" not in frozen and "化粪池" not in frozen
+
+
+def test_the_leads_take_one_query_whatever_their_number(users, tree, survey, plates):
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            generate_briefing(actor=users.county, county=tree.county, kind="week")
+        return len(captured)
+
+    file(plates["t1"])
+    few = queries()
+    for plate in (plates["t1"], plates["t2"], plates["t2"]):
+        file(plate, at=this_week_start() - datetime.timedelta(days=DAYS + 1))
+    answer(users.township, file(plates["t1"]))
+    assert queries() == few
