@@ -101,10 +101,13 @@ def village_counts(survey_round, prefix: str, now) -> dict[str, dict]:
         ):
             counts[areas[village_id]] = values
     stale = [pk for pk, code in areas.items() if code not in counts]
-    everything = len(stale) == len(areas)
+    if stale and len(stale) == len(areas):  # everything: the build's queries over the prefix
+        fresh = refresh(survey_round, prefix, stale, now, whole_prefix=True)
+        counts.update({areas[pk]: values for pk, values in fresh.items()})
+        stale = []
     for start in range(0, len(stale), REFRESH_BATCH):
         batch = stale[start : start + REFRESH_BATCH]
-        fresh = refresh(survey_round, prefix, batch, now, whole_prefix=everything)
+        fresh = refresh(survey_round, prefix, batch, now)
         counts.update({areas[pk]: values for pk, values in fresh.items()})
     return counts
 
