@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 
 import pytest
 import redis
@@ -31,10 +30,7 @@ from toilets.models import Household
 
 DOWN = "redis://127.0.0.1:6390/0"
 BACK = "redis://127.0.0.1:6379/14"
-# The default queue's list in the broker's database: a name of this test process's own, so
-# that two test runs sharing the machine's Redis (or a drill's worker) never take each
-# other's messages.
-QUEUE = f"test-redis-down-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+QUEUE = "celery"  # the default queue's list in the broker's database
 START = reverse("reports:job-start")
 PROGRESS = reverse("reports:progress")
 YEAR = timezone.localdate().year
@@ -65,19 +61,14 @@ def broker():
     result backend); ``broker(None)`` goes back to the eager in-process default."""
     from config.celery import app
 
-    keys = ("broker_url", "task_always_eager", "result_backend", "task_default_queue")
+    keys = ("broker_url", "task_always_eager", "result_backend")
     saved = {key: app.conf[key] for key in keys}
 
     def use(url):
         if url is None:
             app.conf.update(saved)
         else:
-            app.conf.update(
-                broker_url=url,
-                task_always_eager=False,
-                result_backend=None,
-                task_default_queue=QUEUE,
-            )
+            app.conf.update(broker_url=url, task_always_eager=False, result_backend=None)
         _reset(app)
         return app
 

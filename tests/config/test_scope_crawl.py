@@ -152,7 +152,8 @@ class World:
         self.token = ApiToken.objects.create(
             user=officer, name="t", prefix="abcd1234", key_hash="0" * 64
         )
-        self.plate = Plate.objects.create(
+        # seed_demo plates the first village's toilets; another village's toilet gets one here.
+        self.plate = Plate.objects.filter(toilet=self.toilet).first() or Plate.objects.create(
             toilet=self.toilet, number="ACDEFGHJ", token="w" * 24, issued_by=officer
         )
         self.lead = Lead.objects.create(
