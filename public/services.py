@@ -181,7 +181,10 @@ def issue_village_plates(*, actor, village) -> int:
     made = 0
     with transaction.atomic():
         for toilet in toilets.select_for_update():
-            _new_plate(actor, toilet)
+            try:
+                _new_plate(actor, toilet)
+            except ConflictError:
+                continue  # a concurrent request (a double click) made its plate first
             made += 1
     logger.info("%s plates issued in village %s by %s", made, village.code, actor)
     return made
@@ -495,6 +498,9 @@ def draw_up_posting(
         if not created:
             if posting.posted_on is not None:
                 raise ConflictError("该公示已张贴，不能再修改。")
+            if Lead.objects.filter(posting=posting).exists():
+                # The public has objected to this list: it stays as they saw it.
+                raise ConflictError("该公示已收到群众异议，不能再重新生成名单。")
             posting.rows, posting.complaint_phone = rows, phone
             posting.starts_on, posting.ends_on = starts_on, ends_on
             posting.save(update_fields=["rows", "complaint_phone", "starts_on", "ends_on"])

@@ -22,7 +22,9 @@ from .workflow import SYNC_ACTIONS
 # Log actions that only mirror survey findings (register, inspect, withdraw, import). Any other
 # action is a move of the close-out workflow, after which a finding no longer changes the
 # entry's state: closing needs evidence, and the workflow's work is not undone by a survey.
-FINDING_ACTIONS = frozenset(SYNC_ACTIONS)
+# A public report the township verified ("report": opened from it, or merged into the entry)
+# is the township's act, not a survey's mirror: a later 正常使用 finding does not withdraw it.
+FINDING_ACTIONS = frozenset(SYNC_ACTIONS) - {"report"}
 
 OWN = "own"
 CURRENT = "current"

@@ -14,6 +14,8 @@ from public.models import Lead
 from rectification.choices import LedgerState
 from rectification.models import LedgerEntry, LedgerLog
 from rectification.services import transition
+from surveys.models import Inspection, ProblemCategory
+from surveys.services import save_inspection
 from tests.factories import InspectionFactory
 from tests.images import jpeg
 
@@ -135,6 +137,30 @@ def test_a_report_is_merged_into_the_open_entry(users, plate, register, survey_r
     lead = services.act(actor=users.township, lead=lead, action="merge")
     assert lead.state == "merged" and lead.ledger_entry == entry
     assert LedgerLog.objects.filter(entry=entry, action="report").count() == 1
+
+
+def test_a_merged_report_is_not_withdrawn_by_a_later_normal_finding(
+    users, plate, register, survey_round
+):
+    """The township verified the villager's report and merged it: a surveyor's later
+    correction to 正常使用 does not withdraw the entry (it goes through the close-out)."""
+    inspection = save_inspection(
+        actor=users.surveyor,
+        inspection=Inspection(
+            round=survey_round, toilet=register.t1, usability="unusable",
+            check_method="on_site", partner_name="李四", inspected_at=timezone.now(), signed=True,
+        ),
+        categories=list(ProblemCategory.objects.filter(code="tank")),
+    )  # fmt: skip
+    entry = LedgerEntry.objects.get(toilet=register.t1)
+    services.act(actor=users.township, lead=file_report(plate), action="merge")
+    inspection.usability = "normal"
+    save_inspection(
+        actor=users.surveyor, inspection=inspection, categories=[],
+        expected_version=inspection.version,
+    )  # fmt: skip
+    entry.refresh_from_db()
+    assert entry.state == LedgerState.REGISTERED
 
 
 def test_convert_needs_a_problem_usability_and_categories(users, plate, survey_round):

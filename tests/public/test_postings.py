@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.errors import ConflictError
 from public import services
 from public.models import Lead, Posting
 from rectification.choices import LedgerState
@@ -118,6 +119,9 @@ def test_an_objection_is_a_lead(client, users, tree, village_year, contact):
     lead = Lead.objects.get()
     assert lead.posting == posting and lead.category == "objection" and lead.village == tree.v1
     assert lead.code in response.content.decode()
+    # The list the public objected to stays as they saw it.
+    with pytest.raises(ConflictError):
+        draw(users, tree, village_year[0])
     assert [s.action for s in services.available_steps(users.township, lead)] == ["close"]
     lead = services.act(
         actor=users.township, lead=lead, action="close", answer="经核实已整改，附照片存档"
