@@ -78,3 +78,18 @@ def test_the_copy_never_disagrees_with_the_toilet(tree, users, register, survey)
     Toilet.objects.filter(village=tree.v2).update(village=tree.v1)
     for inspection in Inspection.objects.select_related("toilet"):
         assert inspection.village_id == inspection.toilet.village_id
+
+
+def test_an_edit_saved_with_a_stale_toilet_keeps_the_moved_village(tree, users, register, survey):
+    """The form loaded the toilet before the household moved: saving the edit afterwards
+    must not write the old village back (the database takes it from the toilet)."""
+    inspection = inspect(users.surveyor, survey, register.t1)
+    stale = Inspection.objects.select_related("toilet").get(pk=inspection.pk)
+    assert stale.toilet.village_id == tree.v1.pk
+    Toilet.objects.filter(pk=register.t1.pk).update(village=tree.v2)
+    stale.notes = "补充说明"
+    stale.save()  # copies the stale toilet's village (V1)
+    assert Inspection.objects.get(pk=inspection.pk).village_id == tree.v2.pk
+    # And a row written with a wrong village by a bulk writer is put right too.
+    Inspection.objects.filter(pk=inspection.pk).update(village=tree.v3)
+    assert Inspection.objects.get(pk=inspection.pk).village_id == tree.v2.pk
