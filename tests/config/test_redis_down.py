@@ -259,7 +259,9 @@ def test_an_upload_cannot_be_checked_with_redis_down_and_can_be_uploaded_again(
     assert again.status == ImportStatus.UPLOADED
     assert queue_back.llen(QUEUE) == 1
     _run_a_worker(
-        broker(BACK), lambda: again.refresh_from_db() or again.status != ImportStatus.UPLOADED
+        # Until the check has ended (not merely started: 检查中 is a job still busy).
+        broker(BACK),
+        lambda: again.refresh_from_db() or not again.busy,
     )
     assert again.status == ImportStatus.CHECKED, again.message
 
