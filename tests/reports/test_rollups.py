@@ -140,6 +140,7 @@ def play(tree, users, staff, steps):
             inspect(surveyor, survey_round, toilet, args[1], existing)
         elif action == "drive":
             toilet = toilets[args[0] % len(toilets)]
+            toilet.refresh_from_db()  # a "move" may have taken it to another township's staff
             entry = toilet.ledger_entries.exclude(
                 state__in=[LedgerState.CLOSED, LedgerState.WITHDRAWN]
             ).first()
