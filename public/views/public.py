@@ -66,26 +66,38 @@ def plate_page(request, token):
     form = FORMS[which](request.POST, request.FILES, prefix=which)
     forms[which] = form
     context["open"] = which
+    return _file(
+        request, "public/plate.html", context, form,
+        ("public-lead-toilet", f"toilet-{plate.toilet_id}"),
+        lambda filing: file_lead(plate=plate, filing=filing),
+    )  # fmt: skip
+
+
+def _file(request, template, context, form, per_object, filer):
+    """A public form's POST: throttled per IP and per object (``per_object``: the throttle's
+    name and key), the honeypot, then ``filer(filing)``; its lead's 查询码 page, or the form
+    again with every refusal."""
+    name, key = per_object
     wait = _throttled(
         request,
         ("public-lead", settings.PUBLIC_LEAD_RATE_IP, None),
-        ("public-lead-toilet", settings.PUBLIC_LEAD_RATE_TOILET, f"toilet-{plate.toilet_id}"),
+        (name, settings.PUBLIC_LEAD_RATE_TOILET, key),
     )
     if wait is not None:
-        return _too_many(request, "public/plate.html", context, wait)
+        return _too_many(request, template, context, wait)
     if form.is_spam:
         form.add_error(None, "提交未成功，请稍后重试。")
-        return render(request, "public/plate.html", context, status=400)
+        return render(request, template, context, status=400)
     if form.is_valid():
         try:
-            lead = file_lead(plate=plate, filing=_filing(form))
+            lead = filer(_filing(form))
         except ValidationError as exc:
             put_errors(form, exc)
         except ConflictError as exc:
             form.add_error(None, exc.message)
         else:
             return render(request, "public/filed.html", {"lead": lead})
-    return render(request, "public/plate.html", context, status=400)
+    return render(request, template, context, status=400)
 
 
 @require_http_methods(["GET", "POST"])
@@ -125,21 +137,8 @@ def objection_page(request, token):
     context = {"posting": posting, "form": form}
     if request.method == "GET":
         return render(request, "public/objection.html", context)
-    wait = _throttled(
-        request,
-        ("public-lead", settings.PUBLIC_LEAD_RATE_IP, None),
-        ("public-lead-posting", settings.PUBLIC_LEAD_RATE_TOILET, f"posting-{posting.pk}"),
-    )
-    if wait is not None:
-        return _too_many(request, "public/objection.html", context, wait)
-    if form.is_spam:
-        form.add_error(None, "提交未成功，请稍后重试。")
-        return render(request, "public/objection.html", context, status=400)
-    if form.is_valid():
-        try:
-            lead = file_objection(posting=posting, filing=_filing(form))
-        except ValidationError as exc:
-            put_errors(form, exc)
-        else:
-            return render(request, "public/filed.html", {"lead": lead})
-    return render(request, "public/objection.html", context, status=400)
+    return _file(
+        request, "public/objection.html", context, form,
+        ("public-lead-posting", f"posting-{posting.pk}"),
+        lambda filing: file_objection(posting=posting, filing=filing),
+    )  # fmt: skip

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rectification.choices import LedgerState
@@ -31,6 +31,8 @@ from tests.factories import (
 from tests.ledger import drive, move
 from tests.reports.test_properties import (
     CATEGORY_CODES,
+    FIXTURES,
+    SCALE,
     TYPES,
     Rollback,
     inspect,
@@ -42,9 +44,6 @@ from toilets.models import Household, Toilet
 from toilets.services import save_toilet
 
 pytestmark = pytest.mark.django_db
-
-FIXTURES = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-SCALE = max(1, int(os.environ.get("REPORTS_EXAMPLES", "25")) // 25)
 
 
 def assert_same(survey_round, region, user):
