@@ -13,6 +13,8 @@ class Role(models.TextChoices):
     SURVEYOR = "surveyor", "村级摸排员"
     TOWNSHIP = "township", "乡镇审核员"
     COUNTY = "county", "县级管理员"
+    CITY = "city", "市级管理员"
+    PROVINCE = "province", "省级管理员"
     INSPECTOR = "inspector", "督导"
 
 
@@ -21,6 +23,8 @@ ROLE_LEVEL = {
     Role.SURVEYOR: Level.VILLAGE,
     Role.TOWNSHIP: Level.TOWNSHIP,
     Role.COUNTY: Level.COUNTY,
+    Role.CITY: Level.CITY,
+    Role.PROVINCE: Level.PROVINCE,
 }
 
 # What each role may do beyond reading its own subtree. Kept as data so that views,
@@ -38,6 +42,14 @@ REVIEW_SUBMISSIONS = "review_submissions"  # accept or return the townships' row
 SUBMIT_COUNTY = "submit_county"  # submit the county's stamped summary table (县级)
 MANAGE_SEAL = "manage_seal"  # upload or replace the own unit's seal image (乡镇、县级)
 IMPORT_LEDGER = "import_ledger"  # load an Excel survey ledger into the own region (乡镇、县级)
+REVIEW_LOWER_TABLES = "review_lower_tables"  # accept or return the tables one level down (市、省)
+SUBMIT_UPWARD = "submit_upward"  # build, stamp and submit the city's table to the province (市级)
+MANAGE_COLLECTIONS = "manage_collections"  # set the collections and deadlines below (市、省)
+MANAGE_TRAINING = "manage_training"  # record who was trained (先培训后上岗) (乡镇、县级)
+
+# Capabilities that need a training record on file (先培训后上岗): a surveyor enters nothing and
+# a township verifies nothing before the course.
+NEEDS_TRAINING = frozenset({INSPECT, VERIFY})
 
 ROLE_CAPABILITIES = {
     Role.SURVEYOR: {EDIT_REGISTER, SEE_IDENTITY, INSPECT, RECTIFY},
@@ -49,6 +61,7 @@ ROLE_CAPABILITIES = {
         SUBMIT_TOWNSHIP,
         MANAGE_SEAL,
         IMPORT_LEDGER,
+        MANAGE_TRAINING,
     },
     Role.COUNTY: {
         MANAGE_ROUNDS,
@@ -57,6 +70,10 @@ ROLE_CAPABILITIES = {
         SUBMIT_COUNTY,
         MANAGE_SEAL,
         IMPORT_LEDGER,
+        MANAGE_TRAINING,
     },
+    # Read-mostly above the county: they receive the tables from below and send their own up.
+    Role.CITY: {REVIEW_LOWER_TABLES, SUBMIT_UPWARD, MANAGE_COLLECTIONS, MANAGE_SEAL},
+    Role.PROVINCE: {REVIEW_LOWER_TABLES, MANAGE_COLLECTIONS},
     Role.INSPECTOR: set(),
 }

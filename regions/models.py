@@ -110,3 +110,42 @@ class RoleAssignment(models.Model):
             raise ValidationError(
                 {"region": f"{Role(self.role).label}只能分配到{Level(expected).label}一级。"}
             )
+
+
+class TrainingRecordQuerySet(ScopedQuerySet):
+    scope_lookup = "user__role_assignment__region__code"
+
+
+class TrainingRecord(models.Model):
+    """A person's pre-work training (先培训后上岗): surveyors enter and townships verify
+    inspections only with one on file (``choices.NEEDS_TRAINING``)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("参训人员"),
+        on_delete=models.CASCADE,
+        related_name="training_records",
+    )
+    trained_on = models.DateField(_("培训日期"))
+    course = models.CharField(_("培训内容"), max_length=100)
+    trainer = models.CharField(_("培训单位/授课人"), max_length=100)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("登记人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    recorded_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
+
+    objects = TrainingRecordQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("岗前培训记录")
+        verbose_name_plural = _("岗前培训记录")
+        ordering = ["-trained_on", "-id"]
+        indexes = [models.Index(fields=["user", "trained_on"], name="regions_training_user")]
+
+    def __str__(self):
+        return f"{display_name(self.user)} · {self.course} · {self.trained_on}"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.db import models
 
-from .choices import ROLE_CAPABILITIES, Role
+from .choices import NEEDS_TRAINING, ROLE_CAPABILITIES, Role
 
 _CACHE_ATTR = "_region_scope_cache"
 
@@ -23,6 +23,8 @@ class Scope:
     prefix: str
     role: Role | None
     region: "models.Model | None"
+    # A training record is on file (先培训后上岗); NEEDS_TRAINING capabilities wait for it.
+    trained: bool = True
 
     @property
     def is_global(self) -> bool:
@@ -36,15 +38,20 @@ def scope_of(user) -> Scope | None:
     if hasattr(user, _CACHE_ATTR):
         return getattr(user, _CACHE_ATTR)
     # Looked up by name: the models import this module (ScopedQuerySet), not the other way.
+    trained = apps.get_model("regions", "TrainingRecord").objects.filter(user=user)
     assignment = (
         apps.get_model("regions", "RoleAssignment")
         .objects.select_related("region")
+        .annotate(trained=models.Exists(trained))
         .filter(user=user)
         .first()
     )
     if assignment is not None:
         scope = Scope(
-            prefix=assignment.region.prefix, role=Role(assignment.role), region=assignment.region
+            prefix=assignment.region.prefix,
+            role=Role(assignment.role),
+            region=assignment.region,
+            trained=assignment.trained,
         )
     elif user.is_superuser:
         scope = Scope(prefix="", role=None, region=None)
@@ -54,13 +61,32 @@ def scope_of(user) -> Scope | None:
     return scope
 
 
-def has_capability(user, capability: str) -> bool:
+def role_allows(user, capability: str) -> bool:
+    """Whether the user's role carries ``capability``, whether or not it is trained yet."""
     scope = scope_of(user)
     if scope is None:
         return False
     if scope.role is None:  # superuser without an assignment
         return True
     return capability in ROLE_CAPABILITIES[scope.role]
+
+
+def awaits_training(user, capability: str) -> bool:
+    """The role carries ``capability`` but no training record is on file (先培训后上岗)."""
+    if capability not in NEEDS_TRAINING or not role_allows(user, capability):
+        return False
+    scope = scope_of(user)
+    return scope.role is not None and not scope.trained
+
+
+def has_capability(user, capability: str) -> bool:
+    return role_allows(user, capability) and not awaits_training(user, capability)
+
+
+def forget_scope(user) -> None:
+    """Drop the cached scope (after a role or a training record of this user changed)."""
+    if hasattr(user, _CACHE_ATTR):
+        delattr(user, _CACHE_ATTR)
 
 
 class ScopedQuerySet(models.QuerySet):

@@ -5,8 +5,8 @@ import itertools
 import factory
 from django.contrib.auth import get_user_model
 
-from regions.choices import Level
-from regions.models import Region, RoleAssignment
+from regions.choices import NEEDS_TRAINING, ROLE_CAPABILITIES, Level
+from regions.models import Region, RoleAssignment, TrainingRecord
 from toilets.choices import Funding, TechType, ToiletKind
 from toilets.identity import check_character
 from toilets.models import Household, Toilet
@@ -41,6 +41,20 @@ class UserFactory(factory.django.DjangoModelFactory):
         if extracted:
             role, where = extracted
             RoleAssignment.objects.create(user=self, role=role, region=where)
+
+    # A surveyor or township reviewer comes trained (先培训后上岗) unless ``trained=False``.
+    @factory.post_generation
+    def trained(self, create, extracted, **kwargs):
+        assignment = RoleAssignment.objects.filter(user=self).first()
+        if extracted is False or assignment is None:
+            return
+        if ROLE_CAPABILITIES[assignment.role] & NEEDS_TRAINING:
+            TrainingRecord.objects.create(
+                user=self,
+                trained_on="2026-01-05",
+                course="农村户厕问题摸排业务培训",
+                trainer="县农业农村局",
+            )
 
 
 class HouseholdFactory(factory.django.DjangoModelFactory):

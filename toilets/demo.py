@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 
-from regions.choices import Level, Role
-from regions.models import Region, RoleAssignment
+from regions.choices import NEEDS_TRAINING, ROLE_CAPABILITIES, Level, Role
+from regions.models import Region, RoleAssignment, TrainingRecord
 
 from .choices import (
     TECH_TYPE_FLUSH,
@@ -110,6 +110,15 @@ def _users(county, townships, villages, result: SeedResult):
             RoleAssignment.objects.update_or_create(
                 user=user, defaults={"role": role, "region": region}
             )
+            if ROLE_CAPABILITIES[role] & NEEDS_TRAINING:
+                TrainingRecord.objects.get_or_create(
+                    user=user,
+                    defaults={
+                        "trained_on": datetime.date(2026, 3, 2),
+                        "course": "农村户厕问题摸排整改业务培训",
+                        "trainer": f"{county.name}农业农村局",
+                    },
+                )
         result.logins.append(
             (Role(role).label if role else "系统管理员", username, str(region or "全部"))
         )
