@@ -46,6 +46,7 @@ REVIEW_LOWER_TABLES = "review_lower_tables"  # accept or return the tables one l
 SUBMIT_UPWARD = "submit_upward"  # build, stamp and submit the city's table to the province (市级)
 MANAGE_COLLECTIONS = "manage_collections"  # set the collections and deadlines below (市、省)
 MANAGE_TRAINING = "manage_training"  # record who was trained (先培训后上岗) (乡镇、县级)
+MANAGE_WORK_PROBLEMS = "manage_work_problems"  # 工作推进中存在的问题 register (乡镇、县级)
 
 # Capabilities that need a training record on file (先培训后上岗): a surveyor enters nothing and
 # a township verifies nothing before the course.
@@ -62,6 +63,7 @@ ROLE_CAPABILITIES = {
         MANAGE_SEAL,
         IMPORT_LEDGER,
         MANAGE_TRAINING,
+        MANAGE_WORK_PROBLEMS,
     },
     Role.COUNTY: {
         MANAGE_ROUNDS,
@@ -71,6 +73,7 @@ ROLE_CAPABILITIES = {
         MANAGE_SEAL,
         IMPORT_LEDGER,
         MANAGE_TRAINING,
+        MANAGE_WORK_PROBLEMS,
     },
     # Read-mostly above the county: they receive the tables from below and send their own up.
     Role.CITY: {REVIEW_LOWER_TABLES, SUBMIT_UPWARD, MANAGE_COLLECTIONS, MANAGE_SEAL},
