@@ -2,19 +2,18 @@
 with the register's counts, and the household page (一户一档) with its whole history."""
 
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.db.models.functions import Substr
 from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import DetailView, TemplateView
 
 from core.web.views import ScopedViewMixin
-from rectification.models import LedgerEntry
-from rectification.queries import home_queues
+from rectification.queries import home_queues, household_story
 from regions.choices import EDIT_REGISTER, INSPECT, MANAGE_ROUNDS, VERIFY, Level, Role
 from regions.codes import LEVEL_DIGITS
 from regions.models import Region
 from regions.scoping import has_capability, scope_of
-from surveys.models import Inspection, SurveyRound
+from surveys.models import SurveyRound
 from surveys.spotchecks import can_check
 from toilets.models import Household, Toilet
 
@@ -110,28 +109,7 @@ class HouseholdDetailView(ScopedViewMixin, DetailView):
     template_name = "toilets/household_detail.html"
 
     def get_queryset(self):
-        return (
-            super()
-            .get_queryset()
-            .select_related("village__parent")
-            .prefetch_related(
-                Prefetch(
-                    "toilets",
-                    queryset=Toilet.objects.order_by("id").prefetch_related(
-                        Prefetch(
-                            "inspections",
-                            queryset=Inspection.objects.select_related("round", "surveyor")
-                            .prefetch_related("categories", "photos")
-                            .order_by("-inspected_at"),
-                        ),
-                        Prefetch(
-                            "ledger_entries",
-                            queryset=LedgerEntry.objects.order_by("-created_at"),
-                        ),
-                    ),
-                )
-            )
-        )
+        return household_story(super().get_queryset(), self.request.user)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
