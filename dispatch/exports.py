@@ -2,7 +2,7 @@
 
 from core.xlsx import write_xlsx
 
-from .figures import LEAD_COUNTS
+from .figures import LEAD_COUNTS, WORK_PROBLEM_COUNTS
 from .models import Briefing
 
 HEADERS = [
@@ -32,6 +32,9 @@ HEADERS = [
     "本期答复群众反映",
     "逾期未答复群众反映",
     "逾期未答复较上期",
+    "工作推进问题",
+    "工作推进问题已销号",
+    "工作推进问题逾期",
 ]
 
 
@@ -69,6 +72,11 @@ def _lead_change(change: dict | None):
     return "—" if delta is None else delta
 
 
+def _work_problems(row: dict) -> list:
+    """A briefing frozen before the work problems were counted has none of their figures."""
+    return [row.get(key, "—") for key in WORK_PROBLEM_COUNTS]
+
+
 def briefing_xlsx(briefing: Briefing) -> bytes:
     data = briefing.data
     rows = []
@@ -86,9 +94,12 @@ def briefing_xlsx(briefing: Briefing) -> bytes:
                 _moved(data["change"].get(row["code"])),
                 *_figures(row),
                 _lead_change(data["change"].get(row["code"])),
+                *_work_problems(row),
             ]
         )
-    rows.append(["", data["total"]["name"], "", "", "", "", "", "", *_figures(data["total"]), ""])
+    total = data["total"]
+    rows.append(["", total["name"], "", "", "", "", "", "", *_figures(total), "",
+                 *_work_problems(total)])  # fmt: skip
     rows.append([])
     rows.append(["排名公式", briefing.formula["text"]])
     rows.append(["说明", "得分相同者名次并列，下一名次顺延（如 1、2、2、4）。"])
@@ -98,6 +109,14 @@ def briefing_xlsx(briefing: Briefing) -> bytes:
                 "群众反映",
                 f"本期收到、本期答复（办结）的条数；逾期未答复为截至数据时点超过 "
                 f"{data['lead_answer_days']} 天仍未答复的条数，不计入得分。",
+            ]
+        )
+    if total.get("work_problems") is not None:
+        rows.append(
+            [
+                "工作推进问题",
+                "截至数据时点登记的工作推进中存在的问题、其中已整改销号的和超过整改时限仍未"
+                "销号的个数，不计入得分；合计含县级本级登记的问题。",
             ]
         )
     rows.append(["数据截至", briefing.cutoff])

@@ -25,14 +25,24 @@ The public's leads (线索, ``public``), by the village they are about, whatever
   came in — the queue's 逾期未办 (``Lead.objects.overdue``) as it stood at the cut-off, so a
   lead answered after the cut-off still counts in an earlier period's briefing.
 
+The work-process problems (工作推进中存在的问题, ``WorkProblem``) registered by the cut-off,
+by the township they belong to, each in its state at the cut-off (its last log row by then):
+
+- 发现: problems registered by the cut-off;
+- 销号: those closed out (已整改销号) at the cut-off (a reopened problem is not closed);
+- 逾期: those not closed at the cut-off whose deadline (整改时限) was before the cut-off's day.
+
+The county's own problems (registered at the county itself) are in the 合计 row only, so
+that row's problem figures may exceed the sum of the townships'.
+
 Fixed number of queries whatever the size of the county: the summary's, one over
 inspections, one over entries, one over overdue entries, one over spot-check items, one over
-leads.
+leads, one over work problems.
 """
 
 import datetime
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Substr
 from django.utils import timezone
 
@@ -47,6 +57,9 @@ from reports.build import build_summary, round_entries
 from surveys.models import Inspection, SpotCheckItem
 from surveys.spotchecks import RateRow
 from toilets.choices import ToiletStatus
+
+from .choices import WorkProblemState
+from .models import WorkProblem, WorkProblemLog
 
 TOWNSHIP_DIGITS = LEVEL_DIGITS[Level.TOWNSHIP]
 # The figures of a row, in the order of the table and the spreadsheet.
@@ -69,10 +82,15 @@ COUNTS = [
     "leads_period",
     "leads_answered_period",
     "leads_overdue",
+    "work_problems",
+    "work_problems_closed",
+    "work_problems_overdue",
 ]
 # The leads' figures came later than the others: a briefing frozen before has none of them
 # (its pages and spreadsheet show "—", and no change is computed against it).
 LEAD_COUNTS = ["leads_period", "leads_answered_period", "leads_overdue"]
+# So did the work-process problems' (工作推进中存在的问题): "—" on a briefing frozen before.
+WORK_PROBLEM_COUNTS = ["work_problems", "work_problems_closed", "work_problems_overdue"]
 
 
 def _by_township(queryset, lookup, **aggregates):
@@ -139,6 +157,8 @@ def compute(survey_round, county, start, cutoff) -> tuple[list[dict], dict]:
         **lead_counts(start, cutoff),
     )
 
+    problems = work_problems_by_township(prefix, cutoff)
+
     rows = []
     for summary_row in summary.rows:
         key = summary_row.code[:TOWNSHIP_DIGITS]
@@ -149,6 +169,7 @@ def compute(survey_round, county, start, cutoff) -> tuple[list[dict], dict]:
         row.update(ledger.get(key, {}))
         row.update(spot.get(key, {}))
         row.update(leads.get(key, {}))
+        row.update(problems.get(key, {}))
         row.update(
             registered=values[1],
             problems=values[6] + values[9],
@@ -159,7 +180,34 @@ def compute(survey_round, county, start, cutoff) -> tuple[list[dict], dict]:
         rows.append(row)
     total = {"code": "", "name": "合计"}
     total.update({name: sum(row[name] for row in rows) for name in COUNTS})
+    # The county's own problems belong to no township row: the total counts them all.
+    total.update(
+        {name: sum(group[name] for group in problems.values()) for name in WORK_PROBLEM_COUNTS}
+    )
     return rows, total
+
+
+def work_problems_by_township(prefix: str, cutoff) -> dict[str, dict]:
+    """The work problems of the county ``prefix`` registered by ``cutoff``, counted by their
+    unit's 9-digit prefix (the county's own under ``prefix + "000"``), each judged in its
+    state at the cut-off. One query."""
+    state_then = Subquery(
+        WorkProblemLog.objects.filter(problem=OuterRef("pk"), at__lte=cutoff)
+        .order_by("-at", "-id")
+        .values("to_state")[:1]
+    )
+    closed = Q(state_then=WorkProblemState.CLOSED)
+    return _by_township(
+        WorkProblem.objects.filter(
+            region__code__startswith=prefix, created_at__lte=cutoff
+        ).annotate(state_then=state_then),
+        "region__code",
+        work_problems=Count("id"),
+        work_problems_closed=Count("id", filter=closed),
+        work_problems_overdue=Count(
+            "id", filter=~closed & Q(deadline__lt=timezone.localdate(cutoff))
+        ),
+    )
 
 
 def lead_counts(start, cutoff) -> dict:

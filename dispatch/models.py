@@ -9,11 +9,15 @@ edition (第 N 版), except that the schedule returns its own earlier briefing o
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from regions.scoping import ScopedQuerySet
 from surveys.models import SurveyRound
+
+from .choices import EvidenceKind, WorkProblemCategory, WorkProblemState
 
 # The formula's weights and their defaults (points). Score =
 #   coverage × 覆盖率 + closeout × 销号率 − overdue × 逾期数 − discrepancy × 抽查不一致率
@@ -160,3 +164,185 @@ class Briefing(models.Model):
             label = f"{s.month}月{s.day}日—{e.month}月{e.day}日"
         edition = f"（第{self.edition}版）" if self.edition > 1 else ""
         return f"{self.county.name}农村户厕问题摸排整改{self.get_kind_display()}·{label}{edition}"
+
+
+# The work-process problem register (工作推进中存在的问题) ---------------------------------
+
+
+class WorkProblemQuerySet(ScopedQuerySet):
+    """A township sees its own problems; a county its own and its townships' (code prefix)."""
+
+    scope_lookup = "region__code"
+
+    def open(self):
+        return self.exclude(state=WorkProblemState.CLOSED)
+
+    def overdue(self, today=None):
+        """Problems past their deadline (整改时限) and not closed out."""
+        today = today or timezone.localdate()
+        return self.open().filter(deadline__lt=today)
+
+
+class WorkProblem(models.Model):
+    """A problem in how the work is done (seed 001: 目标任务不合理、盲目赶进度 …), found in a
+    township or at the county itself, with its measures, deadline and who is responsible;
+    closed out (销号) with evidence, reopened by the county on review. Every change is a
+    service in ``dispatch.problems`` that writes a ``WorkProblemLog`` row."""
+
+    region = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("所属单位"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("乡镇（街道）或县（区）本级"),
+    )
+    category = models.CharField(_("问题类别"), max_length=16, choices=WorkProblemCategory.choices)
+    title = models.CharField(_("问题"), max_length=100)
+    description = models.TextField(_("问题描述"))
+    measures = models.TextField(_("整改措施"))
+    deadline = models.DateField(_("整改时限"))
+    responsible = models.CharField(_("责任人"), max_length=50)
+    found_on = models.DateField(_("发现日期"))
+    state = models.CharField(
+        _("状态"),
+        max_length=12,
+        choices=WorkProblemState.choices,
+        default=WorkProblemState.OPEN,
+    )
+    state_changed_at = models.DateTimeField(_("状态变更时间"), default=timezone.now)
+    closed_at = models.DateTimeField(_("销号时间"), null=True, blank=True)
+    closing_note = models.TextField(_("整改情况"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("登记人"), on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    created_at = models.DateTimeField(_("登记时间"), default=timezone.now)
+    version = models.PositiveIntegerField(default=1)
+
+    objects = WorkProblemQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("工作推进问题")
+        verbose_name_plural = _("工作推进问题")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The list page and the briefing: a region's problems by state.
+            models.Index(fields=["region", "state"], name="dispatch_workproblem_region"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=WorkProblemState.values),
+                name="dispatch_workproblem_known_state",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(category__in=WorkProblemCategory.values),
+                name="dispatch_workproblem_known_category",
+            ),
+            # Closed ⇔ a close-out time: a reopened problem drops it.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(state=WorkProblemState.CLOSED, closed_at__isnull=False)
+                    | (~models.Q(state=WorkProblemState.CLOSED) & models.Q(closed_at__isnull=True))
+                ),
+                name="dispatch_workproblem_closed_has_time",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(deadline__gte=models.F("found_on")),
+                name="dispatch_workproblem_deadline_after_found",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def clean(self):
+        if self.deadline and self.found_on and self.deadline < self.found_on:
+            raise ValidationError({"deadline": "整改时限不能早于发现日期。"})
+
+    def overdue_days(self, today=None) -> int:
+        """Days past the deadline while not closed (0 when not overdue)."""
+        if self.state == WorkProblemState.CLOSED:
+            return 0
+        today = today or timezone.localdate()
+        return max((today - self.deadline).days, 0)
+
+
+class WorkProblemChildQuerySet(ScopedQuerySet):
+    scope_lookup = "problem__region__code"
+
+
+class WorkProblemLog(models.Model):
+    """One change of a work-process problem: who, when, from, to, what (immutable)."""
+
+    problem = models.ForeignKey(WorkProblem, on_delete=models.PROTECT, related_name="logs")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    at = models.DateTimeField(_("时间"), default=timezone.now)
+    action = models.CharField(_("操作"), max_length=16)
+    from_state = models.CharField(
+        _("原状态"), max_length=12, choices=WorkProblemState.choices, blank=True
+    )
+    to_state = models.CharField(_("新状态"), max_length=12, choices=WorkProblemState.choices)
+    note = models.TextField(_("说明"), blank=True)
+
+    objects = WorkProblemChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("工作推进问题日志")
+        verbose_name_plural = _("工作推进问题日志")
+        ordering = ["at", "id"]
+        indexes = [
+            # The briefing's state at a cut-off: the last row of each problem up to a time.
+            models.Index(fields=["problem", "at"], name="dispatch_workproblemlog_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.problem_id}: {self.from_state or '—'} → {self.to_state}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("work problem log rows are immutable")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("work problem log rows are immutable")
+
+
+def evidence_path(instance, filename):
+    return f"work_problems/{instance.problem_id}/{filename}"
+
+
+class WorkProblemEvidence(models.Model):
+    """A photo or a document filed with a close-out (销号), checked and stored by
+    ``dispatch.evidence``; served only through the scoping, never as public media."""
+
+    problem = models.ForeignKey(WorkProblem, on_delete=models.PROTECT, related_name="evidence")
+    log = models.ForeignKey(WorkProblemLog, on_delete=models.PROTECT, related_name="evidence")
+    kind = models.CharField(_("类型"), max_length=10, choices=EvidenceKind.choices)
+    file = models.FileField(_("文件"), upload_to=evidence_path)
+    name = models.CharField(_("文件名"), max_length=120)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    sha256 = models.CharField(_("文件指纹"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    objects = WorkProblemChildQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("销号佐证材料")
+        verbose_name_plural = _("销号佐证材料")
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("evidence rows are immutable")
+        super().save(*args, **kwargs)

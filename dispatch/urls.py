@@ -1,4 +1,5 @@
-"""The dispatch briefings (调度通报) and rankings, under the "dispatch" namespace."""
+"""The dispatch briefings (调度通报) and rankings, and the work-process problem register, under
+the "dispatch" namespace."""
 
 from django.urls import path
 
@@ -13,4 +14,21 @@ urlpatterns = [
     path("mine/", views.Mine.as_view(), name="mine"),
     path("<int:pk>/", views.BriefingDetail.as_view(), name="detail"),
     path("<int:pk>/xlsx/", views.BriefingXlsx.as_view(), name="xlsx"),
+    # The work-process problem register (工作推进中存在的问题).
+    path("problems/", views.ProblemList.as_view(), name="problems"),
+    path("problems/new/", views.ProblemForm.as_view(), name="problem-create"),
+    path("problems/<int:pk>/", views.ProblemDetail.as_view(), name="problem"),
+    path("problems/<int:pk>/edit/", views.ProblemForm.as_view(), name="problem-edit"),
+    path(
+        "problems/<int:pk>/start/", views.ProblemMove.as_view(action="start"), name="problem-start"
+    ),
+    path(
+        "problems/<int:pk>/close/", views.ProblemMove.as_view(action="close"), name="problem-close"
+    ),
+    path(
+        "problems/<int:pk>/reopen/",
+        views.ProblemMove.as_view(action="reopen"),
+        name="problem-reopen",
+    ),
+    path("problems/evidence/<int:pk>/", views.EvidenceFile.as_view(), name="problem-evidence"),
 ]

@@ -30,6 +30,7 @@ def big_briefing(users, tree, survey):
         **{key: 999 for key in ("found_period", "planned_period", "rectified_period")},
         **{"closed_period": 999, "unfinished": 11111, "overdue": 888},
         **{"leads_period": 123, "leads_answered_period": 99, "leads_overdue": 45},
+        **{"work_problems": 12, "work_problems_closed": 9, "work_problems_overdue": 3},
         "score": "-1234.56",
         "components": {"coverage": "100.00", "closeout": "80.00", "overdue": "-1332.00",
                        "discrepancy": "-5.00"},

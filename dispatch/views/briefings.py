@@ -14,10 +14,10 @@ from core.web.forms import put_errors
 from regions.choices import Level
 from regions.scoping import scope_of
 
-from . import ranking, services
-from .exports import briefing_xlsx, filename
-from .forms import FormulaForm, GenerateForm
-from .models import Briefing, BriefingKind, RankingFormula
+from .. import ranking, services
+from ..exports import briefing_xlsx, filename
+from ..forms import FormulaForm, GenerateForm
+from ..models import Briefing, BriefingKind, RankingFormula
 
 NO_ACCESS = "调度通报供县、乡镇、督导及上级查看，村级摸排员账号不能查看。"
 
