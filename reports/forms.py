@@ -253,3 +253,49 @@ class BaseTargetFormSet(forms.BaseFormSet):
 
 
 TargetFormSet = forms.formset_factory(TargetForm, formset=BaseTargetFormSet, extra=0)
+
+
+# The chain above the county -----------------------------------------------------------------
+
+
+class CollectionForm(forms.Form):
+    """A city's or the province's collection; ``parents``: the collections above it."""
+
+    name = forms.CharField(
+        label="任务名称", max_length=100, help_text="例如：2026年农村户厕问题摸排整改汇总。"
+    )
+    template = forms.ModelChoiceField(label="报表模板", queryset=None, empty_label=None)
+    deadline = forms.DateField(
+        label="报送截止", widget=DATE_INPUT, help_text="下级单位报送汇总表的最后一天。"
+    )
+    parent = forms.ModelChoiceField(
+        label="本级汇总表报送至", queryset=None, required=False, empty_label="（不向上报送）"
+    )
+
+    def __init__(self, *args, templates, parents, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["template"].queryset = templates
+        self.fields["parent"].queryset = parents
+        if not parents.exists():
+            del self.fields["parent"]
+
+
+class DeliverForm(forms.Form):
+    submission = forms.ModelChoiceField(label="报送的盖章汇总表", queryset=None, empty_label=None)
+
+    def __init__(self, *args, tables, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["submission"].queryset = tables
+        self.fields["submission"].label_from_instance = lambda s: (
+            f"{s.period} · 第{s.version}版 · 核验码 {s.code}"
+        )
+
+
+class ReviewNoteForm(forms.Form):
+    review_note = forms.CharField(
+        label="审核意见（暂存，随审核结果发送）",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)

@@ -6,12 +6,22 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from regions.scoping import ScopedQuerySet
+from regions.codes import ancestor_codes
+from regions.scoping import ScopedQuerySet, scope_of
 
 
 class SubmissionKind(models.TextChoices):
     TOWNSHIP = "township", "乡镇上报"
     COUNTY = "county", "县级报送"
+    # A city's (or the province's) table, built from the accepted tables one level down for a
+    # collection (``Collection``), stamped like the county's.
+    CITY = "city", "市级报送"
+    PROVINCE = "province", "省级汇总"
+
+
+# The stamped kinds: a frozen table with a verification code and a stamped file.
+STAMPED_KINDS = [SubmissionKind.COUNTY, SubmissionKind.CITY, SubmissionKind.PROVINCE]
+UPPER_KINDS = [SubmissionKind.CITY, SubmissionKind.PROVINCE]
 
 
 class SubmissionStatus(models.TextChoices):
@@ -50,8 +60,23 @@ class Submission(models.Model):
     whole table (with its stamped spreadsheet). The numbers never change after submission; a
     correction is a new version."""
 
+    # A township's or a county's table belongs to a county's round; a city's or the province's
+    # to a collection of the tables below it.
     survey_round = models.ForeignKey(
-        "surveys.SurveyRound", verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+"
+        "surveys.SurveyRound",
+        verbose_name=_("轮次"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+    )
+    collection = models.ForeignKey(
+        "reports.Collection",
+        verbose_name=_("汇总任务"),
+        on_delete=models.PROTECT,
+        related_name="tables",
+        null=True,
+        blank=True,
     )
     region = models.ForeignKey(
         "regions.Region", verbose_name=_("填报单位"), on_delete=models.PROTECT, related_name="+"
@@ -102,6 +127,24 @@ class Submission(models.Model):
                 fields=["survey_round", "region", "version"], name="reports_submission_version"
             ),
             models.UniqueConstraint(
+                fields=["collection", "region", "version"],
+                name="reports_submission_collection_version",
+            ),
+            # A round's tables have a round; a collection's tables a collection.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        kind__in=[SubmissionKind.TOWNSHIP, SubmissionKind.COUNTY],
+                        survey_round__isnull=False,
+                        collection__isnull=True,
+                    )
+                    | models.Q(
+                        kind__in=UPPER_KINDS, survey_round__isnull=True, collection__isnull=False
+                    )
+                ),
+                name="reports_submission_round_or_collection",
+            ),
+            models.UniqueConstraint(
                 fields=["code"], condition=~models.Q(code=""), name="reports_submission_code"
             ),
             # The county reviews one pending version per township and round: submitting a new
@@ -114,19 +157,26 @@ class Submission(models.Model):
             models.CheckConstraint(
                 condition=(
                     models.Q(kind=SubmissionKind.TOWNSHIP, status__in=TOWNSHIP_STATUSES)
-                    | models.Q(kind=SubmissionKind.COUNTY, status=SubmissionStatus.FINAL)
+                    | models.Q(kind__in=STAMPED_KINDS, status=SubmissionStatus.FINAL)
                 ),
                 name="reports_submission_status_fits_kind",
             ),
-            # Only the county's stamped table carries a verification code.
+            # Only a stamped table carries a verification code.
             models.CheckConstraint(
-                condition=models.Q(kind=SubmissionKind.COUNTY) | models.Q(code=""),
+                condition=models.Q(kind__in=STAMPED_KINDS) | models.Q(code=""),
                 name="reports_submission_code_only_on_county",
             ),
         ]
 
     def __str__(self):
-        return f"{self.region} · {self.survey_round} · 第{self.version}版"
+        return f"{self.region} · {self.period} · 第{self.version}版"
+
+    @property
+    def period(self) -> str:
+        """What the table reports on: the round's name, or the collection's."""
+        if self.survey_round_id:
+            return self.survey_round.name
+        return self.collection.name if self.collection_id else ""
 
 
 class SealQuerySet(ScopedQuerySet):
@@ -298,3 +348,147 @@ class VillageRollup(models.Model):
 
     def __str__(self):
         return f"{self.survey_round_id}/{self.village_id} v{self.version}"
+
+
+# The chain above the county ------------------------------------------------------------------
+
+
+class CollectionQuerySet(ScopedQuerySet):
+    scope_lookup = "region__code"
+
+    def visible_to(self, user):
+        """The collecting unit and everybody above it see a collection; so does every unit
+        below it, which has to know what is asked of it and by when."""
+        scope = scope_of(user)
+        if scope is None:
+            return self.none()
+        if scope.is_global:
+            return self.all()
+        above = ancestor_codes(scope.region.code) if scope.region is not None else []
+        return self.filter(
+            models.Q(region__code__startswith=scope.prefix) | models.Q(region__code__in=above)
+        )
+
+
+class Collection(models.Model):
+    """A city's or the province's call for the summary tables one level down (汇总任务):
+    e.g. 钦州市 asks its counties for the 2026 table by 5月10日 (seed 000), and sends its own
+    table, built from the accepted ones, up to the province's collection (``parent``)."""
+
+    region = models.ForeignKey(
+        "regions.Region", verbose_name=_("汇总单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    template = models.ForeignKey(
+        "surveys.ReportTemplate", verbose_name=_("报表模板"), on_delete=models.PROTECT
+    )
+    deadline = models.DateField(_("报送截止"), help_text=_("下级单位报送汇总表的最后一天。"))
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("上报至"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text=_("本单位汇总表报送的上级汇总任务（省级）。"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CollectionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("汇总任务")
+        verbose_name_plural = _("汇总任务")
+        ordering = ["-deadline", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["region", "name"], name="reports_collection_name"),
+        ]
+
+    def __str__(self):
+        return f"{self.region} · {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("reports:collection", args=[self.pk])
+
+
+class DeliveryStatus(models.TextChoices):
+    SUBMITTED = "submitted", "已上报"
+    ACCEPTED = "accepted", "已接收"
+    RETURNED = "returned", "已退回"
+    SUPERSEDED = "superseded", "已被新版本替代"
+
+
+class DeliveryQuerySet(ScopedQuerySet):
+    # The sender sees its own deliveries; the collecting unit (above) sees its units'.
+    scope_lookup = "region__code"
+
+
+class Delivery(models.Model):
+    """A stamped table sent up to a collection: a county's table to its city, a city's to the
+    province. The receiver accepts it or returns it with a reason; its review note reaches
+    the sender only with the decision."""
+
+    collection = models.ForeignKey(
+        Collection, verbose_name=_("汇总任务"), on_delete=models.PROTECT, related_name="deliveries"
+    )
+    region = models.ForeignKey(
+        "regions.Region", verbose_name=_("报送单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    submission = models.ForeignKey(
+        Submission, verbose_name=_("盖章汇总表"), on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        _("状态"), max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.SUBMITTED
+    )
+    delivered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("报送人"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    delivered_at = models.DateTimeField(_("报送时间"), auto_now_add=True)
+    # The receiver's working notes: shown to the sender only once accepted or returned.
+    review_note = models.TextField(_("审核意见"), blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    return_reason = models.CharField(_("退回原因"), max_length=300, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("上报记录")
+        verbose_name_plural = _("上报记录")
+        ordering = ["-delivered_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["collection", "region"],
+                condition=models.Q(status__in=["submitted", "accepted"]),
+                name="reports_delivery_one_live",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="returned") | ~models.Q(return_reason=""),
+                name="reports_delivery_returned_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.region} → {self.collection}"
+
+    def get_absolute_url(self):
+        return reverse("reports:delivery", args=[self.pk])
+
+    @property
+    def decided(self) -> bool:
+        """The receiver's decision (and its note) has been sent back."""
+        return self.status in (DeliveryStatus.ACCEPTED, DeliveryStatus.RETURNED)

@@ -46,7 +46,15 @@ from . import completeness
 from .build import TOTAL_LABEL, Summary, build_summary, round_entries
 from .columns import COLUMNS
 from .jobs import ACTIVE, clean_params, export_region
-from .models import JobStatus, ReportJob, Seal, Submission, SubmissionKind, SubmissionStatus
+from .models import (
+    STAMPED_KINDS,
+    JobStatus,
+    ReportJob,
+    Seal,
+    Submission,
+    SubmissionKind,
+    SubmissionStatus,
+)
 from .queries import (
     bucket_labels,
     county_table,
@@ -654,17 +662,17 @@ def clean_seal(upload) -> tuple[bytes, str]:
 
 
 def seal_unit(actor) -> Region | None:
-    """The unit whose seal the actor administers: its own county or township."""
+    """The unit whose seal the actor administers: its own city, county or township."""
     scope = scope_of(actor)
     region = scope.region if scope is not None else None
-    if region is None or region.level not in (Level.COUNTY, Level.TOWNSHIP):
+    if region is None or region.level not in (Level.CITY, Level.COUNTY, Level.TOWNSHIP):
         return None
     return region
 
 
 def upload_seal(*, actor, region: Region, image) -> Seal:
     """Upload or replace the unit's seal; the old image is removed once the new one is saved."""
-    require(actor, MANAGE_SEAL, "只有乡镇、县级管理员可以上传本单位印章。")
+    require(actor, MANAGE_SEAL, "只有乡镇、县级、市级管理员可以上传本单位印章。")
     if seal_unit(actor) != region:
         raise PermissionDenied("只能上传本单位的印章。")
     data, ext = clean_seal(image)
@@ -717,8 +725,8 @@ class Verdict:
 
 def _stamped():
     return Submission.objects.filter(
-        kind=SubmissionKind.COUNTY, status=SubmissionStatus.FINAL
-    ).select_related("region", "survey_round", "submitted_by")
+        kind__in=STAMPED_KINDS, status=SubmissionStatus.FINAL
+    ).select_related("region", "survey_round", "collection", "submitted_by")
 
 
 def _verdict(answer, submission, notes=()) -> Verdict:
@@ -726,7 +734,9 @@ def _verdict(answer, submission, notes=()) -> Verdict:
     if submission is not None:
         latest = (
             Submission.objects.filter(
-                survey_round=submission.survey_round_id, region=submission.region_id
+                survey_round=submission.survey_round_id,
+                collection=submission.collection_id,
+                region=submission.region_id,
             ).aggregate(v=Max("version"))["v"]
             or 0
         )

@@ -4,7 +4,7 @@ report jobs."""
 
 from django.urls import path
 
-from .views import jobs, progress, seal, submissions, summary, validate, verify
+from .views import chain, jobs, progress, seal, submissions, summary, validate, verify
 
 app_name = "reports"
 
@@ -44,6 +44,10 @@ urlpatterns = [
         submissions.DownloadView.as_view(),
         name="submission-download",
     ),
+    # The chain above the county: collections, deliveries, the unit's own table
+    path("collections/", chain.CollectionListView.as_view(), name="collections"),
+    path("collections/<int:pk>/", chain.CollectionView.as_view(), name="collection"),
+    path("deliveries/<int:pk>/", chain.DeliveryView.as_view(), name="delivery"),
     # The seal and the public verify page
     path("seal/", seal.SealView.as_view(), name="seal"),
     path("seal/<str:code>/image/", seal.SealImageView.as_view(), name="seal-image"),

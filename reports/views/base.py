@@ -45,6 +45,8 @@ class RoundMixin(LoginRequiredMixin):
 
 
 def submission_page(submission) -> str:
+    if submission.collection_id:  # a city's or the province's table
+        return reverse("reports:collection", args=[submission.collection_id])
     kwargs = {"pk": submission.survey_round_id, "code": submission.region.code}
     name = "reports:county" if submission.kind == SubmissionKind.COUNTY else "reports:township"
     return reverse(name, kwargs=kwargs)

@@ -357,7 +357,9 @@ class ReviewView(LoginRequiredMixin, View):
 
     def post(self, request, pk):
         submission = get_object_or_404(
-            Submission.objects.visible_to(request.user).select_related("region", "survey_round"),
+            Submission.objects.visible_to(request.user).select_related(
+                "region", "survey_round", "collection"
+            ),
             pk=pk,
         )
         fallback = reverse(
@@ -413,14 +415,18 @@ class SubmissionDetailView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         submission = get_object_or_404(
             Submission.objects.visible_to(self.request.user).select_related(
-                "region", "survey_round__template", "survey_round__county", "submitted_by"
+                "region",
+                "survey_round__template",
+                "survey_round__county",
+                "collection__template",
+                "submitted_by",
             ),
             pk=self.kwargs["pk"],
         )
         entries = submission.sources.get("entries", {})
         context.update(
             submission=submission,
-            round=submission.survey_round,
+            round=submission.survey_round or submission.collection,
             page_url=submission_page(submission),
             submitted_by=display_name(submission.submitted_by),
             reviewed_by=display_name(submission.reviewed_by) if submission.reviewed_by else "",
@@ -444,13 +450,15 @@ class DownloadView(LoginRequiredMixin, View):
 
     def get(self, request, pk):
         submission = get_object_or_404(
-            Submission.objects.visible_to(request.user).select_related("region", "survey_round"),
+            Submission.objects.visible_to(request.user).select_related(
+                "region", "survey_round", "collection"
+            ),
             pk=pk,
         )
         if not submission.file:
             raise Http404("该报送没有盖章汇总表文件。")
         name = (
-            f"{submission.region.name}汇总表-{submission.survey_round.name}-"
+            f"{submission.region.name}汇总表-{submission.period}-"
             f"第{submission.version}版-{submission.code}.xlsx"
         )
         response = stored_attachment(submission.file, name, missing="文件不存在。")

@@ -73,4 +73,7 @@ def frozen_table(submission) -> dict:
     total = values_of(submission.total)
     violations = check_table([(row.name, row.values) for row in rows], (TOTAL_LABEL, total))
     label = row_label(submission.region.level)
-    return table_context(submission.survey_round, rows, total, violations, row_label=label)
+    # A round's table takes its template's year columns from the round, a collection's from
+    # the collection (both have ``template``).
+    source = submission.survey_round or submission.collection
+    return table_context(source, rows, total, violations, row_label=label)
