@@ -15,6 +15,7 @@ from regions.models import Region
 
 from .charts import CHARTS
 from .frame import BadParameter, frame_of, visible_rounds
+from .plans import plan_panel
 
 
 def _frame(request):
@@ -52,6 +53,7 @@ class DashboardView(LoginRequiredMixin, TemplateView):
             return context
         charts = [CHARTS[key](frame) for key in CHARTS]
         context["charts"] = charts
+        context["plan_panel"] = plan_panel(frame)
         context["chart_data"] = {chart.key: chart.as_dict() for chart in charts}
         context["rounds"] = list(visible_rounds(self.request.user).order_by("-start_date", "-id"))
         county = frame.survey_round.county

@@ -59,3 +59,21 @@ class PhotoKind(models.TextChoices):
 class LocationSource(models.TextChoices):
     EXIF = "exif", "照片自带定位"
     BROWSER = "browser", "手机定位"
+
+
+class PlanState(models.TextChoices):
+    """A township's rectification plan (整改方案) filed with the county (审核备案); the moves are in
+    ``plans.PLAN_TRANSITIONS``."""
+
+    DRAFT = "draft", "草稿"
+    SUBMITTED = "submitted", "已报备"
+    ACCEPTED = "accepted", "已备案"
+    RETURNED = "returned", "已退回"
+
+
+# The states the township may still edit the plan in; a submitted or accepted plan is frozen.
+PLAN_EDITABLE = [PlanState.DRAFT, PlanState.RETURNED]
+# A long-term problem (seed 002: 短期内难以解决…路线图、任务书和时间表) is a HARD entry with a
+# planned year; problems of a fiscally supported toilet built up to this year go into the
+# region's toilet plan year by year, later ones are the township's and the household's.
+LONG_TERM_REGION_PLAN_UNTIL = 2017

@@ -1,5 +1,6 @@
 """Demo ledger: a few inspections in the demo county's first township and problem entries at
-every step of the close-out workflow, so that each role finds work on its first login."""
+every step of the close-out workflow, so that each role finds work on its first login; the
+township's rectification plan (整改方案) sent to the county for review."""
 
 import datetime
 import io
@@ -13,7 +14,7 @@ from PIL import Image, ImageDraw
 from surveys.choices import CheckMethod, Usability
 from surveys.models import Inspection, ProblemCategory
 
-from . import services
+from . import plans, services
 from .checklists import checklist_for
 from .choices import ConsentMethod, LedgerState
 
@@ -83,7 +84,30 @@ def seed_ledger(survey_round, township, villages) -> int:
                     deadline=timezone.localdate() - datetime.timedelta(days=5)
                 )
             entries += 1
+    if entries:
+        _file_plan(survey_round, township, officer)
     return entries
+
+
+DEMO_PLAN = {
+    "focus": "粪池渗漏、厕具损坏和冬季防冻问题，重点为各村 2017 年前改造的户厕",
+    "tech_route": "三格化粪池式为主，宜水则水、宜旱则旱；防冻问题加深埋管并加保温层",
+    "organization": "分管副镇长牵头，镇农业农村办成立整改专班，每村一名技术员跟踪到户",
+    "funding": "县级改厕计划资金、镇级配套资金和农户自筹相结合",
+    "timeline": "立行立改问题 20 天内完成；技术指导整改年底前完成；重点难点问题按年度计划逐年整改",
+}
+
+
+def _file_plan(survey_round, township, officer):
+    """The township's plan for the round, covering its open entries, sent to the county."""
+    plan = plans.start_plan(actor=officer, survey_round=survey_round, township=township)
+    plan = plans.save_plan(
+        actor=officer,
+        plan=plan,
+        sections=DEMO_PLAN,
+        entries=list(plan.entries.values_list("pk", flat=True)),
+    )
+    plans.submit_plan(actor=officer, plan=plan)
 
 
 def _drive(entry, target, *, officer, surveyor):

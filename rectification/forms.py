@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from surveys.forms import MultipleFileInput, MultiplePhotoField
 
-from . import services
+from . import plans, services
 from .choices import Cause, ConsentMethod, FundingSource, ProblemClass
 
 # The drawn signature arrives base64-encoded: 4 characters per 3 bytes.
@@ -289,3 +289,56 @@ FORMS = {
     "reason": ReasonForm,
     "": ConfirmForm,
 }
+
+
+# Township rectification plans (整改方案) -----------------------------------------------------
+
+
+class IdListField(forms.Field):
+    """Ids ticked in a list of checkboxes the page draws itself; whether each may be picked is
+    the service's question (``plans.save_plan`` refuses entries of another township or round)."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        values = value or []
+        if not all(str(v).isdigit() for v in values):
+            raise forms.ValidationError("所选问题台账无效，请刷新后重新选择。")
+        return [int(v) for v in values]
+
+
+class TownshipPlanForm(VersionedForm):
+    """The plan's five sections and the entries it covers. Sections may be left empty while
+    drafting; ``plans.submit_plan`` asks for all five when the plan is sent."""
+
+    entries = IdListField(label="纳入方案的问题台账", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, label, hint in plans.SECTIONS:
+            self.fields[name] = forms.CharField(
+                label=label,
+                required=False,
+                max_length=plans.SECTION_MAX,
+                help_text=hint,
+                widget=forms.Textarea(attrs={"rows": 3, "maxlength": plans.SECTION_MAX}),
+            )
+        self.order_fields([*plans.SECTION_FIELDS, "entries"])
+
+    def sections(self) -> dict:
+        return {name: self.cleaned_data.get(name, "") for name in plans.SECTION_FIELDS}
+
+
+class PlanReasonForm(VersionedForm):
+    """A reason for returning (county) or revising (township) a plan."""
+
+    reason = forms.CharField(
+        label="原因",
+        required=False,
+        max_length=plans.REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": plans.REASON_MAX}),
+    )
+
+    def __init__(self, *args, reason_label="原因", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].label = reason_label

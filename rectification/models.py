@@ -18,6 +18,7 @@ from .choices import (
     LedgerState,
     LocationSource,
     PhotoKind,
+    PlanState,
     ProblemClass,
 )
 
@@ -113,6 +114,13 @@ class LedgerEntry(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(state=LedgerState.CLOSED) | models.Q(closed_at__isnull=False),
                 name="rectification_ledgerentry_closed_stamped",
+            ),
+            # A problem not fixable in the short term carries the year it is planned for (the
+            # 时间表 of the township's plan); ``services.clean_plan`` says so in words.
+            models.CheckConstraint(
+                condition=~models.Q(problem_class=ProblemClass.HARD)
+                | models.Q(target_year__isnull=False),
+                name="rectification_ledgerentry_long_term_has_year",
             ),
         ]
         indexes = [
@@ -317,3 +325,119 @@ class OverdueSnapshot(models.Model):
 
     def __str__(self):
         return f"{self.day} {self.township_id}: {self.count}"
+
+
+# Township rectification plans (整改方案) filed with the county (审核备案) ---------------------
+
+
+class RectificationPlanQuerySet(ScopedQuerySet):
+    # A township sees its own plans; the county (and above) its townships'.
+    scope_lookup = "township__code"
+
+
+class RectificationPlan(models.Model):
+    """A township's rectification plan for one survey round (seed 001: 以乡镇为单位…制定整改方案…
+    报县级…审核备案): the five sections the seed names and the ledger entries it covers.
+
+    One row per township and round, moved through ``plans.PLAN_TRANSITIONS``; each move writes
+    a ``PlanLog`` row, and a submission freezes the sections and entries in its log row, so
+    every version the county saw stays readable."""
+
+    survey_round = models.ForeignKey(
+        SurveyRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="+"
+    )
+    township = models.ForeignKey(
+        "regions.Region", verbose_name=_("乡镇"), on_delete=models.PROTECT, related_name="+"
+    )
+    state = models.CharField(
+        _("状态"), max_length=10, choices=PlanState.choices, default=PlanState.DRAFT
+    )
+    focus = models.TextField(_("整改重点"), blank=True)
+    tech_route = models.TextField(_("技术路线"), blank=True)
+    organization = models.TextField(_("力量组织"), blank=True)
+    funding = models.TextField(_("经费保障"), blank=True)
+    timeline = models.TextField(_("时限要求"), blank=True)
+    # Many-to-many: an entry still open from an earlier round is covered by that round's plan
+    # and again by the next round's (回头看), so an entry may be in several plans.
+    entries = models.ManyToManyField(
+        LedgerEntry, verbose_name=_("纳入的问题"), related_name="plans", blank=True
+    )
+    version = models.PositiveIntegerField(default=1, editable=False)
+    submissions = models.PositiveSmallIntegerField(_("报备次数"), default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("制定人"), on_delete=models.PROTECT,
+        related_name="+",
+    )  # fmt: skip
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("报备人"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="+",
+    )  # fmt: skip
+    submitted_at = models.DateTimeField(_("报备时间"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("审核人"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="+",
+    )  # fmt: skip
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
+    return_reason = models.CharField(_("退回原因"), max_length=300, blank=True)
+
+    objects = RectificationPlanQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("整改方案")
+        verbose_name_plural = _("整改方案")
+        ordering = ["township__code", "-survey_round__start_date", "-id"]
+        constraints = [
+            # One live plan per township and round: a returned plan is corrected and submitted
+            # again, its earlier versions are in the log.
+            models.UniqueConstraint(
+                fields=["survey_round", "township"],
+                name="rectification_rectificationplan_one_per_round",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=[PlanState.DRAFT])
+                | models.Q(submitted_at__isnull=False, submitted_by__isnull=False),
+                name="rectification_rectificationplan_submitted_stamped",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state__in=[PlanState.ACCEPTED, PlanState.RETURNED])
+                | models.Q(reviewed_at__isnull=False, reviewed_by__isnull=False),
+                name="rectification_rectificationplan_reviewed_stamped",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state=PlanState.RETURNED) | ~models.Q(return_reason=""),
+                name="rectification_rectificationplan_returned_has_reason",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.township} · {self.survey_round} · 整改方案"
+
+
+class PlanLogQuerySet(ImmutableQuerySet):
+    scope_lookup = "plan__township__code"
+
+
+class PlanLog(ImmutableRow):
+    """An immutable row per move of a plan: who, when, from, to, why; a submission also keeps
+    the sections and the entries as submitted (``snapshot``)."""
+
+    plan = models.ForeignKey(RectificationPlan, on_delete=models.PROTECT, related_name="log")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+    action = models.CharField(_("操作"), max_length=12)
+    from_state = models.CharField(_("原状态"), max_length=10, choices=PlanState.choices, blank=True)
+    to_state = models.CharField(_("新状态"), max_length=10, choices=PlanState.choices)
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    snapshot = models.JSONField(_("报备内容"), default=dict, blank=True)
+
+    objects = PlanLogQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("整改方案记录")
+        verbose_name_plural = _("整改方案记录")
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.plan_id}: {self.from_state or '—'} → {self.to_state}"

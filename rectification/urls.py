@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import bulk, entry, evidence, ledger
+from .views import bulk, entry, evidence, ledger, plans
 
 # Mounted by config.urls under ledger/ in the "rectification" namespace.
 
@@ -24,4 +24,12 @@ urlpatterns = [
         "evidence/<int:pk>/<str:size>/", evidence.EvidencePhotoView.as_view(), name="evidence-photo"
     ),
     path("consents/<int:pk>/", evidence.ConsentImageView.as_view(), name="consent-image"),
+    # The townships' rectification plans (整改方案) and the county's review (审核备案).
+    path("plans/", plans.PlanListView.as_view(), name="plans"),
+    path("plans/new/<int:round_pk>/", plans.PlanCreateView.as_view(), name="plan-new"),
+    path("plans/<int:pk>/", plans.PlanDetailView.as_view(), name="plan"),
+    path("plans/<int:pk>/edit/", plans.PlanEditView.as_view(), name="plan-edit"),
+    path("plans/<int:pk>/submit/", plans.PlanSubmitView.as_view(), name="plan-submit"),
+    path("plans/<int:pk>/review/", plans.PlanReviewView.as_view(), name="plan-review"),
+    path("plans/<int:pk>/revise/", plans.PlanReviseView.as_view(), name="plan-revise"),
 ]

@@ -23,7 +23,7 @@ from regions.choices import SEE_IDENTITY
 from regions.models import Region
 from regions.scoping import has_capability
 
-from .. import queries, services
+from .. import plans, queries, services
 from ..checklists import checklist_for, standards_for
 from ..choices import LedgerState, PhotoKind
 from ..forms import FORMS, ChecklistForm, ConsentForm, ReasonForm
@@ -91,6 +91,7 @@ class EntryDetailView(EntryMixin, TemplateView):
             actions=[(move, move.action in _SECONDARY) for move in actions],
             has_plan=has_plan(entry),
             standards=standards_for(entry.toilet.tech_type),
+            plans=plans.plans_covering(user, entry),
         )
         return context
 

@@ -205,6 +205,12 @@ SAMPLES = {
     "dashboards:export": lambda w: [{"key": "coverage"}],
     "public:village-plates": lambda w: [{"code": w.village.code}],
     "public:village-plates-print": lambda w: [{"code": w.village.code}],
+    "rectification:plan-new": lambda w: [{"round_pk": w.round.pk}],
+    "rectification:plan": lambda w: [{"pk": crawl_plan(w).pk}],
+    "rectification:plan-edit": lambda w: [{"pk": crawl_plan(w).pk}],
+    "rectification:plan-submit": lambda w: [{"pk": crawl_plan(w).pk}],
+    "rectification:plan-review": lambda w: [{"pk": crawl_plan(w).pk}],
+    "rectification:plan-revise": lambda w: [{"pk": crawl_plan(w).pk}],
 }
 # Routes whose one ``pk`` is an object of this kind (by the route's name).
 BY_PK = {
@@ -411,3 +417,21 @@ def test_the_demo_world_has_one_of_each(world):
     assert world.round.status == "open"
     assert Inspection.objects.filter(round=world.round).count() > 5
     assert world.inspection.village.code.startswith(DEMO)
+
+
+def crawl_plan(world):
+    """The other county's township plan (整改方案), submitted, as seed_demo files it."""
+    from rectification.models import RectificationPlan
+
+    officer = get_user_model().objects.get(username="county")
+    plan, _ = RectificationPlan.objects.get_or_create(
+        survey_round=world.round,
+        township=world.township,
+        defaults={
+            "state": "submitted",
+            "created_by": officer,
+            "submitted_by": officer,
+            "submitted_at": timezone.now(),
+        },
+    )
+    return plan
