@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("regions/", include((portal_urls.region_patterns, "regions"))),
+    path("training/", include((portal_urls.training_patterns, "training"))),
     path("surveys/", include("surveys.urls")),
     path("ledger/", include("rectification.urls")),
     path("reports/", include("reports.urls")),

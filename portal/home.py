@@ -6,9 +6,12 @@ overdue). Everything read through ``visible_to``."""
 from django.db.models import Exists, OuterRef, Subquery
 from django.urls import reverse
 
+from dispatch import problems as work_problems
+from dispatch.models import WorkProblem
 from public.queries import overdue_callout
 from rectification.choices import LedgerState
 from rectification.models import LedgerEntry, LedgerLog
+from regions import training
 from regions.choices import INSPECT, RECTIFY, SUBMIT_TOWNSHIP, Level
 from regions.scoping import has_capability, scope_of
 from reports.models import Submission, SubmissionKind, SubmissionStatus
@@ -116,6 +119,27 @@ def submission_deadlines(user) -> list[dict]:
     return found
 
 
+def training_callout(user) -> dict | None:
+    """岗前培训: how many surveyors and township reviewers of the region have no training
+    record yet, for who records training (乡镇、县级)."""
+    if not training.can_manage(user):
+        return None
+    url = reverse("training:list")
+    return {"untrained": training.untrained_count(user), "url": url,
+            "untrained_url": f"{url}?untrained=1"}  # fmt: skip
+
+
+def work_problems_callout(user) -> dict | None:
+    """工作推进中存在的问题 still open, and how many of them are past their deadline, for who
+    registers and rectifies them."""
+    if not work_problems.can_manage(user):
+        return None
+    url = reverse("dispatch:problems")
+    open_ = WorkProblem.objects.visible_to(user).open()
+    return {"open": open_.count(), "overdue": open_.overdue().count(), "url": url,
+            "overdue_url": f"{url}?overdue=true#list"}  # fmt: skip
+
+
 def callouts(user, survey_round) -> dict:
     """Everything the home page calls out for ``user`` (empty parts are None or [])."""
     return {
@@ -124,4 +148,7 @@ def callouts(user, survey_round) -> dict:
         "returned_submissions": returned_submissions(user),
         "submission_deadlines": submission_deadlines(user),
         "public_leads": overdue_callout(user),
+        "awaiting_training": training.awaiting(user),
+        "training": training_callout(user),
+        "work_problems": work_problems_callout(user),
     }

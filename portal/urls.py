@@ -3,7 +3,7 @@ region pages as ``regions:…``, the household page as ``toilets:household-detai
 
 from django.urls import path
 
-from . import views
+from . import training, views
 
 region_patterns = [
     path("", views.RegionRootView.as_view(), name="root"),
@@ -12,4 +12,11 @@ region_patterns = [
 
 household_patterns = [
     path("households/<int:pk>/", views.HouseholdDetailView.as_view(), name="household-detail"),
+]
+
+# 岗前培训 (先培训后上岗), mounted as ``training:…``.
+training_patterns = [
+    path("", training.PeopleList.as_view(), name="list"),
+    path("record/", training.Record.as_view(), name="record"),
+    path("people/<int:pk>/", training.Person.as_view(), name="person"),
 ]

@@ -211,6 +211,13 @@ SAMPLES = {
     "rectification:plan-submit": lambda w: [{"pk": crawl_plan(w).pk}],
     "rectification:plan-review": lambda w: [{"pk": crawl_plan(w).pk}],
     "rectification:plan-revise": lambda w: [{"pk": crawl_plan(w).pk}],
+    "training:person": lambda w: [{"pk": crawl_field_user(w).pk}],
+    "dispatch:problem": lambda w: [{"pk": crawl_work_problem(w).pk}],
+    "dispatch:problem-edit": lambda w: [{"pk": crawl_work_problem(w).pk}],
+    "dispatch:problem-start": lambda w: [{"pk": crawl_work_problem(w).pk}],
+    "dispatch:problem-close": lambda w: [{"pk": crawl_work_problem(w).pk}],
+    "dispatch:problem-reopen": lambda w: [{"pk": crawl_work_problem(w).pk}],
+    "dispatch:problem-evidence": lambda w: [{"pk": crawl_work_problem(w).evidence.get().pk}],
 }
 # Routes whose one ``pk`` is an object of this kind (by the route's name).
 BY_PK = {
@@ -435,3 +442,36 @@ def crawl_plan(world):
         },
     )
     return plan
+
+
+def crawl_field_user(world):
+    """A surveyor of the other county (its 岗前培训 page)."""
+    from regions.models import RoleAssignment
+
+    field = RoleAssignment.objects.filter(region__code__startswith=DEMO, role="surveyor")
+    return field.first().user
+
+
+def crawl_work_problem(world):
+    """The other county's township's work-process problem (工作推进问题), closed with a photo."""
+    from dispatch.models import WorkProblem, WorkProblemEvidence, WorkProblemLog
+
+    officer = get_user_model().objects.get(username="county")
+    today = timezone.localdate()
+    problem, made = WorkProblem.objects.get_or_create(
+        region=world.township,
+        title="盲目赶进度",
+        defaults={"category": "rushing", "description": "d", "measures": "m", "responsible": "r",
+                  "found_on": today, "deadline": today, "state": "closed",
+                  "closed_at": timezone.now(), "created_by": officer},
+    )  # fmt: skip
+    if made:
+        log = WorkProblemLog.objects.create(
+            problem=problem, actor=officer, action="close", from_state="in_progress",
+            to_state="closed", note="n",
+        )  # fmt: skip
+        WorkProblemEvidence.objects.create(
+            problem=problem, log=log, kind="photo", file="x.jpg", name="x.jpg",
+            content_type="image/jpeg", size=1, sha256="0" * 64, uploaded_by=officer,
+        )  # fmt: skip
+    return problem
