@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
@@ -257,8 +258,16 @@ def _among(values):
     values = list(values)
     if connection.vendor != "postgresql" or not values:
         return values
-    kind = "bigint" if isinstance(values[0], int) else "text"
-    return RawSQL(f"SELECT unnest(%s::{kind}[])", [values])
+    if isinstance(values[0], int):
+        return RawSQL("SELECT unnest(%s::bigint[])", [_array_literal(map(str, values))])
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return RawSQL("SELECT unnest(%s::text[])", [_array_literal(quoted)])
+
+
+def _array_literal(texts) -> str:
+    """``{1,2,3}``: an array as one text parameter. psycopg adapting a list of 100,000
+    values itself (client-side binding, as Django uses it) took seconds of a re-import."""
+    return "{" + ",".join(texts) + "}"
 
 
 def _error(result, row: int, key: str, message: str):
@@ -544,7 +553,6 @@ class _Writer:
         self.touched_households: set[int] = set()
         self.touched_toilets: set[int] = set()
         self._noon: dict[datetime.date, datetime.datetime] = {}
-        self._days: dict[datetime.datetime, datetime.date] = {}  # inspected at → local day
         now, user = self.now, self.user
         self.insert_household = Inserter(Household, HOUSEHOLD_COLUMNS, now=now, history_user=user)
         self.insert_toilet = Inserter(Toilet, TOILET_COLUMNS, now=now, history_user=user)
@@ -573,12 +581,6 @@ class _Writer:
             self._noon[day] = timezone.make_aware(datetime.datetime.combine(day, datetime.time(12)))
         return self._noon[day]
 
-    def _local_day(self, at: datetime.datetime) -> datetime.date:
-        day = self._days.get(at)
-        if day is None:
-            day = self._days[at] = timezone.localdate(at)
-        return day
-
     def _create_round(self) -> SurveyRound:
         days = [row.inspected_on for row in self.plan.rows]
         template = ReportTemplate.objects.filter(is_default=True).first()
@@ -602,20 +604,22 @@ class _Writer:
     def _write_chunk(self, start: int, rows: list[LedgerRow]):
         household_pks = self._households(rows)
         toilet_pks = self._toilets(start, rows, household_pks)
-        inspections, changed = self._inspections(rows, toilet_pks)
-        self._ledger(rows, toilet_pks, inspections, changed)
+        # Only toilets registered before this import can have inspections and entries to
+        # look up: a toilet it creates is one row's, and that row is being written now.
+        registered = [pk for pk in self.plan.toilets[start : start + len(rows)] if pk is not None]
+        inspections, changed = self._inspections(rows, toilet_pks, registered)
+        self._ledger(rows, toilet_pks, inspections, changed, registered)
 
     def _changed(self, model, wanted, names: list[str], target) -> list:
         """The rows among ``wanted`` (pks) whose ``names`` differ from ``target(pk, current
-        values)``, as instances with the new values set and the version bumped. Unchanged rows
+        values)`` (both lists in ``names`` order), as instances with the new values set and the version bumped. Unchanged rows
         are compared as tuples and never instantiated."""
         differing = {}
         for chunk in _chunks(wanted):
             for pk, *values in model.objects.filter(pk__in=_among(chunk)).values_list("pk", *names):
-                current = dict(zip(names, values, strict=True))
-                new = target(pk, current)
-                if any(current[key] != value for key, value in new.items()):
-                    differing[pk] = new
+                new = target(pk, values)
+                if new != values:
+                    differing[pk] = dict(zip(names, new, strict=True))
         changed = []
         for chunk in _chunks(differing):
             for obj in model.objects.filter(pk__in=_among(chunk)):
@@ -658,13 +662,9 @@ class _Writer:
 
         def target(pk, current):
             row = wanted[pk]
-            return {
-                "village_id": villages[row.code].pk,
-                "head_name": row.head_name,
-                # An empty cell keeps what is registered rather than erasing it.
-                "group_name": row.group or current["group_name"],
-                "phone": row.phone or current["phone"],
-            }
+            _village, _head, group, phone = current
+            # An empty cell keeps what is registered rather than erasing it.
+            return [villages[row.code].pk, row.head_name, row.group or group, row.phone or phone]
 
         changed = self._changed(
             Household, wanted, ["village_id", "head_name", "group_name", "phone"], target
@@ -717,12 +717,13 @@ class _Writer:
         def target(pk, current):
             row, household_pk = wanted[pk]
             values = self._toilet_values(row, household_pk)
-            values["lead_department"] = current["lead_department"]
-            if current["build_year"] != row.build_year and current["lead_department"] == (
-                default_lead_department(current["build_year"])
+            build_year, lead_department = current[6], current[8]
+            if build_year != row.build_year and lead_department == (
+                default_lead_department(build_year)
             ):
-                values["lead_department"] = default_lead_department(row.build_year)
-            return values
+                lead_department = default_lead_department(row.build_year)
+            values["lead_department"] = lead_department
+            return [values[name] for name in TOILET_COLUMNS]
 
         changed = self._changed(Toilet, wanted, TOILET_COLUMNS, target)
         if changed:
@@ -738,23 +739,26 @@ class _Writer:
 
     # Inspections
 
-    def _inspections(self, rows, toilet_pks) -> tuple[list[int], list[bool]]:
+    def _inspections(self, rows, toilet_pks, registered) -> tuple[list[int], list[bool]]:
         """The round's inspection of each row's toilet (ids), created or brought in line
-        with the row; ``changed`` says per row whether the finding is new or changed."""
+        with the row; ``changed`` says per row whether the finding is new or changed.
+        ``registered``: the rows' toilets that were there before the import."""
         survey_round = self.survey_round
-        # toilet → (pk, usability, partner name, inspected at, category codes)
+        # toilet → (pk, usability, partner name, local day inspected, category codes)
         existing: dict[int, tuple] = {}
-        if self.plan.survey_round is not None:
-            found = Inspection.objects.filter(round=survey_round, toilet_id__in=_among(toilet_pks))
+        if self.plan.survey_round is not None and registered:
+            found = Inspection.objects.filter(round=survey_round, toilet_id__in=_among(registered))
             categories = defaultdict(set)
             for inspection_id, code in Inspection.categories.through.objects.filter(
                 inspection__in=found
             ).values_list("inspection_id", "problemcategory_id"):
                 categories[inspection_id].add(code)
-            for pk, toilet_id, usability, partner, at in found.values_list(
-                "pk", "toilet_id", "usability", "partner_name", "inspected_at"
-            ):
-                existing[toilet_id] = (pk, usability, partner, at, categories[pk])
+            # The day in the current time zone, as timezone.localdate() tells it, worked out
+            # by the database: loading 100,000 aware datetimes is slow.
+            for pk, toilet_id, usability, partner, day in found.annotate(
+                day=TruncDate("inspected_at")
+            ).values_list("pk", "toilet_id", "usability", "partner_name", "day"):
+                existing[toilet_id] = (pk, usability, partner, day, categories[pk])
         ids: list[int | None] = [None] * len(rows)
         changed_flags = [False] * len(rows)
         new: list[tuple[int, tuple]] = []
@@ -779,10 +783,10 @@ class _Writer:
                 )  # fmt: skip
                 changed_flags[index] = True
                 continue
-            pk, usability, old_partner, at, old_categories = inspection
+            pk, usability, old_partner, day, old_categories = inspection
             ids[index] = pk
             same_finding = usability == row.usability and old_categories == set(row.categories)
-            same_record = old_partner == partner and self._local_day(at) == row.inspected_on
+            same_record = old_partner == partner and day == row.inspected_on
             if not same_finding or not same_record:
                 values = {"usability": row.usability, "partner_name": partner}
                 if not same_record:
@@ -825,7 +829,7 @@ class _Writer:
 
     # The ledger
 
-    def _ledger(self, rows, toilet_pks, inspections, changed):
+    def _ledger(self, rows, toilet_pks, inspections, changed, registered):
         """Open, update, close or withdraw each toilet's entry so that the ledger says what
         the row says, as ``findings.decide`` says. An entry that has been through the close-out
         workflow in the system keeps the state the workflow gave it: the import only updates
@@ -834,9 +838,10 @@ class _Writer:
         round_inspections = {pk for pk in inspections if pk is not None}
         # Only the entries a row can touch: the toilet's open one, and the one this round
         # opened (closed or withdrawn by an earlier import of the same file).
-        entries = findings.entries_concerned(_among(toilet_pks), _among(round_inspections))
-        for entry in entries:
-            by_toilet[entry.toilet_id].append(entry)
+        if registered:  # (a toilet the import created has no entries but the import's)
+            entries = findings.entries_concerned(_among(registered), _among(round_inspections))
+            for entry in entries:
+                by_toilet[entry.toilet_id].append(entry)
         # entry → its category codes, one query (a prefetch would send a placeholder per entry)
         entry_categories: dict[int, set[str]] = defaultdict(set)
         entry_pks = [e.pk for group in by_toilet.values() for e in group]

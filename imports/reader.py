@@ -17,8 +17,9 @@ with a few sample values each, for the page to offer the mapping.
 
 The import reads a file through ``read_ledger``, which runs ``LedgerSheet`` in a child process
 with a time and a memory limit (``core.sandbox``): the rows it hands on are written to a
-temporary file there and read back here, so neither a Celery worker nor (eager Celery in
-development) a web request ever holds calamine's grid, and a parse that runs away is killed.
+temporary file there and read back here as they come (the import checks the first rows while
+the child reads the rest), so neither a Celery worker nor (eager Celery in development) a web
+request ever holds calamine's grid, and a parse that runs away is killed.
 
 Calamine's values are made to look like openpyxl's, which ``imports.rows`` was written for:
 an empty cell is None (calamine: ``''``) and a whole float an int (an .xlsx gives ``2019.0``).
@@ -30,7 +31,10 @@ import itertools
 import os
 import pickle
 import re
+import struct
 import tempfile
+import threading
+import time
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum
 
@@ -431,35 +435,102 @@ class LedgerSheet:
 
 # Reading under limits ------------------------------------------------------------------------
 
-_BATCH = 5000
+_BATCH = 2000
+_POLL = 0.002  # seconds between looks at the rows file while the child is still writing
+_FRAME = struct.Struct("<Q")  # each frame: its length, then a pickle
 _TOO_COSTLY = {
     LimitExceeded.TIME: "读取文件超过时间限制，文件过大或过于复杂。请分乡镇拆分后分别导入。",
     LimitExceeded.MEMORY: "读取文件所需内存超过限制，文件过大或过于复杂。请分乡镇拆分后分别导入。",
 }
 
 
+class _Child:
+    """``run_limited(_read_into, …)`` in a thread of the parent, so that the parent can take
+    the rows as the child writes them: the child reads the workbook while the parent checks
+    the rows already read (two cores at work instead of one after the other)."""
+
+    def __init__(self, source, mapping, rows_file):
+        self.source = source
+        self.meta = None
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(
+            target=self._run, args=(source, mapping, rows_file), name="read_ledger", daemon=True
+        )
+        self.thread.start()
+
+    def _run(self, source, mapping, rows_file):
+        try:
+            self.meta = run_limited(
+                _read_into, source, mapping, rows_file, seconds=READ_SECONDS, memory=READ_MEMORY
+            )
+        except LimitExceeded as exc:
+            error = ImportFileError(_TOO_COSTLY[exc.reason])
+            error.__cause__ = exc
+            self.error = error
+        except BaseException as exc:  # raised in the parent's thread by ``finish``
+            self.error = exc
+
+    @property
+    def running(self) -> bool:
+        return self.thread.is_alive()
+
+    def finish(self):
+        """Wait for the child; raise what it raised."""
+        self.thread.join()
+        source = self.source
+        if hasattr(source, "seek") and not getattr(source, "closed", False):
+            source.seek(0)  # the child read it through the same file offset
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+class _Frames:
+    """The child's frames in the rows file, read at their own offset (``os.pread``: the
+    child's writes move the file's shared offset) as they are completed."""
+
+    def __init__(self, rows_file, child: _Child):
+        self.fd = rows_file.fileno()
+        self.child = child
+        self.offset = 0
+
+    def next(self):
+        """The next frame's object; None after the last one."""
+        while True:
+            running = self.child.running  # asked before reading: nothing is written after
+            head = os.pread(self.fd, _FRAME.size, self.offset)
+            if len(head) == _FRAME.size:
+                (size,) = _FRAME.unpack(head)
+                data = os.pread(self.fd, size, self.offset + _FRAME.size)
+                if len(data) == size:
+                    self.offset += _FRAME.size + size
+                    return pickle.loads(data)
+            if not running:
+                return None
+            time.sleep(_POLL)
+
+
 class ReadLedger:
     """What ``read_ledger`` read: the attributes of ``LedgerSheet`` the engine uses and its
-    rows, streamed back from the temporary file the child wrote."""
+    rows, taken from the temporary file as the child writes them."""
 
-    def __init__(self, meta: dict, rows_file):
+    def __init__(self, meta: dict, frames: _Frames, rows_file):
         self.format = meta["format"]
         self.positions = meta["positions"]
         self.header_rows = meta["header_rows"]
         self.unused_columns = meta["unused_columns"]
         self.estimated_rows = meta["estimated_rows"]
+        self._frames = frames
         self._file = rows_file
 
     def rows(self):
-        self._file.seek(0)
-        while True:
-            try:
-                batch = pickle.load(self._file)
-            except EOFError:
-                return
+        """Every row (once); raises what the read raised, after the rows before it."""
+        while (batch := self._frames.next()) is not None:
             yield from batch
+        self._frames.child.finish()
 
     def close(self):
+        self._frames.child.thread.join()
         self._file.close()
 
     def __enter__(self):
@@ -469,8 +540,15 @@ class ReadLedger:
         self.close()
 
 
+def _write_frame(out, value):
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    out.write(_FRAME.pack(len(data)) + data)
+    out.flush()  # the parent reads it now
+
+
 def _read_into(source, mapping, out) -> dict:
-    """In the child: the sheet's rows into ``out``, in pickled batches; its header as data."""
+    """In the child: the sheet's header as data, then its rows in batches, each a frame of
+    ``out``."""
     with LedgerSheet(source, mapping) as sheet:
         meta = {
             "format": sheet.format,
@@ -479,36 +557,35 @@ def _read_into(source, mapping, out) -> dict:
             "unused_columns": sheet.unused_columns,
             "estimated_rows": sheet.estimated_rows,
         }
+        _write_frame(out, meta)
         batch = []
         for row in sheet.rows():
             batch.append(row)
             if len(batch) >= _BATCH:
-                pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+                _write_frame(out, batch)
                 batch = []
         if batch:
-            pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
-    out.flush()
+            _write_frame(out, batch)
     return meta
 
 
 def read_ledger(source, mapping: dict[str, str] | None = None) -> ReadLedger:
     """``LedgerSheet(source, mapping)`` read in a child process limited to READ_SECONDS and
-    READ_MEMORY; its ImportFileError (or HeaderColumnsMissing) is raised here, and a limit
-    hit becomes one too."""
+    READ_MEMORY. What it raises before the first row (ImportFileError, HeaderColumnsMissing;
+    a limit hit becomes an ImportFileError too) is raised here; what it raises later, at the
+    end of ``rows()``. The rows come while the child is still reading."""
     if isinstance(source, bytes | bytearray):
         source = io.BytesIO(source)
     rows_file = tempfile.TemporaryFile()
+    child = _Child(source, mapping, rows_file)
+    frames = _Frames(rows_file, child)
     try:
-        meta = run_limited(
-            _read_into, source, mapping, rows_file, seconds=READ_SECONDS, memory=READ_MEMORY
-        )
-    except LimitExceeded as exc:
-        rows_file.close()
-        raise ImportFileError(_TOO_COSTLY[exc.reason]) from exc
+        meta = frames.next()
+        if meta is None:  # the child ended without a header: it raised, or wrote nothing
+            child.finish()
+            meta = child.meta
     except BaseException:
+        child.thread.join()
         rows_file.close()
         raise
-    finally:
-        if hasattr(source, "seek") and not getattr(source, "closed", False):
-            source.seek(0)
-    return ReadLedger(meta, rows_file)
+    return ReadLedger(meta, frames, rows_file)
