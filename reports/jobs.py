@@ -9,10 +9,12 @@ failure ends the job as failed with a message in Chinese; the task itself never 
 
 import datetime
 import logging
+import os
+import tempfile
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.utils import timezone
 
 from core.exports import exports
@@ -23,6 +25,8 @@ from regions.models import Region
 from regions.scoping import scope_of
 from surveys.models import SurveyRound
 
+from .book import LABEL as VILLAGE_BOOK_LABEL
+from .book import VILLAGE_BOOK, book_filename, build_book
 from .build import build_summary
 from .models import JobStatus, ReportJob
 from .progress import MAX_YEAR, MIN_YEAR, PROGRESS_LEVELS, build_progress, progress_filename
@@ -36,6 +40,7 @@ PROGRESS_XLSX = "progress_xlsx"
 REPORT_KINDS = {
     SUMMARY_XLSX: "汇总表（33列）Excel",
     PROGRESS_XLSX: "整村推进每周进展情况汇总表 Excel",
+    VILLAGE_BOOK: VILLAGE_BOOK_LABEL,
 }
 
 
@@ -116,6 +121,13 @@ def clean_params(actor, kind: str, region: Region, params: dict) -> dict:
         if not MIN_YEAR <= year <= MAX_YEAR:
             raise ValidationError(f"年度应在 {MIN_YEAR}—{MAX_YEAR} 之间。")
         return {"year": year}
+    if kind == VILLAGE_BOOK:
+        if region.level != Level.VILLAGE:
+            raise ValidationError("一村一册按行政村生成，请选择行政村。")
+        survey_round = _round_for(actor, region, params.get("round"))
+        if survey_round is None:
+            raise ValidationError("请选择本县的摸排轮次。")
+        return {"round": survey_round.pk}
     raise ValidationError("不支持的报表类型。")
 
 
@@ -124,7 +136,7 @@ def describe(job: ReportJob, user) -> str:
     parts = [job.region.name]
     if job.kind == PROGRESS_XLSX and "year" in job.params:
         parts.append(f"{job.params['year']}年")
-    if job.kind == SUMMARY_XLSX and "round" in job.params:
+    if job.kind in (SUMMARY_XLSX, VILLAGE_BOOK) and "round" in job.params:
         name = (
             SurveyRound.objects.visible_to(user)
             .filter(pk=job.params["round"])
@@ -209,7 +221,34 @@ def _export(job: ReportJob) -> tuple[str, bytes, str]:
     return export.filename(), data, f"已完成，共 {total} 行。"
 
 
-HANDLERS = {SUMMARY_XLSX: _summary, PROGRESS_XLSX: _progress}
+def _village_book(job: ReportJob) -> tuple[str, File, str]:
+    """The book, written to a temporary file (see reports.book) that run_job saves."""
+    survey_round = _round_for(job.created_by, job.region, job.params.get("round"))
+    if survey_round is None:
+        raise JobFailure("摸排轮次不存在或不在您的管辖范围内。")
+    out = tempfile.TemporaryFile()
+    try:
+        book = build_book(
+            job.created_by,
+            job.region,
+            survey_round,
+            out,
+            progress=lambda done, total, message: _step(job, done, total, message),
+        )
+    except BaseException:
+        out.close()
+        raise
+    out.seek(0)
+    images = book.images
+    message = f"已完成，共 {book.households} 户，照片 {images.embedded} 张。"
+    if images.left_out:
+        message += f"另有 {images.left_out} 张照片超出本册容量未嵌入。"
+    if images.missing:
+        message += f"{images.missing} 张照片文件缺失。"
+    return book_filename(job.region, survey_round, book.cutoff), File(out), message
+
+
+HANDLERS = {SUMMARY_XLSX: _summary, PROGRESS_XLSX: _progress, VILLAGE_BOOK: _village_book}
 
 
 def handler_for(kind: str):
@@ -240,8 +279,14 @@ def run_job(job_id: int) -> str:
         if not job.created_by.is_active or not visible_region(job.created_by, job.region):
             raise JobFailure("发起人已无权查看该区划，任务未执行。")
         name, data, message = handler(job)
-        job.result.save(f"job-{job.pk}.xlsx", ContentFile(data), save=False)
-        job.result_name = name if len(name) <= 100 else f"{name[:95]}.xlsx"
+        # A handler returns bytes, or a File it wrote (the village book), closed once saved.
+        content = data if isinstance(data, File) else ContentFile(data)
+        stem, suffix = os.path.splitext(name)
+        try:
+            job.result.save(f"job-{job.pk}{suffix}", content, save=False)
+        finally:
+            content.close()
+        job.result_name = name if len(name) <= 100 else f"{stem[: 100 - len(suffix)]}{suffix}"
         job.status = JobStatus.DONE
         job.done = job.total
         job.message = message[:300]

@@ -184,11 +184,17 @@ def seal_of(user, region: Region) -> Seal | None:
 # Report jobs ------------------------------------------------------------------------------
 
 
+# Jobs whose file holds what the person who started it may see (rows, ID numbers in full or
+# masked): only that person sees them.
+PERSONAL_JOB_KINDS = ["village_book"]  # reports.book.VILLAGE_BOOK
+
+
 def jobs_visible_to(user):
-    """Report jobs in the user's subtree; an export job only to the person who started it (its
-    file holds the rows, and the identity numbers, that this person's role may see)."""
+    """Report jobs in the user's subtree; an export job or a village book only to the person
+    who started it (its file holds the rows, and the identity numbers, that this person's role
+    may see)."""
     return ReportJob.objects.visible_to(user).filter(
-        ~Q(kind__in=exports.kinds()) | Q(created_by=user.pk)
+        ~Q(kind__in=[*exports.kinds(), *PERSONAL_JOB_KINDS]) | Q(created_by=user.pk)
     )
 
 

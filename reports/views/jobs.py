@@ -19,10 +19,11 @@ from regions.models import Region
 
 from ..jobs import describe, kind_labels
 from ..models import JobStatus, ReportJob
-from ..queries import jobs_visible_to
+from ..queries import PERSONAL_JOB_KINDS, jobs_visible_to
 from ..services import start_job
 
 JOB_LIST_SIZE = 30
+HTML_CONTENT_TYPE = "text/html; charset=utf-8"  # the village book (reports.book)
 
 
 def status_payload(job: ReportJob) -> dict:
@@ -73,7 +74,9 @@ class JobDetailView(JobQuerysetMixin, DetailView):
         context = super().get_context_data(**kwargs)
         context["title"] = describe(self.object, self.request.user)
         context["status"] = status_payload(self.object)
-        context["is_export"] = self.object.kind in exports
+        context["is_personal"] = (
+            self.object.kind in exports or self.object.kind in PERSONAL_JOB_KINDS
+        )
         return context
 
 
@@ -103,8 +106,10 @@ class JobDownloadView(JobQuerysetMixin, View):
         job = get_object_or_404(self.get_queryset(), pk=pk)
         if job.status != JobStatus.DONE or not job.result:
             raise Http404("文件尚未生成。")
+        name = job.result_name or f"report-{job.pk}.xlsx"
         return stored_attachment(
             job.result,
-            job.result_name or f"report-{job.pk}.xlsx",
+            name,
             missing="文件已不存在，请重新生成。",
+            **({"content_type": HTML_CONTENT_TYPE} if name.endswith(".html") else {}),
         )

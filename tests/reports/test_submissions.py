@@ -32,8 +32,8 @@ pytestmark = pytest.mark.django_db
 S = SubmissionStatus
 QUERIES_COUNTY_PAGE = (
     # session, user, scope, round, county, versions, townships, submissions, seal, and the
-    # coverage: villages, registered, inspected, incomplete toilets
-    13
+    # coverage: villages, registered, inspected, incomplete toilets; the 一村一册 form's villages
+    14
 )
 
 
