@@ -405,3 +405,24 @@ def test_a_briefing_frozen_before_the_problem_figures_still_reads(as_user, tree,
     table = [list(r) for r in sheet.iter_rows(values_only=True)]
     t1 = dict(zip(table[0], next(r for r in table if r[1] == "沙埠镇"), strict=False))
     assert t1["工作推进问题"] == "—" and t1["工作推进问题逾期"] == "—"
+
+
+def test_a_spreadsheet_is_kept_as_a_document_and_another_zip_is_refused(tree, users):
+    import zipfile
+
+    from openpyxl import Workbook
+
+    book, buffer = Workbook(), io.BytesIO()
+    book.active["A1"] = "回访记录"
+    book.save(buffer)
+    sheet = SimpleUploadedFile("回访记录.xlsx", buffer.getvalue())
+    other = io.BytesIO()
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("word/document.xml", "<w:document/>")
+    word = SimpleUploadedFile("报告.docx", other.getvalue())
+    problem = svc.start_problem(actor=users.township, problem=make(users.township, tree.t1))
+    with pytest.raises(ValidationError, match="不是可用的表格文件"):
+        svc.close_problem(actor=users.township, problem=problem, note="好", files=[word])
+    problem = svc.close_problem(actor=users.township, problem=problem, note="好", files=[sheet])
+    item = problem.evidence.get()
+    assert (item.kind, item.name) == ("document", "回访记录.xlsx")
