@@ -5,7 +5,15 @@ from django.contrib import admin
 
 from core.web.admin import ReadOnlyAdmin
 
-from .models import AcceptanceCheck, Consent, EvidencePhoto, LedgerEntry, LedgerLog
+from .models import (
+    AcceptanceCheck,
+    Consent,
+    EvidencePhoto,
+    LedgerEntry,
+    LedgerLog,
+    PlanLog,
+    RectificationPlan,
+)
 
 
 class LedgerLogInline(admin.TabularInline):
@@ -49,3 +57,26 @@ class AcceptanceCheckAdmin(ReadOnlyAdmin):
 @admin.register(Consent)
 class ConsentAdmin(ReadOnlyAdmin):
     list_display = ["entry", "signer_name", "signed_on", "method"]
+
+
+class PlanLogInline(admin.TabularInline):
+    model = PlanLog
+    fields = ["at", "actor", "action", "from_state", "to_state", "note"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(RectificationPlan)
+class RectificationPlanAdmin(ReadOnlyAdmin):
+    """Plans move through ``rectification.plans`` on the pages only."""
+
+    list_display = ["township", "survey_round", "state", "submissions", "submitted_at"]
+    list_filter = ["state"]
+    inlines = [PlanLogInline]

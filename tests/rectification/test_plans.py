@@ -697,3 +697,16 @@ def test_the_plan_page_runs_a_pinned_number_of_queries(
     with django_assert_num_queries(9):
         response = client.get(plan_url(plan))
     assert response.context["counts"]["total"] == 2 + n
+
+
+def test_the_admin_shows_plans_read_only(client, plan_in):
+    plan = plan_in(S.SUBMITTED)
+    admin = UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    url = reverse("admin:rectification_rectificationplan_change", args=[plan.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert SECTIONS["focus"] in response.content.decode()
+    client.post(url, {"state": "accepted"})
+    plan.refresh_from_db()
+    assert plan.state == S.SUBMITTED
