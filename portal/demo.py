@@ -7,6 +7,7 @@ from django.db import transaction
 
 from public.demo import demo_pages, seed_public
 from rectification.demo import seed_ledger
+from reports.demo import seed_chain
 from surveys.choices import RoundStatus
 from surveys.demo import open_round
 from toilets.demo import SeedResult, seed_register
@@ -21,6 +22,7 @@ def seed_demo(households: int = 600) -> SeedResult:
         first = townships[0]
         seed_ledger(survey_round, first, [v for v in villages if v.parent_id == first.pk])
     seed_public(county, townships, villages)
+    seed_chain(county, result)
     first_village = next(v for v in villages if v.parent_id == townships[0].pk)
     result.pages.extend(demo_pages(first_village))
     return result

@@ -13,6 +13,7 @@ from regions.choices import EDIT_REGISTER, INSPECT, MANAGE_ROUNDS, VERIFY, Level
 from regions.codes import LEVEL_DIGITS
 from regions.models import Region
 from regions.scoping import has_capability, scope_of
+from reports.chain import home_collections
 from surveys.models import SurveyRound
 from surveys.spotchecks import can_check
 from toilets.models import Household, Toilet
@@ -56,6 +57,7 @@ class HomeView(LoginRequiredMixin, TemplateView):
         if scope is not None:
             context["ledger_queues"] = home_queues(user)
             context.update(callouts(user, context["open_round"]))
+            context["collections"] = home_collections(user)
         return context
 
 

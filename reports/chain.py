@@ -486,3 +486,55 @@ def submit_unit_table(*, actor, collection: Collection, filler_name, filler_phon
         actor,
     )
     return submission
+
+
+# The home page ----------------------------------------------------------------------------
+
+
+HOME_SHOWN = 3
+
+
+def home_collections(user) -> list[dict]:
+    """The latest collections the user's unit answers or collects, with where they stand: for
+    a collecting unit how many units are accepted and late, for a sender its latest state."""
+    unit = own_unit(user)
+    if unit is None or unit.level not in (Level.COUNTY, Level.CITY, Level.PROVINCE):
+        return []
+    today = timezone.localdate()
+    found = []
+    for collection in collections_for(user).filter(region__code__in=[unit.code, *_parent(unit)])[
+        :HOME_SHOWN
+    ]:
+        if collection.region_id == unit.pk:
+            table = unit_table(user, collection, today=today)
+            found.append(
+                {
+                    "collection": collection,
+                    "collector": True,
+                    "accepted": sum(1 for u in table.units if u.accepted),
+                    "units": len(table.units),
+                    "late": sum(1 for u in table.units if u.late),
+                    "pending": sum(
+                        1
+                        for u in table.units
+                        if u.delivery and u.delivery.status == DeliveryStatus.SUBMITTED
+                    ),
+                }
+            )
+        else:
+            latest = latest_deliveries(user, collection).get(unit.pk)
+            found.append(
+                {
+                    "collection": collection,
+                    "collector": False,
+                    "delivery": latest,
+                    "status": latest.get_status_display() if latest else NOT_DELIVERED,
+                    "late": (latest is None or latest.status == DeliveryStatus.RETURNED)
+                    and today > collection.deadline,
+                }
+            )
+    return found
+
+
+def _parent(unit: Region) -> list[str]:
+    return [unit.parent.code] if unit.parent_id else []

@@ -4,7 +4,7 @@ report jobs."""
 
 from django.urls import path
 
-from .views import chain, jobs, progress, seal, submissions, summary, validate, verify
+from .views import chain, jobs, overview, progress, seal, submissions, summary, validate, verify
 
 app_name = "reports"
 
@@ -48,6 +48,7 @@ urlpatterns = [
     path("collections/", chain.CollectionListView.as_view(), name="collections"),
     path("collections/<int:pk>/", chain.CollectionView.as_view(), name="collection"),
     path("deliveries/<int:pk>/", chain.DeliveryView.as_view(), name="delivery"),
+    path("overview/", overview.OverviewView.as_view(), name="overview"),
     # The seal and the public verify page
     path("seal/", seal.SealView.as_view(), name="seal"),
     path("seal/<str:code>/image/", seal.SealImageView.as_view(), name="seal-image"),

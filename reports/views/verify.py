@@ -37,7 +37,9 @@ class VerifyView(View):
                 ],
                 total_cells=[
                     (title, submission.total.get(str(c), 0))
-                    for c, title in column_titles(bucket_labels(submission.survey_round)).items()
+                    for c, title in column_titles(
+                        bucket_labels(submission.survey_round or submission.collection)
+                    ).items()
                 ],
             )
         return render(self.request, self.template_name, context, status=status)

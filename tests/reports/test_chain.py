@@ -338,6 +338,17 @@ def test_the_city_table_is_the_sum_of_the_accepted_county_versions_and_revalidat
     assert services.verify_file(data).ok
 
 
+def test_the_verify_page_shows_a_city_table(client, chain_users, collection, tables):
+    both_accepted(chain_users, collection, tables)
+    city_table = chain.submit_unit_table(
+        actor=chain_users["city"], collection=collection, **filler()
+    )
+    page = client.post(reverse("reports:verify"), {"code": city_table.code})
+    body = page.content.decode()
+    assert page.status_code == 200 and "核验通过" in body
+    assert "钦州市" in body and "2026年全市农村户厕问题摸排汇总" in body
+
+
 def test_the_city_delivers_its_table_to_the_province_which_accepts_it(
     as_user, chain_users, collection, province_collection, tables
 ):
@@ -427,3 +438,12 @@ def test_an_xlsx_of_the_city_table_names_its_counties(chain_users, collection, t
     sheet = load_workbook(io.BytesIO(city_table.file.read())).active
     labels = [cell.value for cell in sheet["A"] if cell.value]
     assert "县区" in labels and "钦南区" in labels and "合计" in labels
+
+
+def test_home_pages_say_where_each_level_stands(as_user, chain_users, collection, tables):
+    chain.deliver(actor=chain_users["county"], submission=tables["a"], collection=collection)
+    city_home = as_user(chain_users["city"]).get(reverse("home")).content.decode()
+    assert "各单位已接收 0/2" in city_home and "待审核 1 个" in city_home
+    county_b_home = as_user(chain_users["county_b"]).get(reverse("home")).content.decode()
+    assert "钦州市要求 2026年5月10日 前报送" in county_b_home and "未上报" in county_b_home
+    assert "上报</a>" in county_b_home  # the nav link to the collections

@@ -1,0 +1,120 @@
+"""The city's and the province's picture of the units below them (各县区/各市进度总览): per
+county its current round (the open one, else the latest opened) and the live 33 columns read
+through the village rollups; per city the sum of its counties. The collecting unit's latest
+collection shows who has delivered. Paged: a province's page reads at most ``PER_PAGE``
+cities' counties at a time."""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Case, IntegerField, Value, When
+from django.utils import timezone
+
+from regions.choices import Level
+from regions.models import Region
+from surveys.choices import RoundStatus
+from surveys.models import SurveyRound
+
+from .chain import latest_deliveries
+from .columns import COLUMNS
+from .models import Collection
+from .rollups import STORED, village_counts
+
+PER_PAGE = 20
+# The figures a row shows, by column: 农村厕所总数, 问题户厕, 问题公厕, 已整改户厕, 已整改公厕, 未完成.
+SHOWN = (1, 6, 9, 29, 32, 33)
+CHILD_LEVEL = {Level.PROVINCE: Level.CITY, Level.CITY: Level.COUNTY}
+
+
+@dataclass
+class UnitRow:
+    region: Region
+    rounds: list[SurveyRound] = field(default_factory=list)
+    values: dict[int, int] = field(default_factory=lambda: dict.fromkeys(COLUMNS, 0))
+    delivery: object = None
+
+    @property
+    def problems(self) -> int:
+        return self.values[6] + self.values[9]
+
+    @property
+    def rectified(self) -> int:
+        return self.values[29] + self.values[32]
+
+    @property
+    def rate(self) -> str:
+        """整改完成率, as printed (— without problems)."""
+        return f"{self.rectified * 100 / self.problems:.1f}%" if self.problems else "—"
+
+    @property
+    def shown(self) -> list[int]:
+        return [self.values[c] for c in SHOWN]
+
+
+def current_rounds(counties) -> dict[int, SurveyRound]:
+    """Each county's open round, else its latest opened one (one query)."""
+    rounds = (
+        SurveyRound.objects.filter(county__in=counties)
+        .exclude(status=RoundStatus.DRAFT)
+        .select_related("template")
+        .annotate(
+            open_first=Case(
+                When(status=RoundStatus.OPEN, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("county_id", "open_first", "-start_date", "-id")
+    )
+    found: dict[int, SurveyRound] = {}
+    for survey_round in rounds:
+        found.setdefault(survey_round.county_id, survey_round)
+    return found
+
+
+def county_values(survey_round, county: Region, now) -> dict[int, int]:
+    """The county's 合计 of the live table, from the rollups (column 33 derived as the build
+    derives it)."""
+    values = dict.fromkeys(COLUMNS, 0)
+    for counted in village_counts(survey_round, county.prefix, now).values():
+        for column in STORED:
+            values[column] += counted[str(column)]
+    values[33] = values[6] + values[9] - values[29] - values[32]
+    return values
+
+
+def latest_collection(user, region: Region) -> Collection | None:
+    return Collection.objects.visible_to(user).filter(region=region).order_by("-deadline").first()
+
+
+def unit_rows(user, region: Region, children: list[Region]) -> list[UnitRow]:
+    """One row per child of ``region`` (counties of a city, cities of a province)."""
+    now = timezone.now()
+    rows = {child.pk: UnitRow(child) for child in children}
+    if region.level == Level.CITY:
+        counties = {child.pk: child for child in children}
+        owner = {pk: pk for pk in counties}
+    else:
+        county_list = Region.objects.visible_to(user).filter(
+            level=Level.COUNTY, parent__in=children, abolished=False
+        )
+        counties = {county.pk: county for county in county_list}
+        owner = {county.pk: county.parent_id for county in counties.values()}
+    for county_pk, survey_round in current_rounds(list(counties)).items():
+        row = rows[owner[county_pk]]
+        row.rounds.append(survey_round)
+        for column, value in county_values(survey_round, counties[county_pk], now).items():
+            row.values[column] += value
+    collection = latest_collection(user, region)
+    if collection is not None:
+        deliveries = latest_deliveries(user, collection)
+        for row in rows.values():
+            row.delivery = deliveries.get(row.region.pk)
+    return [rows[child.pk] for child in children]
+
+
+def children_of(user, region: Region):
+    return (
+        Region.objects.visible_to(user)
+        .filter(parent=region, level=CHILD_LEVEL[Level(region.level)], abolished=False)
+        .order_by("code")
+    )
