@@ -169,10 +169,14 @@ class World:
             county=county, round=survey_round, kind="week", period_start=now.date(),
             period_end=now.date(), cutoff=now, generated_at=now, data={}, formula={},
         )  # fmt: skip
+        # Made before the crawl's "before" state is taken (a stamped submission counts in it).
+        self.collection, self.delivery = crawl_collection(self), crawl_delivery(self)
 
 
 # Each object route's parameters, from the other county's world.
 SAMPLES = {
+    "reports:collection": lambda w: [{"pk": crawl_collection(w).pk}],
+    "reports:delivery": lambda w: [{"pk": crawl_delivery(w).pk}],
     "regions:detail": lambda w: [
         {"code": c} for c in (w.county.code, w.township.code, w.village.code)
     ],
@@ -475,3 +479,46 @@ def crawl_work_problem(world):
             content_type="image/jpeg", size=1, sha256="0" * 64, uploaded_by=officer,
         )  # fmt: skip
     return problem
+
+
+def crawl_collection(world):
+    """Another city's collection (汇总任务): the crawlers' own city's is theirs to read."""
+    from reports.models import Collection
+    from surveys.models import ReportTemplate
+
+    officer = get_user_model().objects.get(username="county")
+    province = Region.objects.get(code="450000000000")
+    city = Region.objects.filter(code="450800000000").first() or region(
+        "450800000000", "贵港市", province
+    )
+    collection, _ = Collection.objects.get_or_create(
+        region=city,
+        name="贵港市汇总",
+        defaults={"template": ReportTemplate.objects.first(), "deadline": timezone.localdate(),
+                  "created_by": officer},
+    )  # fmt: skip
+    return collection
+
+
+def crawl_delivery(world):
+    """The demo county's stamped table delivered to its city (a sibling county must not see
+    it, though both answer the same city)."""
+    from reports.models import Collection, Delivery
+
+    existing = Delivery.objects.filter(region=world.county).first()
+    if existing is not None:
+        return existing
+    officer = get_user_model().objects.get(username="county")
+    now = timezone.now()
+    final = Submission.objects.create(
+        survey_round=world.round, region=world.county, kind="county", version=1,
+        status="final", cutoff=now, rows=[], total={}, submitted_by=officer, code="CRAWLCODE2",
+        filler_name="填报人", filler_phone="13800000000", filled_on=now.date(),
+    )  # fmt: skip
+    collection = Collection.objects.create(
+        region=world.county.parent, name="钦州市汇总", template=world.round.template,
+        deadline=now.date(), created_by=officer,
+    )  # fmt: skip
+    return Delivery.objects.create(
+        collection=collection, region=world.county, submission=final, delivered_by=officer
+    )
