@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.html import format_html
 from PIL import Image
 
 from core.users import display_name
@@ -229,6 +230,9 @@ def build_book(
             {"id": pk, "head_name": name, "group_name": group} for pk, name, group in household_ids
         ],
         "show_identity": show_identity,
+        # Inline, so that the file stands alone; the site's pages never carry inline styles
+        # (CSP), and this file is never one of them: it is downloaded and opened from disk.
+        "style": format_html("<style>\n{}</style>", render_to_string("reports/book/book.css")),
     }
     out.write(render_to_string("reports/book/start.html", context).encode())
     progress(2, total, f"正在生成各户档案，共 {len(household_ids)} 户…")

@@ -247,7 +247,7 @@ def test_it_prints_on_a4_with_a_page_per_household(
     _, html = make_book(
         as_user, users.township, tree.v1.code, survey, django_capture_on_commit_callbacks
     )
-    assert "@page { size: A4;" in html
+    assert "@page { size: A4;" in html and 'font-family: "Noto Sans CJK SC"' in html
     assert ".page { break-after: page; }" in html
     assert html.count('<section class="page household"') == 3
 
