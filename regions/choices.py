@@ -47,6 +47,7 @@ SUBMIT_UPWARD = "submit_upward"  # build, stamp and submit the city's table to t
 MANAGE_COLLECTIONS = "manage_collections"  # set the collections and deadlines below (市、省)
 MANAGE_TRAINING = "manage_training"  # record who was trained (先培训后上岗) (乡镇、县级)
 MANAGE_WORK_PROBLEMS = "manage_work_problems"  # 工作推进中存在的问题 register (乡镇、县级)
+MANAGE_SPOTCHECKS = "manage_spotchecks"  # spot-checks across the counties below (市、省)
 
 # Capabilities that need a training record on file (先培训后上岗): a surveyor enters nothing and
 # a township verifies nothing before the course.
@@ -76,7 +77,13 @@ ROLE_CAPABILITIES = {
         MANAGE_WORK_PROBLEMS,
     },
     # Read-mostly above the county: they receive the tables from below and send their own up.
-    Role.CITY: {REVIEW_LOWER_TABLES, SUBMIT_UPWARD, MANAGE_COLLECTIONS, MANAGE_SEAL},
-    Role.PROVINCE: {REVIEW_LOWER_TABLES, MANAGE_COLLECTIONS},
+    Role.CITY: {
+        REVIEW_LOWER_TABLES,
+        SUBMIT_UPWARD,
+        MANAGE_COLLECTIONS,
+        MANAGE_SEAL,
+        MANAGE_SPOTCHECKS,
+    },
+    Role.PROVINCE: {REVIEW_LOWER_TABLES, MANAGE_COLLECTIONS, MANAGE_SPOTCHECKS},
     Role.INSPECTOR: set(),
 }
