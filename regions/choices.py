@@ -48,9 +48,7 @@ MANAGE_COLLECTIONS = "manage_collections"  # set the collections and deadlines b
 MANAGE_TRAINING = "manage_training"  # record who was trained (先培训后上岗) (乡镇、县级)
 MANAGE_WORK_PROBLEMS = "manage_work_problems"  # 工作推进中存在的问题 register (乡镇、县级)
 MANAGE_SPOTCHECKS = "manage_spotchecks"  # spot-checks across the counties below (市、省)
-MANAGE_BRIEFINGS = (
-    "manage_briefings"  # brief the units below (调度通报) and set their ranking (市、省)
-)
+MANAGE_BRIEFINGS = "manage_briefings"  # 调度通报 of the units below, their ranking (市、省)
 
 # Capabilities that need a training record on file (先培训后上岗): a surveyor enters nothing and
 # a township verifies nothing before the course.
