@@ -49,7 +49,7 @@ from toilets.models import Household, Toilet
 
 from . import villages
 from .aliases import county_vocabulary
-from .bulk import Inserter
+from .bulk import Inserter, Pipeline
 from .columns import COLUMN_BY_KEY, HEADERS
 from .models import HeaderMapping, ValueAlias
 from .preview import preview_rows
@@ -521,7 +521,13 @@ def _match_toilets(plan: _Plan):
         else:
             matched[index] = public.get((plan.villages[row.code].pk, row.public_name))
     for household_pk, indexes in by_household.items():
-        left = list(existing.get(household_pk, []))
+        left = existing.get(household_pk)
+        if not left:
+            continue
+        if len(indexes) == 1 and len(left) == 1:
+            matched[indexes[0]] = left[0][0]  # what the three rules below come to
+            continue
+        left = list(left)
         for same in (
             lambda row, t: t[1] == row.tech_type and t[2] == row.build_year,
             lambda row, t: t[1] == row.tech_type,
@@ -554,27 +560,73 @@ class _Writer:
         self.touched_toilets: set[int] = set()
         self._noon: dict[datetime.date, datetime.datetime] = {}
         now, user = self.now, self.user
-        self.insert_household = Inserter(Household, HOUSEHOLD_COLUMNS, now=now, history_user=user)
-        self.insert_toilet = Inserter(Toilet, TOILET_COLUMNS, now=now, history_user=user)
-        self.insert_inspection = Inserter(
-            Inspection, INSPECTION_COLUMNS, now=now, history_user=user
-        )
+        # PostgreSQL: the COPYs run in a thread while the next chunk is prepared (bulk.Pipeline).
+        self.pipeline = Pipeline() if connection.vendor == "postgresql" else None
+        pipe = {"now": now, "pipeline": self.pipeline}
+        self.insert_household = Inserter(Household, HOUSEHOLD_COLUMNS, history_user=user, **pipe)
+        self.insert_toilet = Inserter(Toilet, TOILET_COLUMNS, history_user=user, **pipe)
+        self.insert_inspection = Inserter(Inspection, INSPECTION_COLUMNS, history_user=user, **pipe)
         self.insert_inspection_category = Inserter(
-            Inspection.categories.through, ["inspection_id", "problemcategory_id"], now=now
+            Inspection.categories.through,
+            ["inspection_id", "problemcategory_id"],
+            ids=False,
+            **pipe,
         )
-        self.insert_entry = Inserter(LedgerEntry, ENTRY_COLUMNS, now=now)
+        self.insert_entry = Inserter(LedgerEntry, ENTRY_COLUMNS, **pipe)
         self.insert_entry_category = Inserter(
-            LedgerEntry.categories.through, ["ledgerentry_id", "problemcategory_id"], now=now
+            LedgerEntry.categories.through,
+            ["ledgerentry_id", "problemcategory_id"],
+            ids=False,
+            **pipe,
         )
-        self.insert_log = Inserter(LedgerLog, LOG_COLUMNS, now=now)
+        self.insert_log = Inserter(LedgerLog, LOG_COLUMNS, ids=False, **pipe)
 
     def write(self):
         rows = self.plan.rows
         self.survey_round = self.plan.survey_round or self._create_round()
         total = len(rows)
-        for start in range(0, total, CHUNK):
-            self.report(start, total, f"正在写入…（{start}/{total} 行）")
-            self._write_chunk(start, rows[start : start + CHUNK])
+        if self.pipeline is None:
+            for start in range(0, total, CHUNK):
+                self.report(start, total, f"正在写入…（{start}/{total} 行）")
+                self._write_chunk(start, rows[start : start + CHUNK])
+            return
+        self._reserve_ids()
+        with connection.cursor() as cursor:
+            # Foreign keys are checked as each COPY ends, in the pipeline's thread, rather than
+            # all at the commit, when nothing else can go on. Every row is written after the
+            # rows it refers to, so this refuses exactly what the commit would.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        try:
+            for start in range(0, total, CHUNK):
+                # What the bar says is written is: the server catches up with each chunk (it
+                # is the slower side; the COPYs of a chunk still overlap its preparation).
+                self._sync()
+                self.report(start, total, f"正在写入…（{start}/{total} 行）")
+                self._write_chunk(start, rows[start : start + CHUNK])
+            self._sync()
+        finally:
+            self.pipeline.close()
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # Django's foreign keys' default
+
+    def _sync(self):
+        """Wait for the pipeline's COPYs: before this thread uses the connection itself."""
+        if self.pipeline is not None:
+            self.pipeline.drain()
+
+    def _reserve_ids(self):
+        """The ids of the rows the plan already says are new, drawn in one query per table
+        (more are drawn as the writing finds them)."""
+        plan = self.plan
+        known = plan.households
+        new_households = {
+            row.id_number for row in plan.rows if row.is_household and row.id_number not in known
+        }
+        self.insert_household.reserve(len(new_households))
+        new_toilets = [row for row, pk in zip(plan.rows, plan.toilets, strict=True) if pk is None]
+        self.insert_toilet.reserve(len(new_toilets))
+        self.insert_inspection.reserve(len(new_toilets))
+        self.insert_entry.reserve(sum(1 for row in new_toilets if row.is_problem))
 
     def _noon_of(self, day: datetime.date) -> datetime.datetime:
         if day not in self._noon:
@@ -615,6 +667,8 @@ class _Writer:
         values)`` (both lists in ``names`` order), as instances with the new values set and the version bumped. Unchanged rows
         are compared as tuples and never instantiated."""
         differing = {}
+        if wanted:
+            self._sync()
         for chunk in _chunks(wanted):
             for pk, *values in model.objects.filter(pk__in=_among(chunk)).values_list("pk", *names):
                 new = target(pk, values)
@@ -747,6 +801,7 @@ class _Writer:
         # toilet → (pk, usability, partner name, local day inspected, category codes)
         existing: dict[int, tuple] = {}
         if self.plan.survey_round is not None and registered:
+            self._sync()
             found = Inspection.objects.filter(round=survey_round, toilet_id__in=_among(registered))
             categories = defaultdict(set)
             for inspection_id, code in Inspection.categories.through.objects.filter(
@@ -805,6 +860,7 @@ class _Writer:
                 [(ids[index], code) for index, _ in new for code in rows[index].categories]
             )
         if updated:
+            self._sync()
             instances = list(Inspection.objects.filter(pk__in=list(updated)))
             for inspection in instances:
                 for key, value in updated[inspection.pk].items():
@@ -820,6 +876,7 @@ class _Writer:
             )
             self.counts["inspections_updated"] += len(updated)
         if recategorised:
+            self._sync()
             through = Inspection.categories.through
             through.objects.filter(inspection_id__in=[ids[i] for i in recategorised]).delete()
             self.insert_inspection_category.insert(
@@ -839,6 +896,7 @@ class _Writer:
         # Only the entries a row can touch: the toilet's open one, and the one this round
         # opened (closed or withdrawn by an earlier import of the same file).
         if registered:  # (a toilet the import created has no entries but the import's)
+            self._sync()
             entries = findings.entries_concerned(_among(registered), _among(round_inspections))
             for entry in entries:
                 by_toilet[entry.toilet_id].append(entry)
@@ -864,6 +922,8 @@ class _Writer:
             )
 
         for index, (row, toilet_pk) in enumerate(zip(rows, toilet_pks, strict=True)):
+            if not changed[index] and not row.is_problem:
+                continue  # findings.decide: an unchanged finding of a usable toilet does nothing
             inspection = inspections[index]
             own, current = findings.own_and_open(by_toilet.get(toilet_pk, ()), inspection)
             decision = findings.decide(
@@ -944,8 +1004,10 @@ class _Writer:
                 1 for _, values in new_entries if values[5] == LedgerState.CLOSED
             )
         if updates:
+            self._sync()
             LedgerEntry.objects.bulk_update(list(updates.values()), ENTRY_FIELDS, batch_size=BATCH)
         if recategorised:
+            self._sync()
             through = LedgerEntry.categories.through
             through.objects.filter(ledgerentry_id__in=[e.pk for e, _ in recategorised]).delete()
             self.insert_entry_category.insert(
