@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_filters.widgets import BooleanWidget
 
 from regions.choices import Level
-from regions.models import Region
+from regions.filters import RegionChoiceFilter
 
 from .choices import WorkProblemCategory, WorkProblemState
 from .models import WorkProblem
@@ -20,19 +20,11 @@ class _OverdueWidget(BooleanWidget):
         self.choices = [("", "全部"), ("true", "已逾期"), ("false", "未逾期")]
 
 
-def _townships(request):
-    if request is None:
-        return Region.objects.none()
-    return Region.objects.visible_to(request.user).filter(level=Level.TOWNSHIP)
-
-
 class WorkProblemFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="搜索", method="search", help_text="问题、描述、责任人")
     state = django_filters.ChoiceFilter(label="状态", choices=WorkProblemState.choices)
     category = django_filters.ChoiceFilter(label="问题类别", choices=WorkProblemCategory.choices)
-    township = django_filters.ModelChoiceFilter(
-        label="乡镇", queryset=_townships, to_field_name="code", field_name="region"
-    )
+    township = RegionChoiceFilter(label="乡镇", level=Level.TOWNSHIP, field_name="region")
     overdue = django_filters.BooleanFilter(
         label="是否逾期", method="filter_overdue", widget=_OverdueWidget
     )

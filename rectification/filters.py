@@ -7,7 +7,7 @@ from django.utils import timezone
 from django_filters.widgets import BooleanWidget
 
 from regions.choices import Level
-from regions.models import Region
+from regions.filters import RegionChoiceFilter
 from surveys.models import ProblemCategory, SurveyRound
 
 from .choices import OVERDUE_STATES, LedgerState, ProblemClass
@@ -41,16 +41,14 @@ def _scoped(model, **filters):
 
 class LedgerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="搜索", method="search", help_text="户主、公厕名称、村")
-    township = django_filters.ModelChoiceFilter(
+    township = RegionChoiceFilter(
         label="乡镇",
-        queryset=_scoped(Region, level=Level.TOWNSHIP),
-        to_field_name="code",
+        level=Level.TOWNSHIP,
         field_name="toilet__village__parent",
     )
-    village = django_filters.ModelChoiceFilter(
+    village = RegionChoiceFilter(
         label="行政村",
-        queryset=_scoped(Region, level=Level.VILLAGE),
-        to_field_name="code",
+        level=Level.VILLAGE,
         field_name="toilet__village",
     )
     round = django_filters.ModelChoiceFilter(
@@ -104,16 +102,14 @@ class LedgerFilter(django_filters.FilterSet):
 
 
 class LedgerLogFilter(django_filters.FilterSet):
-    township = django_filters.ModelChoiceFilter(
+    township = RegionChoiceFilter(
         label="乡镇",
-        queryset=_scoped(Region, level=Level.TOWNSHIP),
-        to_field_name="code",
+        level=Level.TOWNSHIP,
         field_name="entry__toilet__village__parent",
     )
-    village = django_filters.ModelChoiceFilter(
+    village = RegionChoiceFilter(
         label="行政村",
-        queryset=_scoped(Region, level=Level.VILLAGE),
-        to_field_name="code",
+        level=Level.VILLAGE,
         field_name="entry__toilet__village",
     )
     entry = django_filters.NumberFilter(label="台账编号", field_name="entry_id")

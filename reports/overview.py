@@ -17,11 +17,12 @@ from surveys.models import SurveyRound
 from .chain import latest_deliveries
 from .columns import COLUMNS
 from .models import Collection
-from .rollups import STORED, village_counts
+from .rollups import STORED, counties_counts
 
 PER_PAGE = 20
 # The figures a row shows, by column: 农村厕所总数, 问题户厕, 问题公厕, 已整改户厕, 已整改公厕, 未完成.
 SHOWN = (1, 6, 9, 29, 32, 33)
+KEYS = [str(column) for column in STORED]  # a rollup's stored columns, as its JSON keys
 CHILD_LEVEL = {Level.PROVINCE: Level.CITY, Level.CITY: Level.COUNTY}
 
 
@@ -71,13 +72,15 @@ def current_rounds(counties) -> dict[int, SurveyRound]:
     return found
 
 
-def county_values(survey_round, county: Region, now) -> dict[int, int]:
-    """The county's 合计 of the live table, from the rollups (column 33 derived as the build
-    derives it)."""
+def totals(counted: dict[str, dict]) -> dict[int, int]:
+    """A county's 合计 of the live table from its villages' rollups (column 33 derived as the
+    build derives it)."""
+    sums = dict.fromkeys(KEYS, 0)
+    for village in counted.values():
+        for key in KEYS:
+            sums[key] += village[key]
     values = dict.fromkeys(COLUMNS, 0)
-    for counted in village_counts(survey_round, county.prefix, now).values():
-        for column in STORED:
-            values[column] += counted[str(column)]
+    values.update({int(key): value for key, value in sums.items()})
     values[33] = values[6] + values[9] - values[29] - values[32]
     return values
 
@@ -99,10 +102,12 @@ def unit_rows(user, region: Region, children: list[Region]) -> list[UnitRow]:
         )
         counties = {county.pk: county for county in county_list}
         owner = {county.pk: county.parent_id for county in counties.values()}
-    for county_pk, survey_round in current_rounds(list(counties)).items():
+    rounds = current_rounds(list(counties))
+    counted = counties_counts(rounds, counties, region.prefix, now)
+    for county_pk, survey_round in sorted(rounds.items(), key=lambda kv: counties[kv[0]].code):
         row = rows[owner[county_pk]]
         row.rounds.append(survey_round)
-        for column, value in county_values(survey_round, counties[county_pk], now).items():
+        for column, value in totals(counted[county_pk]).items():
             row.values[column] += value
     collection = latest_collection(user, region)
     if collection is not None:

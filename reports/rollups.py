@@ -248,3 +248,44 @@ def differences(survey_round, region: Region) -> list[str]:
                     f"recomputed {value}"
                 )
     return found
+
+
+def counties_counts(rounds: dict[int, object], counties: dict[int, Region], prefix: str, now):
+    """Each county's villages with their current rollup values under its own round (``rounds``
+    county pk → round), for many counties at once: three queries for the whole ``prefix``
+    (a city or the province) when the rollups are current; a county with any stale village is
+    read (and refreshed) by ``village_counts``."""
+    areas = list(Region.objects.filter(code__startswith=prefix).values_list("pk", "code"))
+    versions = dict(
+        VillageVersion.objects.filter(village__code__startswith=prefix).values_list(
+            "village_id", "version"
+        )
+    )
+    wanted = {county_pk: basis(survey_round) for county_pk, survey_round in rounds.items()}
+    round_county = {survey_round.pk: county_pk for county_pk, survey_round in rounds.items()}
+    current: dict[tuple[int, int], dict] = {}
+    for round_id, village_id, version, rollup_basis, valid_until, values in (
+        VillageRollup.objects.filter(survey_round_id__in=list(round_county))
+        .values_list("survey_round_id", "village_id", "version", "basis", "valid_until", "values")
+        .iterator(chunk_size=5000)
+    ):
+        county_pk = round_county[round_id]
+        if (
+            version == versions.get(village_id, 0)
+            and rollup_basis == wanted[county_pk]
+            and (valid_until is None or valid_until > now)
+        ):
+            current[(county_pk, village_id)] = values
+    by_county: dict[str, list[tuple[int, str]]] = {}
+    for pk, code in areas:
+        by_county.setdefault(code[:6], []).append((pk, code))
+    found: dict[int, dict[str, dict]] = {}
+    for county_pk, county in counties.items():
+        if county_pk not in rounds:
+            continue
+        mine = by_county.get(county.prefix, [])
+        if all((county_pk, pk) in current for pk, _ in mine):
+            found[county_pk] = {code: current[(county_pk, pk)] for pk, code in mine}
+        else:
+            found[county_pk] = village_counts(rounds[county_pk], county.prefix, now)
+    return found

@@ -5,7 +5,7 @@ from django import forms
 from django.db.models import Q
 
 from regions.choices import SEE_IDENTITY, Level
-from regions.models import Region
+from regions.filters import RegionChoiceFilter
 from regions.scoping import has_capability
 
 from .choices import FlushKind, Funding, Occupancy, TechType, ToiletKind, ToiletStatus
@@ -13,28 +13,16 @@ from .identity import normalize_id_number
 from .models import Household, Toilet
 
 
-def _visible_regions(level):
-    def queryset(request):
-        if request is None:
-            return Region.objects.none()
-        return Region.objects.visible_to(request.user).filter(level=level)
-
-    return queryset
-
-
 class HouseholdFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label="搜索", method="search", help_text="户主、身份证号、电话、村、村民小组"
     )
-    township = django_filters.ModelChoiceFilter(
+    township = RegionChoiceFilter(
         label="乡镇",
-        queryset=_visible_regions(Level.TOWNSHIP),
-        to_field_name="code",
+        level=Level.TOWNSHIP,
         field_name="village__parent",
     )
-    village = django_filters.ModelChoiceFilter(
-        label="行政村", queryset=_visible_regions(Level.VILLAGE), to_field_name="code"
-    )
+    village = RegionChoiceFilter(label="行政村", level=Level.VILLAGE)
     group_name = django_filters.CharFilter(label="村民小组", lookup_expr="icontains")
     occupancy = django_filters.ChoiceFilter(label="居住情况", choices=Occupancy.choices)
 
@@ -62,15 +50,12 @@ class HouseholdFilter(django_filters.FilterSet):
 
 class ToiletFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="搜索", method="search", help_text="户主、公厕名称、村")
-    township = django_filters.ModelChoiceFilter(
+    township = RegionChoiceFilter(
         label="乡镇",
-        queryset=_visible_regions(Level.TOWNSHIP),
-        to_field_name="code",
+        level=Level.TOWNSHIP,
         field_name="village__parent",
     )
-    village = django_filters.ModelChoiceFilter(
-        label="行政村", queryset=_visible_regions(Level.VILLAGE), to_field_name="code"
-    )
+    village = RegionChoiceFilter(label="行政村", level=Level.VILLAGE)
     household = django_filters.NumberFilter(
         label="农户", field_name="household_id", widget=forms.HiddenInput
     )
