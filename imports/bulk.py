@@ -71,8 +71,7 @@ class Pipeline:
                 self._failed.set()
                 raise
 
-    @staticmethod
-    def _result(future: Future):
+    def _result(self, future: Future):
         with connection.wrap_database_errors:
             future.result()
 

@@ -142,20 +142,27 @@ class Phases:
     counted in both."""
 
     ROWS = [
-        ("check", "read + check every row (`_check_rows`: reader + `rows.clean_row`)"),
+        ("check", "read + check every row (`_check_rows`: the reading child + `rows.clean_row`)"),
         ("resolve", "resolve villages, households, toilets (`_resolve`)"),
-        ("households", "write households (`_Writer._households`)"),
-        ("toilets", "write toilets (`_Writer._toilets`)"),
-        ("inspections", "write inspections (`_Writer._inspections`)"),
-        ("ledger", "ledger entries and log (`_Writer._ledger`, `findings.decide`)"),
+        ("write", "write (`_Writer.write`, all chunks)"),
+        ("households", "… households (`_Writer._households`)"),
+        ("toilets", "… toilets (`_Writer._toilets`)"),
+        ("inspections", "… inspections (`_Writer._inspections`)"),
+        ("ledger", "… ledger entries and log (`_Writer._ledger`, `findings.decide`)"),
         (
             "copy",
-            "… of the writes: inserting new rows with their history (`bulk.Inserter`: COPY on "
-            "PostgreSQL, `bulk_create` elsewhere)",
+            "… new rows handed to `bulk.Inserter.insert` (PostgreSQL: tuples made and queued "
+            "for the COPY thread; SQLite: `bulk_create`)",
         ),
-        ("history", "… of which history rows (`Inserter._copy_history`, PostgreSQL only)"),
-        ("commit", "commit (the deferred foreign-key checks run here)"),
+        ("history", "… of which history rows' tuples (`Inserter._history_rows`, PostgreSQL)"),
+        (
+            "wait",
+            "… waiting for the COPY thread (`bulk.Pipeline`: the server storing the rows, "
+            "their history and index entries, checking foreign keys, running triggers)",
+        ),
+        ("commit", "commit"),
     ]
+    TOP = ("check", "resolve", "write", "commit")
 
     def __init__(self):
         self.seconds = dict.fromkeys([key for key, _ in self.ROWS], 0.0)
@@ -179,12 +186,14 @@ class Phases:
         patches = [
             (engine, "_check_rows", "check"),
             (engine, "_resolve", "resolve"),
+            (engine._Writer, "write", "write"),
             (engine._Writer, "_households", "households"),
             (engine._Writer, "_toilets", "toilets"),
             (engine._Writer, "_inspections", "inspections"),
             (engine._Writer, "_ledger", "ledger"),
             (bulk.Inserter, "insert", "copy"),
-            (bulk.Inserter, "_copy_history", "history"),
+            (bulk.Inserter, "_history_rows", "history"),
+            (bulk.Pipeline, "_result", "wait"),
         ]
         originals = [(owner, name, getattr(owner, name)) for owner, name, _ in patches]
         for (owner, name, key), (_, _, original) in zip(patches, originals, strict=True):
@@ -244,6 +253,49 @@ def container_check(path) -> float:
     return time.perf_counter() - start
 
 
+class CPU:
+    """CPU seconds spent in a ``with``: by this process (the COPY thread included), by the
+    children that ended meanwhile (the reading child) and by the PostgreSQL backend serving
+    this connection (from /proc, when the server runs on this machine; else None). Unlike
+    wall time, they hardly change with what else the machine runs."""
+
+    def __enter__(self):
+        self._start = self._now()
+        return self
+
+    def __exit__(self, *exc):
+        end = self._now()
+        self.process, self.child, self.server = (
+            None if a is None or b is None else b - a for a, b in zip(self._start, end, strict=True)
+        )
+
+    @staticmethod
+    def _now():
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return time.process_time(), children.ru_utime + children.ru_stime, _backend_cpu()
+
+    def text(self) -> str:
+        server = "unknown" if self.server is None else f"{self.server:.1f} s"
+        return (
+            f"this process {self.process:.1f} s, the reading child {self.child:.1f} s, "
+            f"the PostgreSQL backend {server}"
+        )
+
+
+def _backend_cpu() -> float | None:
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def import_section(args, command_line) -> str:
     from imports.engine import import_ledger
 
@@ -260,10 +312,13 @@ def import_section(args, command_line) -> str:
         read_s = min(calamine_read(path) for _ in range(3))
         check_s = min(container_check(path) for _ in range(3))
         reader_s = min(reader_read(path) for _ in range(2))
+        read_cpu = time.process_time()
+        calamine_read(path)
+        read_cpu = time.process_time() - read_cpu
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         first, second = Phases(), Phases()
         start = time.perf_counter()
-        with first.timing():
+        with first.timing(), CPU() as first_cpu:
             result = import_ledger(path, round_name="2022年摸排")
         import_s = time.perf_counter() - start
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -272,7 +327,7 @@ def import_section(args, command_line) -> str:
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
         start = time.perf_counter()
-        with second.timing():
+        with second.timing(), CPU() as second_cpu:
             again = import_ledger(path, round_name="2022年摸排")
         reimport_s = time.perf_counter() - start
         rss_end = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -297,9 +352,8 @@ def import_section(args, command_line) -> str:
             f"| {label} | {a:.2f} | {100 * a / import_s:.0f} % | {b:.2f} | "
             f"{100 * b / reimport_s:.0f} % |"
         )
-    top = {"copy", "history"}
-    rest_a = import_s - sum(v for k, v in first.seconds.items() if k not in top)
-    rest_b = reimport_s - sum(v for k, v in second.seconds.items() if k not in top)
+    rest_a = import_s - sum(first.seconds[k] for k in Phases.TOP)
+    rest_b = reimport_s - sum(second.seconds[k] for k in Phases.TOP)
     phase_rows.append(
         f"| the rest (vocabulary, round, transaction, logging) | {rest_a:.2f} | "
         f"{100 * rest_a / import_s:.0f} % | {rest_b:.2f} | {100 * rest_b / reimport_s:.0f} % |"
@@ -336,8 +390,12 @@ def import_section(args, command_line) -> str:
         f"before, {rss_after / 1024:.0f} MB after the first import, {rss_end / 1024:.0f} MB after "
         f"the re-import ({'meets' if rss_end / 1024 <= 500 else 'misses'} the 500 MB goal).",
         "",
+        f"CPU seconds (they hardly depend on what else the machine runs): calamine's read "
+        f"{read_cpu:.1f} s; the first import: {first_cpu.text()}; the re-import: "
+        f"{second_cpu.text()}.",
+        "",
         "Where the time goes (wall seconds per phase, timers around the engine's functions in "
-        "the same two runs):",
+        "the same two runs; indented phases are parts of the one above them):",
         "",
         "| phase | first import s | share | re-import s | share |",
         "|---|---:|---:|---:|---:|",
@@ -347,8 +405,10 @@ def import_section(args, command_line) -> str:
     ]
     print(
         f"import: calamine read {read_s:.1f}s, check {check_s:.2f}s, import {import_s:.1f}s "
-        f"({ratio:.2f}× read), re-import {reimport_s:.1f}s, openpyxl read {openpyxl_s:.1f}s"
+        f"({ratio:.2f}× read), re-import {reimport_s:.1f}s ({reratio:.2f}× read), openpyxl "
+        f"read {openpyxl_s:.1f}s"
     )
+    print(f"cpu: calamine {read_cpu:.1f}s; first: {first_cpu.text()}; again: {second_cpu.text()}")
     for line in phase_rows:
         print(line)
     return "\n".join(lines)
