@@ -214,6 +214,17 @@ class DrawForm(forms.Form):
     )
 
 
+class CampaignForm(DrawForm):
+    """A city's or the province's spot-check across its counties: a name, then as a draw."""
+
+    name = forms.CharField(
+        label="抽查名称",
+        max_length=100,
+        help_text="如“2026年上半年市级抽查复核”。",
+    )
+    field_order = ["name", "method", "amount", "seed"]
+
+
 class RecordForm(forms.Form):
     usability = forms.ChoiceField(
         label="使用情况", choices=Usability.choices, widget=forms.RadioSelect

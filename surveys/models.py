@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -373,11 +374,88 @@ class InspectionFlag(models.Model):
         return f"{self.get_kind_display()}：{self.detail}"
 
 
+class SpotCheckCampaignQuerySet(ScopedQuerySet):
+    """A campaign is seen by its unit and the units above it; the counties it checks see only
+    their own sample (through the round), never the campaign's page."""
+
+    scope_lookup = "region__code"
+
+
+class SpotCheckCampaign(models.Model):
+    """A city's or the province's spot-check across the counties below it (市级抽查、省级抽验).
+
+    One ``SpotCheckSample`` per county (its current round), drawn from the campaign's seed.
+    The campaign's unit assigns checkers from other counties and publishes all its samples at
+    once; until then the checked counties see neither the items nor the results.
+    """
+
+    region = models.ForeignKey(
+        Region, verbose_name=_("组织单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    per_village = models.PositiveIntegerField(_("每村抽取户数"), null=True, blank=True)
+    percent = models.PositiveSmallIntegerField(_("抽取比例（%）"), null=True, blank=True)
+    seed = models.BigIntegerField(_("随机种子"))
+    # Counties below the unit that got no sample, with the reason: [{"code", "name", "reason"}].
+    skipped = models.JSONField(_("未抽取的县（区）"), default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(_("公布时间"), null=True, blank=True)
+
+    objects = SpotCheckCampaignQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("市级（省级）抽查")
+        verbose_name_plural = _("市级（省级）抽查")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(per_village__isnull=False, percent__isnull=True)
+                    | models.Q(per_village__isnull=True, percent__isnull=False)
+                ),
+                name="surveys_spotcheckcampaign_one_method",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(percent__isnull=True) | models.Q(percent__lte=100),
+                name="surveys_spotcheckcampaign_percent_range",
+            ),
+            models.UniqueConstraint(
+                fields=["region", "name"], name="surveys_spotcheckcampaign_name_in_region"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("surveys:campaign-detail", args=[self.pk])
+
+    @property
+    def is_published(self) -> bool:
+        return self.published_at is not None
+
+    @property
+    def kind_label(self) -> str:
+        return "省级抽验" if self.region.level == Level.PROVINCE else "市级抽查"
+
+
 class SpotCheckSample(models.Model):
-    """A reproducible random sample of a round's inspections, drawn by the county (抽查)."""
+    """A reproducible random sample of a round's inspections, drawn by the county (抽查), or
+    by a city or the province as part of a ``campaign`` (then the county is the one checked)."""
 
     round = models.ForeignKey(
         SurveyRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="samples"
+    )
+    campaign = models.ForeignKey(
+        SpotCheckCampaign,
+        verbose_name=_("市级（省级）抽查"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="samples",
     )
     per_village = models.PositiveIntegerField(_("每村抽取户数"), null=True, blank=True)
     percent = models.PositiveSmallIntegerField(_("抽取比例（%）"), null=True, blank=True)
@@ -403,6 +481,12 @@ class SpotCheckSample(models.Model):
             models.CheckConstraint(
                 condition=models.Q(percent__isnull=True) | models.Q(percent__lte=100),
                 name="surveys_spotchecksample_percent_range",
+            ),
+            # A campaign draws one sample per county, from that county's current round.
+            models.UniqueConstraint(
+                fields=["campaign", "round"],
+                condition=models.Q(campaign__isnull=False),
+                name="surveys_spotchecksample_once_per_campaign",
             ),
         ]
 

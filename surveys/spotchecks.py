@@ -13,6 +13,12 @@ Who may read what:
   township's inspections, and the assignment opens exactly the assigned items and nothing else.
 - Everybody else in the county (townships, inspectors) sees that a sample exists; once it is
   published, they see the items and rates inside their own subtree (``visible_to``).
+
+A city's or the province's campaign (``SpotCheckCampaign``, drawn in ``surveys/campaigns.py``)
+holds one sample per county. There the county is the one being checked: the campaign's unit,
+not the county, is who "manages" the sample (``manages_sample``), its checkers come from other
+counties (``campaign_refusal``), and the county sees the items and rates inside its subtree
+only once the campaign's unit has published them, like a township for a county sample.
 """
 
 import logging
@@ -27,19 +33,28 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from core.users import display_name
-from regions.choices import MANAGE_ROUNDS, Role
+from regions.choices import MANAGE_ROUNDS, MANAGE_SPOTCHECKS, Role
 from regions.models import RoleAssignment
 from regions.scoping import has_capability, scope_of
 
 from .choices import PROBLEM_USABILITY, Usability
-from .models import Inspection, SpotCheckItem, SpotCheckSample, SurveyRound
+from .models import (
+    Inspection,
+    SpotCheckCampaign,
+    SpotCheckItem,
+    SpotCheckSample,
+    SurveyRound,
+)
 
 logger = logging.getLogger(__name__)
 
 # Roles whose people may be sent to re-inspect: the county's inspectors and township staff.
 CHECKER_ROLES = (Role.INSPECTOR, Role.TOWNSHIP)
+# Roles a city or the province may send to another county: inspectors and county staff. Not
+# township staff: a campaign checks the counties' work, and is carried out at county level.
+CAMPAIGN_CHECKER_ROLES = (Role.INSPECTOR, Role.COUNTY)
 # Roles that have anything to do with spot-checks; a surveyor is checked, never checks.
-SPOTCHECK_ROLES = (Role.COUNTY, Role.TOWNSHIP, Role.INSPECTOR)
+SPOTCHECK_ROLES = (Role.COUNTY, Role.TOWNSHIP, Role.INSPECTOR, Role.CITY, Role.PROVINCE)
 
 MAX_SEED = 2**63 - 1  # the seed is stored in a BigIntegerField
 MAX_NOTES = 200
@@ -55,9 +70,12 @@ def can_use_spotchecks(user) -> bool:
 
 
 def can_check(user) -> bool:
-    """Whether the user's role lets them be assigned spot-check items at all."""
+    """Whether the user's role lets them be assigned spot-check items at all (county staff
+    only by a city's or the province's campaign)."""
     scope = scope_of(user)
-    return scope is not None and (scope.role is None or scope.role in CHECKER_ROLES)
+    return scope is not None and (
+        scope.role is None or scope.role in CHECKER_ROLES or scope.role in CAMPAIGN_CHECKER_ROLES
+    )
 
 
 def manages_round(user, survey_round: SurveyRound) -> bool:
@@ -66,6 +84,50 @@ def manages_round(user, survey_round: SurveyRound) -> bool:
         has_capability(user, MANAGE_ROUNDS)
         and SurveyRound.objects.visible_to(user).filter(pk=survey_round.pk).exists()
     )
+
+
+def manages_campaign(user, campaign: SpotCheckCampaign) -> bool:
+    """The campaign's own unit (or the operator): assigns and publishes. A unit above it reads
+    the campaign but does not run it."""
+    scope = scope_of(user)
+    if scope is None or not has_capability(user, MANAGE_SPOTCHECKS):
+        return False
+    return scope.is_global or scope.region.pk == campaign.region_id
+
+
+def manages_sample(user, sample: SpotCheckSample) -> bool:
+    """Who runs this sample and sees its results at once: the county for its own sample, the
+    campaign's unit for a campaign's (the county is then the one checked)."""
+    if sample.campaign_id is not None:
+        return manages_campaign(user, sample.campaign)
+    return manages_round(user, sample.round)
+
+
+def managed_campaigns(user):
+    """The campaigns the user runs (their own unit's)."""
+    scope = scope_of(user)
+    if scope is None or not has_capability(user, MANAGE_SPOTCHECKS):
+        return SpotCheckCampaign.objects.none()
+    if scope.is_global:
+        return SpotCheckCampaign.objects.all()
+    return SpotCheckCampaign.objects.filter(region=scope.region)
+
+
+def results_open(user, prefix: str = "") -> Q:
+    """A filter on samples (``prefix`` "sample__" for items) whose results the user may read
+    inside their subtree: the published ones, the county's own samples for the county, and
+    a campaign's samples for its unit. The API reads through it; pages ask ``manages_sample``."""
+    condition = Q(**{f"{prefix}published_at__isnull": False})
+    if has_capability(user, MANAGE_ROUNDS):
+        condition |= Q(
+            **{
+                f"{prefix}campaign__isnull": True,
+                f"{prefix}round__in": SurveyRound.objects.visible_to(user),
+            }
+        )
+    if has_capability(user, MANAGE_SPOTCHECKS):
+        condition |= Q(**{f"{prefix}campaign__in": managed_campaigns(user)})
+    return condition
 
 
 def samples_visible_to(user):
@@ -95,7 +157,7 @@ def items_shown(sample: SpotCheckSample, user, *, manages: bool | None = None):
     after publication they also see the items inside their own subtree.
     """
     if manages is None:
-        manages = manages_round(user, sample.round)
+        manages = manages_sample(user, sample)
     own = SpotCheckItem.objects.visible_to(user).filter(sample=sample)
     if manages:
         return own
@@ -112,7 +174,7 @@ def result_items(sample: SpotCheckSample, user, *, manages: bool | None = None):
     the sample inside their own subtree (a township sees its own township's rates).
     """
     if manages is None:
-        manages = manages_round(user, sample.round)
+        manages = manages_sample(user, sample)
     items = SpotCheckItem.objects.visible_to(user).filter(sample=sample)
     if manages or sample.is_published:
         return items
@@ -162,6 +224,75 @@ def township_conflict(assignment: RoleAssignment, village_code: str) -> bool:
     return assignment.role == Role.TOWNSHIP and village_code.startswith(assignment.region.prefix)
 
 
+def county_conflict(assignment: RoleAssignment, village_code: str) -> bool:
+    """In a campaign nobody checks their own county: staff placed at or below the checked
+    county. An inspector placed at the city or province belongs to no county."""
+    prefix = assignment.region.prefix
+    return len(prefix) >= 6 and village_code.startswith(prefix[:6])
+
+
+def campaign_candidates(actor, sample: SpotCheckSample):
+    """Role assignments of the people a campaign's unit may send to ``sample``'s county:
+    active inspectors and county staff inside the campaign's region, not of that county."""
+    campaign = sample.campaign
+    return (
+        RoleAssignment.objects.visible_to(actor)
+        .filter(
+            role__in=CAMPAIGN_CHECKER_ROLES,
+            user__is_active=True,
+            region__code__startswith=campaign.region.prefix,
+        )
+        .exclude(region__code__startswith=sample.round.county.prefix)
+        .select_related("user", "region")
+        .order_by("role", "region__code", "user__username")
+    )
+
+
+def campaign_refusal(
+    assignment: RoleAssignment | None, item: SpotCheckItem, campaign: SpotCheckCampaign
+) -> str | None:
+    """Why this person may not re-check this campaign item (Chinese), or None if they may.
+    Like ``checker_refusal``, it must not query (``campaign.region`` loaded)."""
+    label = campaign.kind_label
+    if assignment is None or assignment.role not in CAMPAIGN_CHECKER_ROLES:
+        who = display_name(assignment.user) if assignment else "该用户"
+        return f"{who}不是督导或县级管理员，不能承担{label}。"
+    user = assignment.user
+    name = display_name(user)
+    if not user.is_active:
+        return f"{name}的账号已停用。"
+    if not assignment.region.code.startswith(campaign.region.prefix):
+        return f"该人员不在{campaign.region.name}，不能承担本次{label}。"
+    village_code = item.original.toilet.village.code
+    if county_conflict(assignment, village_code):
+        return f"{name}来自被抽查的县（区），{label}须由其他县（区）的人员承担。"
+    if item.original.surveyor_id == user.pk:
+        return f"{name}是该户的原摸排人，不能抽查自己摸排的户。"
+    return None
+
+
+def candidates_for(actor, sample: SpotCheckSample):
+    """Who the sample's manager may pick as a checker (per item, ``refusal_for`` decides)."""
+    if sample.campaign_id is not None:
+        return campaign_candidates(actor, sample)
+    return checker_candidates(actor, sample.round)
+
+
+def refusal_for(
+    assignment: RoleAssignment | None, item: SpotCheckItem, sample: SpotCheckSample
+) -> str | None:
+    if sample.campaign_id is not None:
+        return campaign_refusal(assignment, item, sample.campaign)
+    return checker_refusal(assignment, item)
+
+
+def village_conflict(sample: SpotCheckSample, assignment: RoleAssignment, village_code) -> bool:
+    """Whether the person may not take a whole village of the sample (their own unit's)."""
+    if sample.campaign_id is not None:
+        return county_conflict(assignment, village_code)
+    return township_conflict(assignment, village_code)
+
+
 def _ensure_manages(actor, survey_round: SurveyRound, message: str) -> None:
     if not has_capability(actor, MANAGE_ROUNDS):
         raise PermissionDenied(message)
@@ -169,11 +300,23 @@ def _ensure_manages(actor, survey_round: SurveyRound, message: str) -> None:
         raise PermissionDenied("不是本县的摸排轮次。")
 
 
+def _ensure_manages_sample(actor, sample: SpotCheckSample, what: str) -> None:
+    """The county runs its own samples; a campaign's unit runs the campaign's."""
+    if sample.campaign_id is None:
+        _ensure_manages(actor, sample.round, f"只有县级管理员可以{what}。")
+    elif not manages_campaign(actor, sample.campaign):
+        campaign = sample.campaign
+        raise PermissionDenied(
+            f"该样本属于{campaign.region.name}组织的{campaign.kind_label}，"
+            f"只有{campaign.region.name}可以{what}。"
+        )
+
+
 def _lock_sample(sample: SpotCheckSample) -> SpotCheckSample:
     """Writes to one sample queue up behind each other, so publishing can't race a result."""
     return (
         SpotCheckSample.objects.select_for_update(of=("self",))
-        .select_related("round__county")
+        .select_related("round__county", "campaign__region")
         .get(pk=sample.pk)
     )
 
@@ -282,7 +425,7 @@ def assign_items(*, actor, items, checker) -> int:
     All or nothing: if the checker may not take one of the items (their own township, their
     own inspection, a result already recorded), nothing is assigned and the message says why.
     """
-    if not has_capability(actor, MANAGE_ROUNDS):
+    if not has_capability(actor, MANAGE_ROUNDS) and not has_capability(actor, MANAGE_SPOTCHECKS):
         raise PermissionDenied("只有县级管理员可以分配抽查任务。")
     items = list(items)
     ids = [item.pk for item in items]
@@ -298,7 +441,7 @@ def assign_items(*, actor, items, checker) -> int:
     if len(sample_ids) != 1 or len(locked) != len(set(ids)):
         raise ValidationError("一次只能分配同一个抽查样本中的户。")
     sample = _lock_sample(locked[0].sample)
-    _ensure_manages(actor, sample.round, "只有县级管理员可以分配抽查任务。")
+    _ensure_manages_sample(actor, sample, "分配抽查任务")
     if sample.is_published:
         raise ValidationError("该抽查样本已公布，不能再分配。")
     done = [item for item in locked if item.checked_at and item.inspector_id != checker.pk]
@@ -309,7 +452,7 @@ def assign_items(*, actor, items, checker) -> int:
     )
     refusals = []
     for item in locked:
-        reason = checker_refusal(assignment, item)
+        reason = refusal_for(assignment, item, sample)
         if reason and reason not in refusals:
             refusals.append(reason)
     if refusals:
@@ -329,7 +472,7 @@ def assign_items(*, actor, items, checker) -> int:
 @transaction.atomic
 def record_result(*, actor, item: SpotCheckItem, usability, categories, notes="") -> SpotCheckItem:
     """The assigned checker records what they found on site; may be corrected until the
-    county publishes. ``differs`` is whether the usability or the set of problem categories
+    county (or the campaign's unit) publishes. ``differs`` is whether the usability or the set of problem categories
     differs from the original inspection as it stands now."""
     sample = _lock_sample(item.sample)
     current = (
@@ -340,7 +483,7 @@ def record_result(*, actor, item: SpotCheckItem, usability, categories, notes=""
     if actor is None or current.inspector_id != actor.pk:
         raise PermissionDenied("只有被分配的抽查人可以录入该户的抽查结果。")
     assignment = RoleAssignment.objects.select_related("user", "region").filter(user=actor).first()
-    if reason := checker_refusal(assignment, current):
+    if reason := refusal_for(assignment, current, sample):
         # e.g. the checker has since been moved to the checked township.
         raise PermissionDenied(reason)
     if sample.is_published:
@@ -382,7 +525,12 @@ def record_result(*, actor, item: SpotCheckItem, usability, categories, notes=""
 def publish_sample(*, actor, sample: SpotCheckSample) -> SpotCheckSample:
     """Make the results visible to the checked townships; results are final from then on."""
     locked = _lock_sample(sample)
-    _ensure_manages(actor, locked.round, "只有县级管理员可以公布抽查结果。")
+    _ensure_manages_sample(actor, locked, "公布抽查结果")
+    if locked.campaign_id is not None:
+        raise ValidationError(
+            f"该样本属于{locked.campaign.kind_label}“{locked.campaign.name}”，"
+            "请在该抽查的页面统一公布各县（区）的结果。"
+        )
     if locked.is_published:
         raise ValidationError(
             f"该抽查样本已于 {timezone.localtime(locked.published_at):%Y-%m-%d %H:%M} 公布。"

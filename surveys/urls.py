@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from .views import coverage, inspections, offline, reconcile, review, rounds, spotchecks, worklist
+from .views import (
+    campaigns,
+    coverage,
+    inspections,
+    offline,
+    reconcile,
+    review,
+    rounds,
+    spotchecks,
+    worklist,
+)
 
 app_name = "surveys"
 
@@ -83,6 +93,13 @@ urlpatterns = [
         "spot-check-items/<int:pk>/",
         spotchecks.SpotCheckItemView.as_view(),
         name="spotcheck-item",
+    ),
+    # Spot-checks across counties (市级抽查、省级抽验)
+    path("spot-check-campaigns/", campaigns.CampaignListView.as_view(), name="campaign-list"),
+    path(
+        "spot-check-campaigns/<int:pk>/",
+        campaigns.CampaignDetailView.as_view(),
+        name="campaign-detail",
     ),
     # Office-made flags and the 回头看 reconciliation
     path("rounds/<int:pk>/flags/", reconcile.FlagListView.as_view(), name="flags"),

@@ -210,14 +210,21 @@ class SpotCheckSampleSerializer(serializers.ModelSerializer):
     county = serializers.CharField(source="round.county.code", read_only=True)
     created_by = DisplayNameField()
     is_published = serializers.BooleanField(read_only=True)
+    seed = serializers.SerializerMethodField(
+        help_text="随机种子；公布前只有组织抽查的单位可见（否则为 null）"
+    )
 
     class Meta:
         model = SpotCheckSample
         fields = [
-            "id", "round", "round_name", "county", "per_village", "percent", "seed",
+            "id", "round", "round_name", "county", "campaign", "per_village", "percent", "seed",
             "created_by", "created_at", "published_at", "is_published",
         ]  # fmt: skip
         read_only_fields = fields
+
+    def get_seed(self, sample) -> int | None:
+        # With the seed, the households to be re-checked could be worked out in advance.
+        return sample.seed if getattr(sample, "results_open", False) else None
 
 
 class SpotCheckItemSerializer(serializers.ModelSerializer):

@@ -1,6 +1,6 @@
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Q
+from django.db.models import BooleanField, Case, Value, When
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
@@ -19,7 +19,7 @@ from core.web.api import (
 )
 from regions.api.permissions import capability_permission
 from regions.choices import INSPECT, MANAGE_ROUNDS, Level
-from regions.scoping import has_capability, scope_of
+from regions.scoping import scope_of
 from surveys import services, spotchecks
 from surveys.filters import InspectionFilter
 from surveys.flags import clear_flag
@@ -234,8 +234,10 @@ class InspectionFlagViewSet(ScopedReadOnlyViewSet):
 
 
 class SpotCheckSampleViewSet(ScopedReadOnlyViewSet):
-    """Spot-check samples (抽查样本) of the rounds the caller sees. Surveyors, who are checked
-    and never check, see none (as on the pages)."""
+    """Spot-check samples (抽查样本) of the rounds the caller sees, the county's own and those of
+    a city's or the province's campaign (``campaign``). The seed is shown to who runs the
+    sample, and to everybody once it is published (as on the pages). Surveyors, who are checked
+    and never check, see none."""
 
     queryset = SpotCheckSample.objects.all()
     serializer_class = SpotCheckSampleSerializer
@@ -247,15 +249,23 @@ class SpotCheckSampleViewSet(ScopedReadOnlyViewSet):
             return SpotCheckSample.objects.none()
         return (
             spotchecks.samples_visible_to(user)
+            .annotate(
+                results_open=Case(
+                    When(spotchecks.results_open(user), then=Value(True)),
+                    default=Value(False),
+                    output_field=BooleanField(),
+                )
+            )
             .select_related("round__county", "created_by")
             .order_by("-created_at", "-id")
         )
 
 
 class SpotCheckItemViewSet(ScopedReadOnlyViewSet):
-    """Sampled inspections and their re-inspection results. The county that owns the round
-    sees its whole samples; others see the items inside their own subtree once the sample is
-    published, plus the items assigned to them to re-check (as on the pages)."""
+    """Sampled inspections and their re-inspection results. Who runs a sample (the county for
+    its own, the city or province for its campaign's) sees it whole; others see the items
+    inside their own subtree once the sample is published, plus the items assigned to them to
+    re-check (as on the pages). A county checked by a campaign sees nothing of it before."""
 
     queryset = SpotCheckItem.objects.all()
     serializer_class = SpotCheckItemSerializer
@@ -265,13 +275,8 @@ class SpotCheckItemViewSet(ScopedReadOnlyViewSet):
         user = self.request.user
         if not spotchecks.can_use_spotchecks(user):
             return SpotCheckItem.objects.none()
-        managed = (
-            SurveyRound.objects.visible_to(user)
-            if has_capability(user, MANAGE_ROUNDS)
-            else SurveyRound.objects.none()
-        )
         own = SpotCheckItem.objects.visible_to(user).filter(
-            Q(sample__published_at__isnull=False) | Q(sample__round__in=managed)
+            spotchecks.results_open(user, "sample__")
         )
         return (
             (own | spotchecks.items_for_checker(user))

@@ -73,12 +73,19 @@ class SpotCheckListView(SpotCheckMixin, TemplateView):
         samples = (
             spotchecks.samples_visible_to(self.request.user)
             .filter(round=self.round)
-            .select_related("created_by")
+            .select_related("created_by", "campaign__region")
             .annotate(
                 item_count=Count("items"),
                 checked_count=Count("items", filter=Q(items__checked_at__isnull=False)),
             )
         )
+        for sample in samples:
+            # A city's campaign is run by the city, even on the county's own round.
+            sample.managed = (
+                spotchecks.manages_campaign(self.request.user, sample.campaign)
+                if sample.campaign_id
+                else self.manages
+            )
         context.update(
             round=self.round,
             samples=samples,
@@ -127,10 +134,12 @@ class SpotCheckDetailView(SpotCheckMixin, TemplateView):
     def load(self, pk, **kwargs):
         user = self.request.user
         self.sample = get_object_or_404(
-            spotchecks.samples_visible_to(user).select_related("round__county", "created_by"),
+            spotchecks.samples_visible_to(user).select_related(
+                "round__county", "created_by", "campaign__region"
+            ),
             pk=pk,
         )
-        self.manages = spotchecks.manages_round(user, self.sample.round)
+        self.manages = spotchecks.manages_sample(user, self.sample)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -151,20 +160,22 @@ class SpotCheckDetailView(SpotCheckMixin, TemplateView):
             by_village = spotchecks.discrepancy_by_village(sample, user, manages=manages)
             by_surveyor = spotchecks.discrepancy_by_surveyor(sample, user, manages=manages)
         if manages and not sample.is_published:
-            candidates = list(spotchecks.checker_candidates(user, sample.round))
+            candidates = list(spotchecks.candidates_for(user, sample))
             for item in page:
                 item.checker_choices = [
-                    a for a in candidates if spotchecks.checker_refusal(a, item) is None
+                    a for a in candidates if spotchecks.refusal_for(a, item, sample) is None
                 ]
             for row in by_village.rows:
                 row.checker_choices = [
-                    a for a in candidates if not spotchecks.township_conflict(a, row.key)
+                    a for a in candidates if not spotchecks.village_conflict(sample, a, row.key)
                 ]
         context.update(
             sample=sample,
             round=sample.round,
             manages=manages,
             can_assign=manages and not sample.is_published,
+            can_publish=manages and not sample.is_published and sample.campaign_id is None,
+            campaign=sample.campaign,
             shows_results=shows_results,
             shows_seed=manages or sample.is_published,
             page_obj=page,
@@ -178,6 +189,12 @@ class SpotCheckDetailView(SpotCheckMixin, TemplateView):
 
     def post(self, request, *args, **kwargs):
         if not self.manages:
+            if self.sample.campaign_id:
+                campaign = self.sample.campaign
+                raise PermissionDenied(
+                    f"该样本属于{campaign.region.name}组织的{campaign.kind_label}，"
+                    f"由{campaign.region.name}分配和公布。"
+                )
             raise PermissionDenied("只有本县县级管理员可以分配或公布抽查。")
         action = request.POST.get("action")
         try:
@@ -195,11 +212,13 @@ class SpotCheckDetailView(SpotCheckMixin, TemplateView):
     def assign(self, action):
         request, sample = self.request, self.sample
         checker = (
-            spotchecks.checker_candidates(request.user, sample.round)
+            spotchecks.candidates_for(request.user, sample)
             .filter(user_id=_int(request.POST.get("checker")))
             .first()
         )
         if checker is None:
+            if sample.campaign_id:
+                raise ValidationError("请选择抽查人（其他县（区）的督导或县级管理员）。")
             raise ValidationError("请选择抽查人（本县的督导或乡镇审核员）。")
         items = SpotCheckItem.objects.visible_to(request.user).filter(sample=sample)
         if action == "assign_item":
@@ -224,13 +243,13 @@ class MySpotChecksView(SpotCheckMixin, TemplateView):
 
     def check_role(self):
         if not spotchecks.can_check(self.request.user):
-            raise PermissionDenied("抽查任务只分配给督导和乡镇审核员。")
+            raise PermissionDenied("抽查任务只分配给督导、乡镇审核员，以及市级抽查中的县级管理员。")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         items = (
             spotchecks.items_for_checker(self.request.user)
-            .select_related("sample__round", *_ITEM_RELATED)
+            .select_related("sample__round", "sample__campaign__region", *_ITEM_RELATED)
             .order_by("sample_id", "original__toilet__village__code", "id")
         )
         pending, done = [], []
