@@ -14,6 +14,7 @@ from regions.codes import LEVEL_DIGITS
 from regions.models import Region
 from regions.scoping import has_capability, scope_of
 from reports.chain import home_collections
+from surveys.campaigns import campaign_checks_waiting, can_run_campaigns
 from surveys.models import SurveyRound
 from surveys.spotchecks import can_check
 from toilets.models import Household, Toilet
@@ -53,6 +54,8 @@ class HomeView(LoginRequiredMixin, TemplateView):
             can_verify=has_capability(user, VERIFY),
             can_manage_rounds=has_capability(user, MANAGE_ROUNDS),
             can_check=can_check(user),
+            can_run_campaigns=can_run_campaigns(user),
+            campaign_checks=campaign_checks_waiting(user),
         )
         if scope is not None:
             context["ledger_queues"] = home_queues(user)

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
-from regions.choices import MANAGE_SPOTCHECKS, Level
+from regions.choices import MANAGE_SPOTCHECKS, Level, Role
 from regions.models import Region
 from regions.scoping import has_capability, scope_of
 
@@ -272,3 +272,17 @@ def publish_campaign(*, actor, campaign: SpotCheckCampaign) -> SpotCheckCampaign
         "spot-check campaign %s published by %s (%s samples)", campaign.pk, actor, len(sample_ids)
     )
     return campaign
+
+
+def campaign_checks_waiting(user) -> int:
+    """How many campaign items county staff were sent to re-check and have not recorded yet
+    (their home page links their worklist; other checkers already have the link)."""
+    scope = scope_of(user)
+    if scope is None or scope.role != Role.COUNTY:
+        return 0
+    return SpotCheckItem.objects.filter(
+        inspector=user,
+        sample__campaign__isnull=False,
+        sample__published_at__isnull=True,
+        checked_at__isnull=True,
+    ).count()
