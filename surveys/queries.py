@@ -11,6 +11,7 @@ from django.db.models import (
     Count,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     IntegerField,
     OuterRef,
     Q,
@@ -133,30 +134,37 @@ def _group_label():
 
 
 def _worklist_rows(user, survey_round):
-    """The round's toilets with their inspection in the round and the hook's annotations."""
-    own = Inspection.objects.filter(round=survey_round, toilet=OuterRef("pk"))
+    """The round's toilets with their inspection in the round and the hook's annotations.
+
+    The inspection is one LEFT JOIN (at most one per toilet and round, a unique constraint),
+    not a subquery per column and toilet: the page sorts the whole village by it, and
+    correlated subqueries grew with the round's inspections under load."""
     extra = {"recheck": Value(False)}
     for annotations in worklist_annotations.send(survey_round=survey_round):
         extra.update(annotations)
-    return round_toilets(user, survey_round).annotate(
-        group_label=_group_label(),
-        inspection_id=Subquery(own.values("pk")[:1]),
-        inspection_status=Subquery(own.values("status")[:1]),
-        return_reason=Subquery(own.values("return_reason")[:1]),
-        **extra,
-        rank=Case(
-            When(inspection_status=InspectionStatus.RETURNED, then=Value(0)),
-            When(inspection_status__isnull=True, then=Value(1)),
-            When(inspection_status=InspectionStatus.SUBMITTED, then=Value(2)),
-            default=Value(3),
-            output_field=IntegerField(),
-        ),
+    return (
+        round_toilets(user, survey_round)
+        .annotate(own=FilteredRelation("inspections", condition=Q(inspections__round=survey_round)))
+        .annotate(
+            group_label=_group_label(),
+            inspection_id=F("own__id"),
+            inspection_status=F("own__status"),
+            return_reason=F("own__return_reason"),
+            **extra,
+            rank=Case(
+                When(inspection_status=InspectionStatus.RETURNED, then=Value(0)),
+                When(inspection_status__isnull=True, then=Value(1)),
+                When(inspection_status=InspectionStatus.SUBMITTED, then=Value(2)),
+                default=Value(3),
+                output_field=IntegerField(),
+            ),
+        )
     )
 
 
 def worklist_groups(user, survey_round) -> list[dict]:
     """The worklist's groups in heading order, each with its counts over the whole round
-    (``total``, ``todo``, ``returned``, ``done``): one grouped query."""
+    (``total``, ``done`` and one per key of ``WORKLIST_STATUSES``): one grouped query."""
     rows = (
         _worklist_rows(user, survey_round)
         .order_by()
@@ -165,6 +173,8 @@ def worklist_groups(user, survey_round) -> list[dict]:
             total=Count("id"),
             todo=Count("id", filter=WORKLIST_STATUSES["todo"][1]),
             returned=Count("id", filter=WORKLIST_STATUSES["returned"][1]),
+            submitted=Count("id", filter=WORKLIST_STATUSES["submitted"][1]),
+            verified=Count("id", filter=WORKLIST_STATUSES["verified"][1]),
         )
     )
     groups = [
@@ -173,6 +183,8 @@ def worklist_groups(user, survey_round) -> list[dict]:
             "total": row["total"],
             "todo": row["todo"],
             "returned": row["returned"],
+            "submitted": row["submitted"],
+            "verified": row["verified"],
             "done": row["total"] - row["todo"],
         }
         for row in rows
@@ -183,6 +195,12 @@ def worklist_groups(user, survey_round) -> list[dict]:
 def worklist_totals(groups) -> dict:
     """The whole round's counts above the worklist, from ``worklist_groups``."""
     return {k: sum(g[k] for g in groups) for k in ("total", "todo", "returned", "done")}
+
+
+def worklist_count(groups, group="", status="") -> int:
+    """How many rows the worklist's ``group`` and ``status`` filters leave (no search text),
+    from ``worklist_groups``' counts: the page needs no COUNT query of its own."""
+    return sum(g[status or "total"] for g in groups if not group or g["name"] == group)
 
 
 def _group_rank(group_names):

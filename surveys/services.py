@@ -224,7 +224,8 @@ def save_inspection(
     processed = _validate(inspection, categories, photos, confirm_evidence=confirm_evidence)
 
     inspection._history_user = actor  # the edit log names whoever saved, not only the creator
-    if inspection.pk is None:
+    created = inspection.pk is None
+    if created:
         inspection.surveyor = actor
         try:
             with transaction.atomic():
@@ -242,7 +243,10 @@ def save_inspection(
         inspection.status = InspectionStatus.SUBMITTED
         inspection.return_reason = ""
         inspection.save()
-    inspection.categories.set(categories)
+    if not created:
+        inspection.categories.set(categories)
+    elif categories:  # a new record has none to replace: no read of the current ones
+        inspection.categories.add(*categories)
 
     _store_photos(actor=actor, inspection=inspection, processed=processed)
     inspection_saved.send(actor=actor, inspection=inspection)
@@ -258,6 +262,8 @@ def _process_photos(photos) -> list:
 
 
 def _store_photos(*, actor, inspection, processed):
+    if not processed:
+        return  # nothing to add (every write below keeps the count within the limit)
     if inspection.photos.count() + len(processed) > PHOTO_MAX_PER_INSPECTION:
         raise ValidationError({"photos": f"每条记录最多 {PHOTO_MAX_PER_INSPECTION} 张照片。"})
     _create_photo_rows(InspectionPhoto, processed, inspection=inspection, uploaded_by=actor)

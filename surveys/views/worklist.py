@@ -19,6 +19,7 @@ from ..queries import (
     WORKLIST_STATUSES,
     current_round,
     search_worklist,
+    worklist_count,
     worklist_groups,
     worklist_toilets,
     worklist_totals,
@@ -57,7 +58,11 @@ class WorklistView(LoginRequiredMixin, TemplateView):
         rows = search_worklist(
             worklist_toilets(user, survey_round, group_names=names), q, group, status
         )
-        page = Paginator(rows, self.paginate_by).get_page(params.get("page"))
+        paginator = Paginator(rows, self.paginate_by)
+        if not q:
+            # Known from the groups' counts (a COUNT over the village's toilets otherwise).
+            paginator.count = worklist_count(groups, group, status)
+        page = paginator.get_page(params.get("page"))
         toilets = list(page.object_list)
         by_name = {g["name"]: g for g in groups}
         totals = worklist_totals(groups)

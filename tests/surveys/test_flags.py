@@ -4,6 +4,7 @@ reviewers clear flags for good, and the review page shows each user only its own
 import hashlib
 import io
 import math
+import random
 from datetime import timedelta
 from decimal import Decimal
 
@@ -156,6 +157,48 @@ def test_it_flags_earlier_saves_when_a_later_one_completes_the_burst(tree, users
     third = inspection(survey, users.surveyor, village=tree.v1, at=start + timedelta(seconds=40))
     refresh_flags(third)
     assert kinds(first) == kinds(second) == kinds(third) == {FlagKind.BURST}
+
+
+def test_a_long_burst_names_for_each_save_the_most_saves_in_one_minute(tree, users, survey):
+    """An account saving every few seconds for minutes (as under load): after each save, every
+    save's flag names the largest number of saves that fit one minute with it, counted here by
+    hand over all of them; saves with too few neighbours have none."""
+    rng = random.Random(16)
+    start = timezone.now() - timedelta(hours=1)
+    offsets, at = [], 0.0
+    while at < 200:
+        offsets.append(at)
+        at += rng.choice([1, 2, 3, 4, 6, 10, 30])
+    offsets += [400, 500, 520]  # alone, then two in a minute: no burst
+    rows = []
+    for offset in offsets:
+        rows.append(
+            inspection(
+                survey, users.surveyor, village=tree.v1, at=start + timedelta(seconds=offset)
+            )
+        )
+        refresh_flags(rows[-1])
+
+    def by_hand(mine):
+        return max(
+            sum(1 for t in offsets if begin <= t <= begin + 60)
+            for begin in offsets
+            if mine - 60 <= begin <= mine
+        )
+
+    details = dict(
+        InspectionFlag.objects.filter(kind=FlagKind.BURST).values_list("inspection_id", "detail")
+    )
+    counts = set()
+    for row, offset in zip(rows, offsets, strict=True):
+        members = by_hand(offset)
+        counts.add(members)
+        if members >= 3:
+            assert details[row.pk] == f"同一账号 60 秒内连续保存了 {members} 条摸排记录"
+        else:
+            assert row.pk not in details
+    # Different counts side by side: neighbours were rewritten as the burst grew.
+    assert {1, 2} < counts and len(counts) >= 6
 
 
 # REUSED_PHOTO -----------------------------------------------------------------------------
