@@ -584,6 +584,7 @@ class _Writer:
     def write(self):
         rows = self.plan.rows
         self.survey_round = self.plan.survey_round or self._create_round()
+        self._read_registered()
         total = len(rows)
         if self.pipeline is None:
             for start in range(0, total, CHUNK):
@@ -656,11 +657,53 @@ class _Writer:
     def _write_chunk(self, start: int, rows: list[LedgerRow]):
         household_pks = self._households(rows)
         toilet_pks = self._toilets(start, rows, household_pks)
-        # Only toilets registered before this import can have inspections and entries to
-        # look up: a toilet it creates is one row's, and that row is being written now.
-        registered = [pk for pk in self.plan.toilets[start : start + len(rows)] if pk is not None]
-        inspections, changed = self._inspections(rows, toilet_pks, registered)
-        self._ledger(rows, toilet_pks, inspections, changed, registered)
+        inspections, changed = self._inspections(rows, toilet_pks)
+        self._ledger(rows, toilet_pks, inspections, changed)
+
+    def _read_registered(self):
+        """The round's inspections and the ledger's entries of the toilets registered before
+        the import, read once for all chunks: a toilet is one row's, so no chunk's writes
+        change what another chunk reads here. A toilet the import creates has neither."""
+        # toilet → (pk, usability, partner name, local day inspected, category codes)
+        self.found_inspections: dict[int, tuple] = {}
+        self.found_entries: dict[int, list[LedgerEntry]] = defaultdict(list)
+        self.entry_categories: dict[int, set[str]] = defaultdict(set)
+        self.moved_entries: set[int] = set()
+        registered = [pk for pk in self.plan.toilets if pk is not None]
+        if not registered:
+            return
+        none: frozenset[str] = frozenset()
+        for chunk in _chunks(registered) if self.plan.survey_round is not None else ():
+            found = Inspection.objects.filter(
+                round=self.plan.survey_round, toilet_id__in=_among(chunk)
+            )
+            categories = defaultdict(set)
+            for inspection_id, code in Inspection.categories.through.objects.filter(
+                inspection__in=found
+            ).values_list("inspection_id", "problemcategory_id"):
+                categories[inspection_id].add(code)
+            # The day in the current time zone, as timezone.localdate() tells it, worked out
+            # by the database: loading 100,000 aware datetimes is slow.
+            for pk, toilet_id, usability, partner, day in found.annotate(
+                day=TruncDate("inspected_at")
+            ).values_list("pk", "toilet_id", "usability", "partner_name", "day"):
+                self.found_inspections[toilet_id] = (
+                    pk, usability, partner, day, categories.get(pk, none)
+                )  # fmt: skip
+        # Only the entries a row can touch: the toilet's open one, and the one this round
+        # opened (closed or withdrawn by an earlier import of the same file).
+        for chunk in _chunks(registered):
+            own = [self.found_inspections[t][0] for t in chunk if t in self.found_inspections]
+            for entry in findings.entries_concerned(_among(chunk), _among(own)):
+                self.found_entries[entry.toilet_id].append(entry)
+        # entry → its category codes, one query (a prefetch would send a placeholder per entry)
+        entry_pks = [e.pk for group in self.found_entries.values() for e in group]
+        for chunk in _chunks(entry_pks):
+            for entry_id, code in LedgerEntry.categories.through.objects.filter(
+                ledgerentry_id__in=_among(chunk)
+            ).values_list("ledgerentry_id", "problemcategory_id"):
+                self.entry_categories[entry_id].add(code)
+            self.moved_entries |= findings.moved_entries(chunk)
 
     def _changed(self, model, wanted, names: list[str], target) -> list:
         """The rows among ``wanted`` (pks) whose ``names`` differ from ``target(pk, current
@@ -793,27 +836,11 @@ class _Writer:
 
     # Inspections
 
-    def _inspections(self, rows, toilet_pks, registered) -> tuple[list[int], list[bool]]:
+    def _inspections(self, rows, toilet_pks) -> tuple[list[int], list[bool]]:
         """The round's inspection of each row's toilet (ids), created or brought in line
-        with the row; ``changed`` says per row whether the finding is new or changed.
-        ``registered``: the rows' toilets that were there before the import."""
+        with the row; ``changed`` says per row whether the finding is new or changed."""
         survey_round = self.survey_round
-        # toilet → (pk, usability, partner name, local day inspected, category codes)
-        existing: dict[int, tuple] = {}
-        if self.plan.survey_round is not None and registered:
-            self._sync()
-            found = Inspection.objects.filter(round=survey_round, toilet_id__in=_among(registered))
-            categories = defaultdict(set)
-            for inspection_id, code in Inspection.categories.through.objects.filter(
-                inspection__in=found
-            ).values_list("inspection_id", "problemcategory_id"):
-                categories[inspection_id].add(code)
-            # The day in the current time zone, as timezone.localdate() tells it, worked out
-            # by the database: loading 100,000 aware datetimes is slow.
-            for pk, toilet_id, usability, partner, day in found.annotate(
-                day=TruncDate("inspected_at")
-            ).values_list("pk", "toilet_id", "usability", "partner_name", "day"):
-                existing[toilet_id] = (pk, usability, partner, day, categories[pk])
+        existing = self.found_inspections
         ids: list[int | None] = [None] * len(rows)
         changed_flags = [False] * len(rows)
         new: list[tuple[int, tuple]] = []
@@ -886,29 +913,14 @@ class _Writer:
 
     # The ledger
 
-    def _ledger(self, rows, toilet_pks, inspections, changed, registered):
+    def _ledger(self, rows, toilet_pks, inspections, changed):
         """Open, update, close or withdraw each toilet's entry so that the ledger says what
         the row says, as ``findings.decide`` says. An entry that has been through the close-out
         workflow in the system keeps the state the workflow gave it: the import only updates
         its finding."""
-        by_toilet: dict[int, list[LedgerEntry]] = defaultdict(list)
-        round_inspections = {pk for pk in inspections if pk is not None}
-        # Only the entries a row can touch: the toilet's open one, and the one this round
-        # opened (closed or withdrawn by an earlier import of the same file).
-        if registered:  # (a toilet the import created has no entries but the import's)
-            self._sync()
-            entries = findings.entries_concerned(_among(registered), _among(round_inspections))
-            for entry in entries:
-                by_toilet[entry.toilet_id].append(entry)
-        # entry → its category codes, one query (a prefetch would send a placeholder per entry)
-        entry_categories: dict[int, set[str]] = defaultdict(set)
-        entry_pks = [e.pk for group in by_toilet.values() for e in group]
-        for chunk in _chunks(entry_pks):
-            for entry_id, code in LedgerEntry.categories.through.objects.filter(
-                ledgerentry_id__in=_among(chunk)
-            ).values_list("ledgerentry_id", "problemcategory_id"):
-                entry_categories[entry_id].add(code)
-        moved = findings.moved_entries(e.pk for group in by_toilet.values() for e in group)
+        by_toilet = self.found_entries
+        entry_categories = self.entry_categories
+        moved = self.moved_entries
         new_entries: list[tuple[int, tuple]] = []
         new_logs: list[tuple[str, str]] = []  # (state, note) of each new entry's log row
         updates: dict[int, LedgerEntry] = {}
