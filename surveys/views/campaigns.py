@@ -54,9 +54,13 @@ class CampaignListView(CampaignMixin, TemplateView):
     def get_context_data(self, form=None, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        rows = campaigns.campaigns_visible_to(user).annotate(
-            county_count=Count("samples", distinct=True),
-            item_count=Count("samples__items"),
+        rows = (
+            campaigns.campaigns_visible_to(user)
+            .annotate(
+                county_count=Count("samples", distinct=True),
+                item_count=Count("samples__items"),
+            )
+            .order_by("-created_at", "-id")
         )
         page = Paginator(rows, CAMPAIGNS_PER_PAGE).get_page(self.request.GET.get("page"))
         can_run = campaigns.can_run_campaigns(user)
