@@ -171,6 +171,7 @@ class World:
         )  # fmt: skip
         # Made before the crawl's "before" state is taken (a stamped submission counts in it).
         self.collection, self.delivery = crawl_collection(self), crawl_delivery(self)
+        self.campaign = crawl_campaign(self)
 
 
 # Each object route's parameters, from the other county's world.
@@ -222,6 +223,7 @@ SAMPLES = {
     "dispatch:problem-close": lambda w: [{"pk": crawl_work_problem(w).pk}],
     "dispatch:problem-reopen": lambda w: [{"pk": crawl_work_problem(w).pk}],
     "dispatch:problem-evidence": lambda w: [{"pk": crawl_work_problem(w).evidence.get().pk}],
+    "surveys:campaign-detail": lambda w: [{"pk": crawl_campaign(w).pk}],
 }
 # Routes whose one ``pk`` is an object of this kind (by the route's name).
 BY_PK = {
@@ -522,3 +524,22 @@ def crawl_delivery(world):
     return Delivery.objects.create(
         collection=collection, region=world.county, submission=final, delivered_by=officer
     )
+
+
+def crawl_campaign(world):
+    """The crawlers' own city's spot-check campaign (市级抽查) with a sample of the demo county:
+    a county never reads the campaign's page, even one that checks it, nor a sibling's sample."""
+    from surveys.models import SpotCheckCampaign
+
+    existing = SpotCheckCampaign.objects.filter(region=world.county.parent).first()
+    if existing is not None:
+        return existing
+    officer = get_user_model().objects.get(username="county")
+    campaign = SpotCheckCampaign.objects.create(
+        region=world.county.parent, name="钦州市抽查", per_village=1, seed=1, created_by=officer
+    )
+    sample = SpotCheckSample.objects.create(
+        round=world.round, campaign=campaign, per_village=1, seed=2, created_by=officer
+    )
+    SpotCheckItem.objects.create(sample=sample, original=world.inspection)
+    return campaign
