@@ -466,3 +466,29 @@ def test_it_leaves_county_samples_as_they_were(city, users, tree):
     assert not spotchecks.manages_sample(city.city, own)
     assert SpotCheckSample.objects.filter(round=city.round_a).count() == 2
     assert SpotCheckItem.objects.filter(sample=own).count() == 3
+
+
+def test_the_city_assigns_items_on_the_sample_page(city, users, tree, as_user):
+    campaign = draw(city)
+    a = sample_of(campaign, tree.county)
+    client = as_user(city.city)
+    url = reverse("surveys:spotcheck-detail", args=[a.pk])
+    page = client.get(url)
+    assert page.status_code == 200 and page.context["manages"] and page.context["can_assign"]
+    assert not page.context["can_publish"]  # published with the campaign
+    item = page.context["items"][0]
+    offered = {choice.user_id for choice in item.checker_choices}
+    assert users.outsider.pk in offered and users.inspector.pk not in offered
+    client.post(url, {"action": "assign_item", "item": item.pk, "checker": users.outsider.pk})
+    item.refresh_from_db()
+    assert item.inspector == users.outsider
+    village = tree.v3.code
+    client.post(
+        url, {"action": "assign_village", "village": village, "checker": city.city_inspector.pk}
+    )
+    assert (
+        a.items.filter(
+            original__toilet__village__code=village, inspector=city.city_inspector
+        ).count()
+        == 2
+    )
