@@ -6,7 +6,7 @@ from django.contrib import admin
 
 from core.web.admin import ReadOnlyAdmin
 
-from .models import Briefing, RankingFormula, WorkProblem, WorkProblemLog
+from .models import Briefing, RankingFormula, UnitBriefing, WorkProblem, WorkProblemLog
 
 
 @admin.register(Briefing)
@@ -15,9 +15,15 @@ class BriefingAdmin(ReadOnlyAdmin):
     list_filter = ["kind"]
 
 
+@admin.register(UnitBriefing)
+class UnitBriefingAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "kind", "period_start", "period_end", "edition", "generated_at"]
+    list_filter = ["kind"]
+
+
 @admin.register(RankingFormula)
 class RankingFormulaAdmin(ReadOnlyAdmin):
-    list_display = ["county", "coverage", "closeout", "overdue", "discrepancy", "updated_at"]
+    list_display = ["region", "coverage", "closeout", "overdue", "discrepancy", "updated_at"]
 
 
 @admin.register(WorkProblem)

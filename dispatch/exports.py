@@ -3,7 +3,7 @@
 from core.xlsx import write_xlsx
 
 from .figures import LEAD_COUNTS, WORK_PROBLEM_COUNTS
-from .models import Briefing
+from .models import Briefing, UnitBriefing
 
 HEADERS = [
     "名次",
@@ -77,24 +77,49 @@ def _work_problems(row: dict) -> list:
     return [row.get(key, "—") for key in WORK_PROBLEM_COUNTS]
 
 
-def briefing_xlsx(briefing: Briefing) -> bytes:
+def _ranking(row: dict) -> list:
+    if row["place"] is None:  # a unit where no county has a round yet (市级、省级通报)
+        return ["未排名", row["name"], "—", "—", "—", "—", "—"]
+    parts = row["components"]
+    return [
+        f"{row['place']}（并列）" if row["tied"] else row["place"],
+        row["name"],
+        float(row["score"]),
+        float(parts["coverage"]),
+        float(parts["closeout"]),
+        float(parts["overdue"]),
+        float(parts["discrepancy"]),
+    ]
+
+
+def _unit_columns(briefing, row: dict) -> list:
+    """A city's or province's briefing: the row's round(s) and its delivery."""
+    if not isinstance(briefing, UnitBriefing):
+        return []
+    if briefing.row_label == "市":
+        rounds = f"{row['briefed']}/{row['counties']}"
+    else:
+        rounds = "；".join(row["rounds"]) or "未开展摸排"
+    delivery = row["delivery"]
+    if delivery is None:
+        state = "—"
+    else:
+        state = delivery["label"] + ("（逾期）" if delivery["late"] else "")
+    return [rounds, state]
+
+
+def briefing_xlsx(briefing: Briefing | UnitBriefing) -> bytes:
     data = briefing.data
     rows = []
     for row in data["rows"]:
-        parts = row["components"]
         rows.append(
             [
-                f"{row['place']}（并列）" if row["tied"] else row["place"],
-                row["name"],
-                float(row["score"]),
-                float(parts["coverage"]),
-                float(parts["closeout"]),
-                float(parts["overdue"]),
-                float(parts["discrepancy"]),
+                *_ranking(row),
                 _moved(data["change"].get(row["code"])),
                 *_figures(row),
                 _lead_change(data["change"].get(row["code"])),
                 *_work_problems(row),
+                *_unit_columns(briefing, row),
             ]
         )
     total = data["total"]
@@ -120,8 +145,22 @@ def briefing_xlsx(briefing: Briefing) -> bytes:
             ]
         )
     rows.append(["数据截至", briefing.cutoff])
-    return write_xlsx(briefing.get_kind_display(), HEADERS, rows)
+    headers = HEADERS
+    if isinstance(briefing, UnitBriefing):
+        rounds = "开展摸排的县（区）" if briefing.row_label == "市" else "当前轮次"
+        headers = [HEADERS[0], briefing.row_label, *HEADERS[2:], rounds, "汇总表报送"]
+        collection = data.get("collection")
+        if collection:
+            rows.insert(
+                -1,
+                ["汇总任务", f"{collection['name']}（{collection['deadline']} 截止）"],
+            )
+    return write_xlsx(briefing.get_kind_display(), headers, rows)
 
 
-def filename(briefing: Briefing) -> str:
+def unit_briefing_xlsx(briefing: UnitBriefing) -> bytes:
+    return briefing_xlsx(briefing)
+
+
+def filename(briefing: Briefing | UnitBriefing) -> str:
     return f"{briefing.title}.xlsx"

@@ -103,10 +103,12 @@ def _by_township(queryset, lookup, **aggregates):
     }
 
 
-def compute(survey_round, county, start, cutoff) -> tuple[list[dict], dict]:
-    """Rows (one per township, in code order) and the total row, as plain dicts of ints."""
+def compute(survey_round, county, start, cutoff, summary=None) -> tuple[list[dict], dict]:
+    """Rows (one per township, in code order) and the total row, as plain dicts of ints.
+    ``summary``: the county's table at ``cutoff`` when the caller has it (the city's briefing
+    reads it through the rollups), else the full build."""
     prefix = county.prefix
-    summary = build_summary(survey_round, county, cutoff)
+    summary = summary or build_summary(survey_round, county, cutoff)
     period = Q(inspected_at__gte=start)
     inspections = _by_township(
         Inspection.objects.filter(

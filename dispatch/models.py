@@ -14,7 +14,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from regions.scoping import ScopedQuerySet
+from regions.choices import Level
+from regions.codes import ancestor_codes
+from regions.scoping import ScopedQuerySet, scope_of
 from surveys.models import SurveyRound
 
 from .choices import EvidenceKind, WorkProblemCategory, WorkProblemState
@@ -33,7 +35,16 @@ DEFAULT_WEIGHTS = {
 
 class BriefingKind(models.TextChoices):
     WEEK = "week", "周通报"
+    HALF_MONTH = "half", "半月通报"
     MONTH = "month", "月通报"
+
+
+def period_label(kind: str, start, end) -> str:
+    if kind == BriefingKind.MONTH:
+        return f"{end.year}年{end.month}月"
+    if kind == BriefingKind.HALF_MONTH:
+        return f"{end.year}年{end.month}月{'上' if start.day == 1 else '下'}半月"
+    return f"{start.month}月{start.day}日—{end.month}月{end.day}日"
 
 
 class CountyScopedQuerySet(ScopedQuerySet):
@@ -46,10 +57,17 @@ class CountyScopedQuerySet(ScopedQuerySet):
         return scope.prefix[:6]
 
 
+class FormulaQuerySet(CountyScopedQuerySet):
+    scope_lookup = "region__code"
+
+
 class RankingFormula(models.Model):
-    county = models.OneToOneField(
+    """The weights a unit ranks the units below it by: a county its townships, a city its
+    counties, a province its cities (one formula per unit)."""
+
+    region = models.OneToOneField(
         "regions.Region",
-        verbose_name=_("县（区）"),
+        verbose_name=_("单位"),
         on_delete=models.PROTECT,
         related_name="ranking_formula",
     )
@@ -76,14 +94,14 @@ class RankingFormula(models.Model):
     )
     updated_at = models.DateTimeField(_("修改时间"), auto_now=True)
 
-    objects = CountyScopedQuerySet.as_manager()
+    objects = FormulaQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("排名公式")
         verbose_name_plural = _("排名公式")
 
     def __str__(self):
-        return f"{self.county} 排名公式"
+        return f"{self.region} 排名公式"
 
     def weights(self) -> dict[str, Decimal]:
         return {name: getattr(self, name) for name in DEFAULT_WEIGHTS}
@@ -157,13 +175,108 @@ class Briefing(models.Model):
 
     @property
     def title(self) -> str:
-        s, e = self.period_start, self.period_end
-        if self.kind == BriefingKind.MONTH:
-            label = f"{e.year}年{e.month}月"
-        else:
-            label = f"{s.month}月{s.day}日—{e.month}月{e.day}日"
+        label = period_label(self.kind, self.period_start, self.period_end)
         edition = f"（第{self.edition}版）" if self.edition > 1 else ""
         return f"{self.county.name}农村户厕问题摸排整改{self.get_kind_display()}·{label}{edition}"
+
+
+# Briefings of a city or a province (counties, or cities, as rows) ---------------------------
+
+
+class UnitBriefingQuerySet(ScopedQuerySet):
+    """A city's or the province's briefing is read by the unit and everybody above it, and is
+    sent down (通报) to the units below down to the counties: a county or city user (manager or
+    inspector) reads the briefings of the units above it. A township or a village does not —
+    its briefing is its county's."""
+
+    scope_lookup = "region__code"
+
+    def visible_to(self, user):
+        scope = scope_of(user)
+        if scope is None:
+            return self.none()
+        if scope.is_global:
+            return self.all()
+        seen = models.Q(region__code__startswith=scope.prefix)
+        if scope.region.level in (Level.COUNTY, Level.CITY):
+            seen |= models.Q(region__code__in=ancestor_codes(scope.region.code))
+        return self.filter(seen)
+
+    def update(self, **kwargs):
+        raise ValueError("briefings are immutable")
+
+    def delete(self):
+        raise ValueError("briefings are immutable")
+
+    delete.queryset_only = True
+
+
+class UnitBriefing(models.Model):
+    """A city's briefing with one row per county (the province's: one per city), each with the
+    figures of its current round at the cut-off, its delivery in the unit's latest collection,
+    and its place by the unit's formula. Immutable, in numbered editions, as ``Briefing``."""
+
+    region = models.ForeignKey(
+        "regions.Region", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("类型"), max_length=8, choices=BriefingKind.choices)
+    period_start = models.DateField(_("起始日期"))
+    period_end = models.DateField(_("截止日期"))
+    edition = models.PositiveSmallIntegerField(_("版次"), default=1)
+    cutoff = models.DateTimeField(_("数据截至"))
+    generated_at = models.DateTimeField(_("生成时间"))
+    generated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("生成人"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text=_("空：按计划自动生成"),
+    )
+    previous = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    data = models.JSONField(_("通报数据"))
+    formula = models.JSONField(_("排名公式"))
+
+    objects = UnitBriefingQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("市级、省级调度通报")
+        verbose_name_plural = _("市级、省级调度通报")
+        ordering = ["-period_end", "-edition", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "kind", "period_start", "period_end", "edition"],
+                name="dispatch_unitbriefing_one_edition",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(period_end__gte=models.F("period_start")),
+                name="dispatch_unitbriefing_period_in_order",
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("briefings are immutable")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("briefings are immutable")
+
+    @property
+    def title(self) -> str:
+        label = period_label(self.kind, self.period_start, self.period_end)
+        edition = f"（第{self.edition}版）" if self.edition > 1 else ""
+        return f"{self.region.name}农村户厕问题摸排整改{self.get_kind_display()}·{label}{edition}"
+
+    @property
+    def row_label(self) -> str:
+        return "市" if self.region.level == Level.PROVINCE else "县（区）"
 
 
 # The work-process problem register (工作推进中存在的问题) ---------------------------------

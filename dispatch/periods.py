@@ -2,6 +2,8 @@
 
 - A weekly briefing (周通报) covers Saturday to Friday, the week that ends on the Friday the
   progress is reported (每周五下午), generated on that Friday at 15:00.
+- A half-monthly briefing (半月通报, seed 004: 每半月排名) covers the 1st–15th or the 16th to the
+  month's end; it is generated on demand only (no schedule).
 - A monthly briefing (月通报) covers the calendar month, generated on its last working day
   (Monday–Friday) at 15:00. Public holidays and 调休 working weekends are not known to the
   system: a month whose last weekday is a holiday still gets its briefing on that day.
@@ -30,8 +32,19 @@ def month_of(day: datetime.date) -> tuple[datetime.date, datetime.date]:
     return day.replace(day=1), day.replace(day=last)
 
 
+def half_month_of(day: datetime.date) -> tuple[datetime.date, datetime.date]:
+    first, last = month_of(day)
+    if day.day <= 15:
+        return first, day.replace(day=15)
+    return day.replace(day=16), last
+
+
 def period_of(kind: str, day: datetime.date) -> tuple[datetime.date, datetime.date]:
-    return month_of(day) if kind == BriefingKind.MONTH else week_of(day)
+    if kind == BriefingKind.MONTH:
+        return month_of(day)
+    if kind == BriefingKind.HALF_MONTH:
+        return half_month_of(day)
+    return week_of(day)
 
 
 def last_working_day(day: datetime.date) -> datetime.date:

@@ -10,14 +10,14 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
-from regions.choices import MANAGE_ROUNDS, Level, Role
+from regions.choices import MANAGE_BRIEFINGS, MANAGE_ROUNDS, Level, Role
 from regions.models import Region
 from regions.scoping import has_capability, scope_of
 from surveys.choices import RoundStatus
 from surveys.models import SurveyRound
 
-from . import figures, periods, ranking
-from .models import DEFAULT_WEIGHTS, Briefing, BriefingKind, RankingFormula
+from . import figures, periods, ranking, units
+from .models import DEFAULT_WEIGHTS, Briefing, BriefingKind, RankingFormula, UnitBriefing
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,19 @@ def can_read(user) -> bool:
     return scope.role != Role.SURVEYOR and scope.region.level != Level.VILLAGE
 
 
+def reads_unit_briefings(user) -> bool:
+    """Whether the user reads any city's or province's briefings: a county, city or province
+    user (the 通报 is sent down to the counties), or a global one."""
+    scope = scope_of(user)
+    if scope is None or not can_read(user):
+        return False
+    return scope.region is None or scope.region.level in (
+        Level.COUNTY,
+        Level.CITY,
+        Level.PROVINCE,
+    )
+
+
 def managed_county(user) -> Region | None:
     """The county whose briefings and formula ``user`` manages: a county-level user with the
     round-managing capability (县级管理员). A superuser manages through the admin."""
@@ -50,11 +63,27 @@ def managed_county(user) -> Region | None:
     return scope.region if scope.region.level == Level.COUNTY else None
 
 
+def managed_unit(user) -> Region | None:
+    """The city or province whose briefings (counties, or cities, as rows) and formula ``user``
+    manages: a 市级/省级管理员 placed there (MANAGE_BRIEFINGS)."""
+    scope = scope_of(user)
+    if scope is None or scope.region is None or not has_capability(user, MANAGE_BRIEFINGS):
+        return None
+    return scope.region if scope.region.level in (Level.CITY, Level.PROVINCE) else None
+
+
+def ranking_unit(user) -> Region | None:
+    """The unit whose ranking formula ``user`` sets: its county, city or province."""
+    return managed_county(user) or managed_unit(user)
+
+
 def _ensure_manages(actor, county: Region) -> None:
-    scope, managed = scope_of(actor), managed_county(actor)
+    scope, managed = scope_of(actor), ranking_unit(actor)
     if not (
         (scope is not None and scope.is_global) or (managed is not None and managed.pk == county.pk)
     ):
+        if county.level in (Level.CITY, Level.PROVINCE):
+            raise PermissionDenied(f"只有{county.name}的管理员可以执行此操作。")
         raise PermissionDenied("只有本县（区）的县级管理员可以执行此操作。")
 
 
@@ -62,7 +91,7 @@ def _ensure_manages(actor, county: Region) -> None:
 
 
 def weights_of(county: Region) -> dict[str, Decimal]:
-    formula = RankingFormula.objects.filter(county=county).first()
+    formula = RankingFormula.objects.filter(region=county).first()
     return formula.weights() if formula is not None else dict(DEFAULT_WEIGHTS)
 
 
@@ -89,7 +118,7 @@ def clean_weights(data: dict) -> dict[str, Decimal]:
 def save_formula(*, actor, county: Region, weights: dict) -> RankingFormula:
     _ensure_manages(actor, county)
     cleaned = clean_weights(weights)
-    formula, _ = RankingFormula.objects.select_for_update().get_or_create(county=county)
+    formula, _ = RankingFormula.objects.select_for_update().get_or_create(region=county)
     before = formula.weights()
     for name, value in cleaned.items():
         setattr(formula, name, value)
@@ -210,14 +239,116 @@ def generate_briefing(*, actor, county: Region, kind: str, now=None, day=None) -
     return briefing
 
 
-def generate_scheduled(kind: str, now=None) -> list[Briefing]:
+def generate_scheduled(kind: str, now=None) -> list[Briefing | UnitBriefing]:
     """The schedule's run: a briefing of ``kind`` for every county with an open or recently
-    closed round; one county's failure is logged and does not stop the others."""
+    closed round, then for the cities and provinces above them (counties, or cities, as
+    rows); one unit's failure is logged and does not stop the others."""
+    given = now
     now = now or timezone.now()
     made = []
-    for county in briefed_counties(now):
+    counties = list(briefed_counties(now))
+    for county in counties:
         try:
             made.append(generate_briefing(actor=None, county=county, kind=kind, now=now))
         except Exception:
             logger.exception("briefing of %s for %s failed", kind, county)
+    above = Region.objects.filter(
+        code__in=units.parent_codes(counties), level__in=[Level.CITY, Level.PROVINCE]
+    )
+    # Cities first, then provinces (a province's figures do not depend on its cities' briefings,
+    # but this is the order they are read in).
+    for unit in sorted(above, key=lambda r: (r.level == Level.PROVINCE, r.code)):
+        try:
+            made.append(generate_unit_briefing(actor=None, region=unit, kind=kind, now=given))
+        except Exception:
+            logger.exception("briefing of %s for %s failed", kind, unit)
     return made
+
+
+# Briefings of a city or a province --------------------------------------------------------
+
+
+def previous_unit_briefing(region, kind, period_start) -> UnitBriefing | None:
+    return (
+        UnitBriefing.objects.filter(region=region, kind=kind, period_end__lt=period_start)
+        .order_by("-period_end", "-edition", "-id")
+        .first()
+    )
+
+
+def generate_unit_briefing(*, actor, region: Region, kind: str, now=None, day=None) -> UnitBriefing:
+    """The briefing of a city (counties as rows) or a province (cities as rows) for the period
+    of ``kind`` containing ``day``, as ``generate_briefing`` makes a county's: counted up to the
+    period's end or ``now``; the schedule (``actor`` None) returns its own earlier briefing of
+    the period; a user always makes a new edition.
+
+    ``now`` None is "now": the counties' tables are then read through the rollups (the live
+    table at the moment of generation); a given ``now`` or a past period reads the full build
+    at the cut-off."""
+    if kind not in BriefingKind.values:
+        raise ValidationError({"kind": "未知的通报类型。"})
+    if region.level not in (Level.CITY, Level.PROVINCE):
+        raise ValidationError("市级、省级调度通报只能为市或省生成。")
+    if actor is not None:
+        _ensure_manages(actor, region)
+    live = now is None
+    now = now or timezone.now()
+    start, end = periods.period_of(kind, day or timezone.localdate(now))
+    if start > timezone.localdate(now):
+        raise ValidationError("不能生成尚未开始的期间的通报。")
+    with transaction.atomic():
+        # One writer at a time per unit, so editions are numbered without gaps or clashes.
+        Region.objects.select_for_update().filter(pk=region.pk).first()
+        same_period = UnitBriefing.objects.filter(
+            region=region, kind=kind, period_start=start, period_end=end
+        )
+        if actor is None:
+            scheduled = same_period.filter(generated_by__isnull=True).first()
+            if scheduled is not None:
+                return scheduled
+        edition = (same_period.aggregate(n=Max("edition"))["n"] or 0) + 1
+        cutoff = periods.cutoff_for(end, now)
+        rows, total, collection = units.compute(
+            region, periods.start_of_day(start), cutoff, live=live and cutoff == now
+        )
+        if not any(row["briefed"] for row in rows):
+            raise ValidationError(
+                f"{region.name}下辖各县（区）都还没有开始摸排轮次，无法生成调度通报。"
+            )
+        weights = weights_of(region)
+        ranked = units.rank(rows, weights)
+        previous = previous_unit_briefing(region, kind, start)
+        briefing = UnitBriefing(
+            region=region,
+            kind=kind,
+            period_start=start,
+            period_end=end,
+            edition=edition,
+            cutoff=cutoff,
+            generated_at=now,
+            generated_by=actor,
+            previous=previous,
+            data={
+                "rows": ranked,
+                "total": total,
+                "change": units.change(ranked, previous.data["rows"] if previous else None),
+                "collection": collection,
+                "lead_answer_days": figures.answer_days(),
+            },
+            formula={
+                "weights": {k: str(v) for k, v in weights.items()},
+                "text": ranking.formula_text(weights),
+            },
+        )
+        briefing.save()
+    logger.info(
+        "unit briefing %s of %s (%s %s–%s, edition %s) generated by %s",
+        briefing.pk,
+        region,
+        kind,
+        start,
+        end,
+        edition,
+        actor or "schedule",
+    )
+    return briefing

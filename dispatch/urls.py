@@ -14,6 +14,11 @@ urlpatterns = [
     path("mine/", views.Mine.as_view(), name="mine"),
     path("<int:pk>/", views.BriefingDetail.as_view(), name="detail"),
     path("<int:pk>/xlsx/", views.BriefingXlsx.as_view(), name="xlsx"),
+    # A city's (counties as rows) or the province's (cities as rows) briefings.
+    path("units/", views.UnitBriefingList.as_view(), name="units"),
+    path("units/generate/", views.UnitGenerate.as_view(), name="unit-generate"),
+    path("units/<int:pk>/", views.UnitBriefingDetail.as_view(), name="unit"),
+    path("units/<int:pk>/xlsx/", views.UnitBriefingXlsx.as_view(), name="unit-xlsx"),
     # The work-process problem register (工作推进中存在的问题).
     path("problems/", views.ProblemList.as_view(), name="problems"),
     path("problems/new/", views.ProblemForm.as_view(), name="problem-create"),

@@ -3,6 +3,7 @@ register (``problems``)."""
 
 from .briefings import BriefingDetail, BriefingList, BriefingXlsx, FormulaEdit, Generate, Mine
 from .problems import EvidenceFile, ProblemDetail, ProblemForm, ProblemList, ProblemMove
+from .units import UnitBriefingDetail, UnitBriefingList, UnitBriefingXlsx, UnitGenerate
 
 __all__ = [
     "BriefingDetail",
@@ -16,4 +17,8 @@ __all__ = [
     "ProblemForm",
     "ProblemList",
     "ProblemMove",
+    "UnitBriefingDetail",
+    "UnitBriefingList",
+    "UnitBriefingXlsx",
+    "UnitGenerate",
 ]

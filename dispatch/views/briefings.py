@@ -19,6 +19,8 @@ from ..exports import briefing_xlsx, filename
 from ..forms import FormulaForm, GenerateForm
 from ..models import Briefing, BriefingKind, RankingFormula
 
+# What a unit's formula ranks (its rows), by the unit's level.
+ROWS_WORD = {Level.COUNTY: "乡镇", Level.CITY: "县（区）", Level.PROVINCE: "市"}
 NO_ACCESS = "调度通报供县、乡镇、督导及上级查看，村级摸排员账号不能查看。"
 
 
@@ -56,6 +58,8 @@ class BriefingList(ReaderMixin, ListView):
         county = services.managed_county(self.request.user)
         context.update(
             county=county,
+            unit=services.managed_unit(self.request.user),
+            reads_units=services.reads_unit_briefings(self.request.user),
             generate_form=GenerateForm() if county else None,
             kinds=BriefingKind.choices,
             kind=self.request.GET.get("kind", ""),
@@ -123,19 +127,21 @@ class FormulaEdit(ReaderMixin, View):
     template_name = "dispatch/formula.html"
 
     def county(self):
-        county = services.managed_county(self.request.user)
+        """The unit whose formula this is: the county (townships ranked), or the city or
+        province (counties, or cities, ranked)."""
+        county = services.ranking_unit(self.request.user)
         if county is None:
-            raise PermissionDenied("排名公式由县级管理员设置。")
+            raise PermissionDenied("排名公式由县级、市级或省级管理员设置。")
         return county
 
     def render(self, form, county):
-        formula = RankingFormula.objects.filter(county=county).select_related("updated_by").first()
+        formula = RankingFormula.objects.filter(region=county).select_related("updated_by").first()
         weights = services.weights_of(county)
         return render(
             self.request,
             self.template_name,
             {"form": form, "county": county, "formula": formula,
-             "text": ranking.formula_text(weights)},
+             "text": ranking.formula_text(weights), "rows_word": ROWS_WORD[county.level]},
         )  # fmt: skip
 
     def get(self, request):

@@ -224,6 +224,8 @@ SAMPLES = {
     "dispatch:problem-reopen": lambda w: [{"pk": crawl_work_problem(w).pk}],
     "dispatch:problem-evidence": lambda w: [{"pk": crawl_work_problem(w).evidence.get().pk}],
     "surveys:campaign-detail": lambda w: [{"pk": crawl_campaign(w).pk}],
+    "dispatch:unit": lambda w: [{"pk": crawl_unit_briefing(w).pk}],
+    "dispatch:unit-xlsx": lambda w: [{"pk": crawl_unit_briefing(w).pk}],
 }
 # Routes whose one ``pk`` is an object of this kind (by the route's name).
 BY_PK = {
@@ -524,6 +526,23 @@ def crawl_delivery(world):
     return Delivery.objects.create(
         collection=collection, region=world.county, submission=final, delivered_by=officer
     )
+
+
+def crawl_unit_briefing(world):
+    """Another city's briefing (counties as rows): the crawlers' own city's is sent down to
+    them (通报), another city's is not theirs."""
+    from dispatch.models import UnitBriefing
+
+    province = Region.objects.get(code="450000000000")
+    city = Region.objects.filter(code="450800000000").first() or region(
+        "450800000000", "贵港市", province
+    )
+    now = timezone.now()
+    briefing = UnitBriefing.objects.filter(region=city).first()
+    return briefing or UnitBriefing.objects.create(
+        region=city, kind="week", period_start=now.date(), period_end=now.date(), cutoff=now,
+        generated_at=now, data={"rows": [], "total": {}, "change": {}}, formula={},
+    )  # fmt: skip
 
 
 def crawl_campaign(world):

@@ -48,20 +48,21 @@ def test_beat_schedule_entries():
 
 def test_the_weekly_task_briefs_counties_with_an_open_round(tree, users, register, survey):
     friday = datetime.date(2027, 1, 8)
-    assert tasks.weekly(now=at(friday, 15)) == 1
+    # The county's, then its city's and its province's (counties, cities as rows).
+    assert tasks.weekly(now=at(friday, 15)) == 3
     briefing = Briefing.objects.get()
     assert (briefing.county, briefing.round, briefing.kind) == (tree.county, survey, "week")
     assert (briefing.period_start, briefing.period_end) == (datetime.date(2027, 1, 2), friday)
     assert briefing.generated_by is None
     assert [r["name"] for r in briefing.data["rows"]] == ["沙埠镇", "康熙岭镇"]
     # County B has no round: nothing. A retried run makes nothing twice.
-    assert tasks.weekly(now=at(friday, 15, 5)) == 1
+    assert tasks.weekly(now=at(friday, 15, 5)) == 3
     assert Briefing.objects.count() == 1
 
 
 def test_the_monthly_task_acts_on_the_last_working_day_only(tree, users, register, survey):
     assert tasks.monthly(now=at(datetime.date(2027, 2, 25), 15)) == 0  # Thursday
-    assert tasks.monthly(now=at(datetime.date(2027, 2, 26), 15)) == 1  # last weekday
+    assert tasks.monthly(now=at(datetime.date(2027, 2, 26), 15)) == 3  # last weekday
     briefing = Briefing.objects.get()
     assert briefing.kind == BriefingKind.MONTH
     assert (briefing.period_start, briefing.period_end) == (
@@ -73,14 +74,14 @@ def test_the_monthly_task_acts_on_the_last_working_day_only(tree, users, registe
 
 def test_a_recently_closed_round_is_still_briefed(tree, users, register, survey):
     close_round(actor=users.county, survey_round=survey)
-    assert tasks.weekly(now=timezone.now() + datetime.timedelta(days=3)) == 1
+    assert tasks.weekly(now=timezone.now() + datetime.timedelta(days=3)) == 3
     assert tasks.weekly(now=timezone.now() + datetime.timedelta(days=60)) == 0
 
 
 def test_the_round_of_another_county_briefs_that_county(tree, users, register, survey):
     SurveyRoundFactory(county=tree.county_b, name="钦北区摸排", status="open")
     friday = datetime.date(2027, 1, 8)
-    assert tasks.weekly(now=at(friday, 15)) == 2
+    assert tasks.weekly(now=at(friday, 15)) == 4  # two counties, their city, the province
     assert set(Briefing.objects.values_list("county__name", flat=True)) == {"钦南区", "钦北区"}
 
 
@@ -126,7 +127,7 @@ def test_the_formula_is_frozen_with_the_briefing(tree, users, register, survey):
     weights = {"coverage": "20", "closeout": "80", "overdue": "1", "discrepancy": "10"}
     formula = save_formula(actor=users.county, county=tree.county, weights=weights)
     assert formula.updated_by == users.county
-    assert RankingFormula.objects.get(county=tree.county).closeout == 80
+    assert RankingFormula.objects.get(region=tree.county).closeout == 80
     second = generate_briefing(actor=users.county, county=tree.county, kind="week")
     assert second.formula["weights"]["closeout"] == "80.00"
     first.refresh_from_db()

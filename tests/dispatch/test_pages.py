@@ -141,7 +141,7 @@ def test_the_formula_page(as_user, users, tree):
     assert page.status_code == 200 and "尚未设置，使用默认权重" in page.content.decode()
     data = {"coverage": "30", "closeout": "70", "overdue": "2", "discrepancy": "10"}
     assert client.post(reverse("dispatch:formula"), data).status_code == 302
-    formula = RankingFormula.objects.get(county=tree.county)
+    formula = RankingFormula.objects.get(region=tree.county)
     assert (formula.coverage, formula.closeout, formula.updated_by) == (30, 70, users.county)
     refused = client.post(reverse("dispatch:formula"), {**data, "overdue": "5000"})
     assert refused.status_code == 200 and "权重须在 0 到 1000 之间" in refused.content.decode()

@@ -1,0 +1,116 @@
+"""Pages of the briefings of a city (counties as rows) or the province (cities as rows): the
+list, a briefing (printable), its spreadsheet, and generating one. Read through
+``UnitBriefing.objects.visible_to``: the unit and everybody above it, and the counties and
+cities below it, which the 通报 is sent down to; another city's briefing is a 404."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views import View
+from django.views.generic import ListView
+
+from core.responses import attachment
+from regions.scoping import scope_of
+
+from .. import ranking, services
+from ..exports import filename, unit_briefing_xlsx
+from ..forms import GenerateForm
+from ..models import BriefingKind, UnitBriefing
+from .briefings import ReaderMixin
+
+
+class UnitReaderMixin(ReaderMixin):
+    def briefings(self):
+        return UnitBriefing.objects.visible_to(self.request.user).select_related("region")
+
+
+def own_unit(user):
+    scope = scope_of(user)
+    return scope.region if scope is not None else None
+
+
+class UnitBriefingList(UnitReaderMixin, ListView):
+    template_name = "dispatch/unit_list.html"
+    context_object_name = "briefings"
+    paginate_by = 20
+
+    def get_queryset(self):
+        qs = self.briefings().select_related("generated_by")
+        kind = self.request.GET.get("kind")
+        if kind in BriefingKind.values:
+            qs = qs.filter(kind=kind)
+        return qs
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        unit = services.managed_unit(self.request.user)
+        context.update(
+            unit=unit,
+            generate_form=GenerateForm() if unit else None,
+            kinds=BriefingKind.choices,
+            kind=self.request.GET.get("kind", ""),
+        )
+        return context
+
+
+class UnitGenerate(UnitReaderMixin, View):
+    def post(self, request):
+        unit = services.managed_unit(request.user)
+        if unit is None:
+            raise PermissionDenied("只有市级、省级管理员可以生成本级调度通报。")
+        form = GenerateForm(request.POST)
+        if not form.is_valid():
+            messages.error(request, "请选择通报类型。")
+            return redirect("dispatch:units")
+        try:
+            briefing = services.generate_unit_briefing(
+                actor=request.user, region=unit, kind=form.cleaned_data["kind"]
+            )
+        except ValidationError as exc:
+            messages.error(request, "；".join(exc.messages))
+            return redirect("dispatch:units")
+        messages.success(request, f"已生成“{briefing.title}”。")
+        return redirect("dispatch:unit", pk=briefing.pk)
+
+
+class UnitBriefingDetail(UnitReaderMixin, View):
+    def get(self, request, pk):
+        briefing = get_object_or_404(
+            self.briefings().select_related("generated_by", "previous"), pk=pk
+        )
+        unit = own_unit(request.user)
+        # The reader's own county (city) is marked in the table, with what would lift it.
+        own_code = unit.code if unit is not None else ""
+        change = briefing.data.get("change", {})
+        rows = [
+            {**row, "change": change.get(row["code"]), "own": row["code"] == own_code}
+            for row in briefing.data["rows"]
+        ]
+        mine = next((row for row in rows if row["own"]), None)
+        advice = None
+        if mine is not None and mine["place"] is not None:
+            ranked = [row for row in briefing.data["rows"] if row["place"] is not None]
+            advice = ranking.move_up(mine, ranked, briefing.formula["weights"])
+        return render(
+            request,
+            "dispatch/unit_detail.html",
+            {
+                "briefing": briefing,
+                "rows": rows,
+                "total": briefing.data["total"],
+                "formula": briefing.formula,
+                "labels": ranking.COMPONENTS,
+                "lead_answer_days": briefing.data.get("lead_answer_days"),
+                "collection": briefing.data.get("collection"),
+                "row_label": briefing.row_label,
+                "unit_table": True,
+                "mine": mine,
+                "advice": advice,
+            },
+        )
+
+
+class UnitBriefingXlsx(UnitReaderMixin, View):
+    def get(self, request, pk):
+        briefing = get_object_or_404(self.briefings(), pk=pk)
+        return attachment(unit_briefing_xlsx(briefing), filename(briefing))
