@@ -367,5 +367,132 @@ ids = [int(i) for i in sys.argv[2].split(",")]
 print(Inspection.objects.filter(round_id=int(sys.argv[1]), toilet_id__in=ids).count())
 """
 
+# Per-request server time, in-process ---------------------------------------------------------
+#
+# ``python -m tests.bench_load per-request`` (DATABASE_URL on PostgreSQL): the same seeded county
+# and the same cycle (worklist → form → save) through Django's test client in one process, no
+# server and no load generator: each step's wall time and the CPU it cost in Python and in its
+# PostgreSQL backend (read from /proc). On a machine others share, CPU time is the steadier
+# figure. A few surveyors in turn keep each account saving about every second, as the load run
+# does, so the office-made BURST rule sees what it sees under load.
+
+_PER_REQUEST = """
+import django, os, statistics, sys, time
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+from django.db import connection
+from django.test import Client
+from regions.models import RoleAssignment
+from surveys.models import Inspection, SurveyRound
+cycles, surveyors = int(sys.argv[1]), int(sys.argv[2])
+with connection.cursor() as cursor:
+    cursor.execute("ANALYZE")
+    cursor.execute("SELECT pg_backend_pid()")
+    backend = cursor.fetchone()[0]
+tick = os.sysconf("SC_CLK_TCK")
+def backend_cpu():
+    fields = open(f"/proc/{backend}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / tick
+survey_round = SurveyRound.objects.get(status="open")
+done = set(Inspection.objects.filter(round=survey_round).values_list("toilet_id", flat=True))
+worklist = f"/surveys/worklist/?round={survey_round.pk}"
+users = []
+assignments = RoleAssignment.objects.filter(role="surveyor").select_related("user", "region")
+for a in list(assignments.order_by("user__username"))[:surveyors]:
+    client = Client()
+    client.force_login(a.user)
+    client.get(worklist)  # warm-up: the middleware chain, the templates
+    ids = a.region.toilets.filter(status="active").order_by("-id").values_list("id", flat=True)
+    users.append((client, [t for t in ids if t not in done]))
+queries = {"worklist": 0, "form": 0, "save": 0}
+step = ["worklist"]
+def count(execute, sql, params, many, context):
+    queries[step[0]] += 1
+    return execute(sql, params, many, context)
+connection.execute_wrappers.append(count)
+wall = {k: [] for k in queries}
+python = dict.fromkeys(queries, 0.0)
+postgres = dict.fromkeys(queries, 0.0)
+def timed(name, call, expect):
+    step[0] = name
+    cpu, pg, start = time.process_time(), backend_cpu(), time.perf_counter()
+    response = call()
+    wall[name].append((time.perf_counter() - start) * 1000)
+    python[name] += time.process_time() - cpu
+    postgres[name] += backend_cpu() - pg
+    assert response.status_code == expect, (name, response.status_code)
+for i in range(cycles):
+    client, toilets = users[i % len(users)]
+    toilet = toilets.pop()
+    timed("worklist", lambda: client.get(worklist), 200)
+    url = f"/surveys/rounds/{survey_round.pk}/toilets/{toilet}/inspect/"
+    timed("form", lambda: client.get(url), 200)
+    data = {"household_present": "True", "check_method": "on_site", "usability": "normal",
+            "partner_name": "村干部", "inspected_at": time.strftime("%Y-%m-%dT%H:%M"),
+            "signed": "on"}
+    timed("save", lambda: client.post(url, data), 302)
+for name, times in wall.items():
+    n = len(times)
+    print(name, n, statistics.median(times), 1000 * python[name] / n,
+          1000 * postgres[name] / n, queries[name] / n)
+"""
+
+
+def per_request_main(argv) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m tests.bench_load per-request")
+    parser.add_argument("--households", type=int, default=16_000)
+    parser.add_argument("--cycles", type=int, default=240)
+    parser.add_argument("--surveyors", type=int, default=2)
+    args = parser.parse_args(argv)
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("per-request: DATABASE_URL must point at PostgreSQL (CPU is read per backend)")
+    server, name = url.rsplit("/", 1)[0], "bench_load_per_request"
+    admin = [sys.executable, "-c", _ADMIN_SQL, url]
+    subprocess.run([*admin, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"],
+                   cwd=BASE_DIR, check=True)  # fmt: skip
+    env = _env(f"{server}/{name}")
+    env["ALLOWED_HOSTS"] = "testserver"
+    start = time.perf_counter()
+    _manage(env, "migrate", "--noinput")
+    _manage(env, "seed_demo", "--households", str(args.households))
+    _manage(env, "collectstatic", "--noinput")
+    seeded = time.perf_counter() - start
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", _PER_REQUEST, str(args.cycles), str(args.surveyors)],
+            cwd=BASE_DIR, env=env, check=True, capture_output=True, text=True,
+        )  # fmt: skip
+    finally:
+        subprocess.run([*admin, f"DROP DATABASE IF EXISTS {name}"], cwd=BASE_DIR, check=True)
+    print(
+        f"Command: `python -m tests.bench_load per-request --households {args.households} "
+        f"--cycles {args.cycles} --surveyors {args.surveyors}` with `DATABASE_URL` on "
+        f"PostgreSQL (seeded in {seeded:.0f} s); {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.1f} at the end; measured {time.strftime('%Y-%m-%d')}.\n"
+    )
+    print("| step | requests | wall p50 ms | CPU Python ms | CPU PostgreSQL ms | queries |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for line in result.stdout.strip().splitlines()[-3:]:
+        step, n, p50, python, postgres, queries = line.split()
+        print(
+            f"| {step} | {n} | {float(p50):.0f} | {float(python):.1f} | {float(postgres):.1f} "
+            f"| {float(queries):.1f} |"
+        )
+
+
+_ADMIN_SQL = """
+import sys
+import psycopg
+with psycopg.connect(sys.argv[1], autocommit=True) as connection:
+    for statement in sys.argv[2:]:
+        connection.execute(statement)
+"""
+
 if __name__ == "__main__":
-    sys.exit("run through `python -m tests.bench --only load`")
+    if sys.argv[1:2] == ["per-request"]:
+        per_request_main(sys.argv[2:])
+    else:
+        sys.exit("run through `python -m tests.bench --only load`, or `per-request`")
