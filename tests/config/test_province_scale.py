@@ -28,6 +28,7 @@ PAGES = [
     "reports:progress",
     "dashboards:index",
     "dispatch:list",
+    "dispatch:units",
     "dispatch:problems",
     "toilets:household-list",
     "toilets:toilet-list",

@@ -18,9 +18,11 @@ from dispatch import figures, ranking, tasks
 from dispatch.models import BriefingKind, UnitBriefing
 from dispatch.services import generate_briefing, generate_unit_briefing, save_formula
 from regions.choices import Role
+from regions.models import Region
 from reports import chain
 from reports.build import build_summary
 from surveys.services import open_round
+from tests.config.test_province_scale import COUNTIES, province  # noqa: F401 (a fixture)
 from tests.factories import (
     SurveyRoundFactory,
     ToiletFactory,
@@ -379,3 +381,23 @@ def test_the_pages_read_a_fixed_number_of_queries(
         assert client.get(reverse("dispatch:unit", args=[briefing.pk])).status_code == 200
     with django_assert_max_num_queries(10):
         assert client.get(reverse("dispatch:unit-xlsx", args=[briefing.pk])).status_code == 200
+
+
+def test_a_province_of_36_counties(client, province, django_assert_max_num_queries):  # noqa: F811
+    """6 cities × 6 counties × 300 villages: the province's briefing reads a fixed handful
+    plus nine queries per county, and its pages stay small and bounded."""
+    unit = Region.objects.get(code="450000000000")
+    # Cold, the rollups of every county are computed (the build's queries over each county,
+    # and their writes); warm, each county reads them in three queries.
+    with CaptureQueriesContext(connection) as cold:
+        generate_unit_briefing(actor=province["province"], region=unit, kind="week")
+    assert len(cold) <= 16 + 25 * 6 * COUNTIES
+    with CaptureQueriesContext(connection) as warm:
+        briefing = generate_unit_briefing(actor=province["province"], region=unit, kind="week")
+    assert len(warm) <= 16 + 10 * 6 * COUNTIES
+    assert [row["briefed"] for row in briefing.data["rows"]] == [COUNTIES] * 6
+    client.force_login(province["province"])
+    for url in (reverse("dispatch:units"), reverse("dispatch:unit", args=[briefing.pk])):
+        with django_assert_max_num_queries(12):
+            response = client.get(url)
+        assert response.status_code == 200 and len(response.content) < 100_000
