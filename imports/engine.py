@@ -31,10 +31,10 @@ from rectification import findings
 from rectification.choices import LedgerState
 from rectification.findings import Act
 from rectification.models import LedgerEntry, LedgerLog
-from regions.choices import IMPORT_LEDGER, Level
-from regions.guards import require
+from regions.choices import IMPORT_LEDGER, VERIFY, Level
+from regions.guards import require, training_message
 from regions.models import Region
-from regions.scoping import scope_of
+from regions.scoping import awaits_training, scope_of
 from surveys.choices import (
     PROBLEM_CATEGORIES,
     CheckMethod,
@@ -124,6 +124,9 @@ def import_ledger(
         raise ImportFileError("轮次名称不能超过 100 个字。")
     if actor is not None:
         require(actor, IMPORT_LEDGER, "您没有导入台账的权限。")
+        # An import writes verified inspections: a township reviewer verifies only once trained.
+        if awaits_training(actor, VERIFY):
+            raise PermissionDenied(training_message(VERIFY))
     explicit = county is not None
     county = importer_county(actor, county)
     report = progress or (lambda done, total, message: None)

@@ -437,11 +437,18 @@ class YearRow:
     self_built: int
 
 
-def timetable(plan) -> list[YearRow]:
+def covered(plan, user):
+    """The plan's entries as ``user`` may see them: an entry whose toilet has since moved to
+    another township is not read through this township's plan."""
+    return LedgerEntry.objects.visible_to(user).filter(plans=plan)
+
+
+def timetable(plan, user) -> list[YearRow]:
     """The plan's long-term entries per planned year (路线图、时间表), one aggregate query."""
     government = Q(toilet__funding=Funding.GOVERNMENT, toilet__build_year__isnull=False)
     rows = (
-        plan.entries.filter(problem_class=ProblemClass.HARD)
+        covered(plan, user)
+        .filter(problem_class=ProblemClass.HARD)
         .order_by()
         .values("target_year")
         .annotate(
@@ -469,13 +476,17 @@ def timetable(plan) -> list[YearRow]:
     ]
 
 
-def plan_counts(plan) -> dict:
+def plan_counts(plan, user) -> dict:
     """The covered entries per problem class and how many are closed / unplanned."""
-    row = plan.entries.order_by().aggregate(
-        total=Count("pk"),
-        closed=Count("pk", filter=Q(state=LedgerState.CLOSED)),
-        unclassified=Count("pk", filter=Q(problem_class="")),
-        **{f"c_{c}": Count("pk", filter=Q(problem_class=c)) for c in ProblemClass.values},
+    row = (
+        covered(plan, user)
+        .order_by()
+        .aggregate(
+            total=Count("pk"),
+            closed=Count("pk", filter=Q(state=LedgerState.CLOSED)),
+            unclassified=Count("pk", filter=Q(problem_class="")),
+            **{f"c_{c}": Count("pk", filter=Q(problem_class=c)) for c in ProblemClass.values},
+        )
     )
     row["classes"] = [(c.label, row[f"c_{c}"]) for c in ProblemClass]
     return row

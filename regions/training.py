@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from .choices import MANAGE_TRAINING, NEEDS_TRAINING, ROLE_CAPABILITIES
+from .choices import MANAGE_TRAINING, NEEDS_TRAINING, ROLE_CAPABILITIES, VERIFY
 from .guards import require, training_message
 from .models import RoleAssignment, TrainingRecord, display_name
 from .scoping import awaits_training, forget_scope, has_capability
@@ -134,6 +134,11 @@ def record_trainings(*, actor, users, trained_on, course: str, trainer: str):
     ids = [u.pk for u in users]
     if actor.pk in ids:
         raise PermissionDenied("不能为自己登记培训记录，请由其他管理员登记。")
+    # An untrained reviewer cannot certify others (two of them would open each other's gate).
+    if awaits_training(actor, VERIFY):
+        raise PermissionDenied(
+            "您本人尚未登记岗前培训，不能为他人登记培训记录，请先由县级管理员为您登记。"
+        )
     with transaction.atomic():
         visible = set(
             RoleAssignment.objects.visible_to(actor)

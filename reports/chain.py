@@ -269,7 +269,9 @@ def deliver(*, actor, submission: Submission, collection: Collection) -> Deliver
             "请按要求的模板重新生成后报送。"
         )
     with transaction.atomic():
-        # Locks the unit's deliveries to this collection: two senders queue here.
+        # Two senders of the unit queue on the collection's row (the unit may have no
+        # delivery yet to lock), then read its deliveries.
+        Collection.objects.select_for_update().filter(pk=collection.pk).first()
         live = list(
             Delivery.objects.select_for_update()
             .filter(collection=collection, region=unit)

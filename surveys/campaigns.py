@@ -13,7 +13,7 @@ import secrets
 from collections import defaultdict
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
@@ -194,15 +194,19 @@ def draw_campaign(*, actor, name, per_village=None, percent=None, seed=None) -> 
             "无法抽取。"
         )
 
-    campaign = SpotCheckCampaign.objects.create(
-        region=unit,
-        name=name,
-        per_village=per_village,
-        percent=percent,
-        seed=seed,
-        skipped=skipped,
-        created_by=actor,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: a same-named draw committed meanwhile
+            campaign = SpotCheckCampaign.objects.create(
+                region=unit,
+                name=name,
+                per_village=per_village,
+                percent=percent,
+                seed=seed,
+                skipped=skipped,
+                created_by=actor,
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"name": "本单位已有同名的抽查，请换一个名称。"}) from exc
     for survey_round, own_seed, chosen in drawn:
         sample = SpotCheckSample.objects.create(
             round=survey_round,

@@ -120,8 +120,10 @@ class PlanDetailView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         plan = _plan_or_404(user, self.kwargs["pk"])
-        entries = plan.entries.select_related(*ENTRY_RELATED).order_by(
-            "toilet__village__code", "toilet__household__head_name", "pk"
+        entries = (
+            plans.covered(plan, user)
+            .select_related(*ENTRY_RELATED)
+            .order_by("toilet__village__code", "toilet__household__head_name", "pk")
         )
         year = self.request.GET.get("year", "")
         if year:
@@ -142,8 +144,8 @@ class PlanDetailView(LoginRequiredMixin, TemplateView):
         context.update(
             plan=plan,
             sections=[(label, getattr(plan, name)) for name, label, _hint in plans.SECTIONS],
-            counts=plans.plan_counts(plan),
-            timetable=plans.timetable(plan),
+            counts=plans.plan_counts(plan, user),
+            timetable=plans.timetable(plan, user),
             page_obj=page,
             paginator=page.paginator,
             is_paginated=page.has_other_pages(),
@@ -387,8 +389,8 @@ class PlanReviewView(LoginRequiredMixin, View):
                 "plan": plan,
                 "form": form,
                 "sections": [(label, getattr(plan, name)) for name, label, _h in plans.SECTIONS],
-                "counts": plans.plan_counts(plan),
-                "timetable": plans.timetable(plan),
+                "counts": plans.plan_counts(plan, self.request.user),
+                "timetable": plans.timetable(plan, self.request.user),
             },
         )
 

@@ -435,7 +435,7 @@ def test_the_plan_lists_its_long_term_entries_by_planned_year(
     long_term(e_self, users, year + 2)
     move(entries["e2"], "plan", users.township, plan=plan_data())  # short term
     plan = start(users, survey, tree)
-    rows = plans.timetable(plan)
+    rows = plans.timetable(plan, users.township)
     assert [(r.year, r.total, r.region_plan, r.township_plan, r.self_built) for r in rows] == [
         (year + 1, 2, 1, 1, 0),
         (year + 2, 1, 0, 0, 1),
@@ -710,3 +710,22 @@ def test_the_admin_shows_plans_read_only(client, plan_in):
     client.post(url, {"state": "accepted"})
     plan.refresh_from_db()
     assert plan.state == S.SUBMITTED
+
+
+def test_an_entry_whose_toilet_moved_away_is_not_read_through_the_old_townships_plan(
+    as_user, users, survey, tree, entries
+):
+    """The county moves a covered toilet to another township: the plan keeps the link, but
+    the old township's reviewer no longer reads that household or village through it."""
+    from toilets.models import Household, Toilet
+
+    plan = start(users, survey, tree)
+    moved = entries["e2"].toilet
+    Household.objects.filter(pk=moved.household_id).update(village=tree.v3)
+    Toilet.objects.filter(pk=moved.pk).update(village=tree.v3)
+    page = as_user(users.township).get(reverse("rectification:plan", args=[plan.pk]))
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "赵六" not in body and "坪山村" not in body
+    assert plans.plan_counts(plan, users.township)["total"] == 1
+    assert plans.plan_counts(plan, users.county)["total"] == 2

@@ -176,3 +176,13 @@ def test_the_county_home_shows_how_many_are_untrained(as_user, users, newcomers)
     assert (
         'id="training-callout"' not in as_user(users.surveyor).get(reverse("home")).content.decode()
     )
+
+
+def test_an_untrained_reviewer_certifies_nobody(users, newcomers, tree):
+    """Two untrained reviewers of one township cannot open each other's gate."""
+    other = UserFactory(username="new_t1b", role=(Role.TOWNSHIP, tree.t1), trained=False)
+    with pytest.raises(PermissionDenied, match="您本人尚未登记岗前培训"):
+        training.record_training(actor=newcomers["t1"], user=other,
+                                 trained_on=timezone.localdate(), course="核查业务培训",
+                                 trainer="县农业农村局")  # fmt: skip
+    assert not has_capability(other, "verify")

@@ -5,11 +5,13 @@ versions, stamped and delivered to the province, and what each level may see."""
 import datetime
 import io
 import json
+import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -447,3 +449,38 @@ def test_home_pages_say_where_each_level_stands(as_user, chain_users, collection
     county_b_home = as_user(chain_users["county_b"]).get(reverse("home")).content.decode()
     assert "钦州市要求 2026年5月10日 前报送" in county_b_home and "未上报" in county_b_home
     assert "上报</a>" in county_b_home  # the nav link to the collections
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite locks the whole database for a writer; CI runs this on PostgreSQL",
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_first_deliveries_on_postgresql_exactly_one_lands(
+    chain_users, collection, tables, tree
+):
+    colleague = UserFactory(username="county_a2", role=(Role.COUNTY, tree.county))
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def attempt(actor):
+        try:
+            barrier.wait(timeout=10)
+            chain.deliver(actor=actor, submission=tables["a"], collection=collection)
+            outcomes.append("delivered")
+        except ConflictError:
+            outcomes.append("conflict")
+        except Exception as exc:  # surfaced by the assertion below
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=attempt, args=(who,)) for who in (chain_users["county"], colleague)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["conflict", "delivered"]
+    assert Delivery.objects.filter(region=tree.county).count() == 1
