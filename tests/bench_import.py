@@ -30,45 +30,66 @@ from python_calamine import CalamineWorkbook
 SECTION = "## Ledger import"
 NOTES = """Notes on the ledger import (issue 12, "Speed"):
 
-- The floor is now calamine's read of the same file (what `imports.reader` uses); the
-  reader before it, openpyxl in read-only mode, is still timed once for comparison. With
-  openpyxl the import took 54.4 s and the re-import 54.6 s on PostgreSQL (2026-11-23,
-  2.29× openpyxl's 23.8 s read); with calamine, before this round of work, 32.6 s and
-  26.9 s (16× a 2.0 s read).
-- Profile before (cProfile, `import_ledger` of this file on PostgreSQL, times inflated by
-  the profiler: 45.9 s first import, 48.3 s re-import): checking rows 14.3 s (`clean_row`
-  10.3 s, every cell cleaned afresh), resolving 5.4 s / 10.8 s, writing 20.5 s / 21.8 s,
-  commit 5.7 s. Across both, the single biggest cost was `IN (...)` lookups of 5,000 values
-  each: Django building one placeholder per value and psycopg parsing them client-side
-  (4.6 s of the first import, 14 s of the re-import: `_split_query`,
-  `batch_process_rhs`); then psycopg formatting COPY rows as text (4.1 s) and the history
-  rows' per-value picking (2.3 s).
-- What changed: on PostgreSQL every `IN` over the file's values is one array parameter
-  (`IN (SELECT unnest(%s::bigint[]))`, `engine._among`), in one query instead of chunks of
-  5,000; the command line's households are looked up once (all of them are visible);
-  a ledger entry's categories come from one query instead of a prefetch; `rows.clean_row`
-  remembers each column's cleaned values (up to 4,096 per column, per vocabulary and day —
-  a cell's cleaning depends on nothing else), errors included; COPY is binary, with the
-  column types taken from the model fields, and history rows are picked by one
-  `itemgetter`; the texts of findings and inspections' local days are remembered.
-  Behaviour is unchanged: same rows, same history and log rows, every error of every row,
-  constraints kept (Django's foreign keys stay `DEFERRABLE INITIALLY DEFERRED`).
-- Profile after (cProfile, same file: 27.3 s first import, 18.3 s re-import): the first
-  import is now mostly the database (the COPY and commit rows of the table above): of the
-  COPY time, psycopg's formatting of the 675,000 binary rows is about 2 s and the rest is
-  the server storing the rows, their history and their index entries; the commit runs the
-  deferred foreign-key check of every new row (they may not be switched off). Python's
-  share is mostly checking rows (the reader's own pass over calamine's rows, then
-  `clean_row`, of which the ID number check is about half: every ID number is different,
-  so nothing is remembered). The re-import is Python and reads: checking rows, reading
-  back the county's households, toilets, inspections and entries (one query each) and
-  comparing them as tuples.
-- The 4× goal is missed for both runs on this machine (see the figures above): the
-  database work of the first import alone (COPY + commit) is several times calamine's
-  read. What would remain to try: fewer indexes on the history tables (a schema change),
-  writing the rows of the three big tables in parallel connections (not possible in one
-  transaction), moving the ID number check and the cell cleaning into the reader's single
-  pass over the rows.
+- The figures above were taken on the shared 2-core machine while other engineers ran test
+  suites and benchmarks on it (load average 4–7): wall times vary by a factor of two or
+  more from run to run, which is why the ratio is against calamine's read in the same run and
+  why CPU seconds are given too.
+- History: with openpyxl the import took 54.4 s and the re-import 54.6 s (2026-11-23); with
+  calamine, before the first round of work, 32.6 s and 26.9 s (16× a 2.0 s read); after it,
+  17.5 s and 9.6 s on a quiet machine (13.6× and 7.5×). Since then triggers were added that
+  fire on the import's writes (surveys 0005/0006: an inspection's village follows its
+  toilet; reports 0005: village version counters). Measured again before this round
+  (2026-12-06, same command, machine less busy): 28.5 s and 18.5 s against a 1.8 s read
+  (16.2× and 10.3×); the commit (deferred foreign-key checks) alone 6.9 s.
+- What changed in this round, behaviour unchanged (same rows, history and log rows, every
+  error of every row, all or nothing, scoping):
+  - Reading and checking run side by side: the reading child (`imports.reader`, calamine
+    under a time and memory limit) writes its rows as numbered frames to the temporary file
+    and the import checks each frame as it lands (`os.pread` at its own offset), instead of
+    waiting for the whole sheet. `rows.clean_row` asks the date once a day rather than per
+    row; an ID number whose birth date was already found valid only has its check character
+    worked out (one weighted sum over its bytes), the full check otherwise.
+  - On PostgreSQL the COPYs run in a thread of their own on the same connection
+    (`bulk.Pipeline`): the server stores a chunk's households while Python makes its
+    toilets, and so on; foreign keys are checked as each COPY ends (`SET CONSTRAINTS ALL
+    IMMEDIATE` for the write, every row being written after the rows it refers to) instead
+    of all at the commit, when nothing else could go on. A constraint violation in the
+    thread is raised as Django's `IntegrityError` and refused like one at the commit. Ids are
+    drawn once per table; category and log rows are numbered by the database.
+  - The re-import: `IN` lists go as one text array literal (psycopg adapting 100,000
+    values was seconds); the round's inspections and the ledger's entries of the registered
+    toilets are read once for all chunks (57 queries instead of 150); the local day of an
+    inspection comes from the database (no aware datetimes loaded); a usable row whose
+    finding has not changed skips the ledger decision (`findings.decide` does nothing for
+    it); stored values are compared as lists.
+- Where the first import's time goes now: the PostgreSQL backend. Its CPU for the import is
+  18–21 s against 1.7–2.4 s of CPU for calamine's read, so no change to the import's own
+  code can bring the first import to 4×. Inserting the same 100,000 rows again inside a
+  transaction with `EXPLAIN ANALYZE` (rolled back, busy machine) showed: storing rows with
+  their index entries about 7.6 s (households 1.3 s and their history 0.65 s, toilets 1.2 s
+  and 0.9 s, inspections 2.4 s and 1.0 s, categories 0.2 s), of which the
+  `surveys_inspection_village` row trigger (surveys 0006, one plpgsql call and lookup per
+  inspection) 1.1 s; the reports' statement-level version triggers 0.03–0.05 s each;
+  checking the foreign keys about 7 s (some 1.3 million checks: an inspection has five, each
+  history row one to its user).
+- What would cut the server's work (for the owners of those models, not done here): history
+  rows without a database foreign key to the user (`HistoricalRecords(
+  history_user_db_constraint=False)`: 300,000 checks of one user row per 100,000-row import);
+  the inspection's copy of the village kept without a per-row trigger on insert (1.1 s);
+  fewer indexes on the history tables; a larger `shared_buffers` than the 128 MB of this
+  server.
+- The re-import is mostly reading and checking the file (the reading child is the slower of
+  the two sides) plus about a dozen set-based reads; it writes nothing.
+- Before and after, measured back to back on the same busy machine (load average 4–6, the
+  version before this round from commit a832758): the first import took 47.1 s (13.2× a
+  3.6 s read) before and 46.5 s (12.7× a 3.7 s read) after — on a saturated machine running
+  two things at once gains nothing, and the first import's CPU is what it was (this
+  process about 7 s, the reading child about 4 s, the backend 19–22 s). The re-import's
+  client CPU fell from 9.1–9.3 s to 6.0–6.4 s and its query time from 9.3 s in 150 queries
+  to 4.6 s in 57. On a machine with idle cores (or a database on a server of its own)
+  the overlaps should show in wall time: the first import's
+  write phase is then bounded by the backend's work alone, no longer by it plus Python's,
+  and the check phase by the slower of reading and checking rather than their sum.
 """
 TOWNSHIPS = 20
 VILLAGES = 20
