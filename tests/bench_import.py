@@ -411,12 +411,12 @@ def import_section(args, command_line) -> str:
         f"before, {rss_after / 1024:.0f} MB after the first import, {rss_end / 1024:.0f} MB after "
         f"the re-import ({'meets' if rss_end / 1024 <= 500 else 'misses'} the 500 MB goal).",
         "",
-        f"CPU seconds (they hardly depend on what else the machine runs): calamine's read "
+        f"CPU seconds (less dependent than wall time on what else the machine runs): calamine's read "
         f"{read_cpu:.1f} s; the first import: {first_cpu.text()}; the re-import: "
         f"{second_cpu.text()}.",
         "",
         "Where the time goes (wall seconds per phase, timers around the engine's functions in "
-        "the same two runs; indented phases are parts of the one above them):",
+        "the same two runs; rows that start with … are parts of the write):",
         "",
         "| phase | first import s | share | re-import s | share |",
         "|---|---:|---:|---:|---:|",
