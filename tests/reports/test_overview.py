@@ -104,3 +104,8 @@ def test_the_overview_reads_a_bounded_number_of_queries(
     client.get(reverse("reports:overview"))  # the rollups computed once
     with django_assert_max_num_queries(20):
         assert client.get(reverse("reports:overview")).status_code == 200
+
+
+def test_the_dashboard_above_the_county_points_to_the_overview(as_user, world, tree):
+    body = as_user(world["city"]).get(reverse("dashboards:index")).content.decode()
+    assert "data-above-county" in body and reverse("reports:overview") in body
