@@ -35,6 +35,7 @@ from regions.guards import require
 from regions.models import Region
 from regions.scoping import scope_of
 
+from .build import Row
 from .columns import COLUMNS
 from .models import (
     Collection,
@@ -113,7 +114,7 @@ class UnitTable:
 
     collection: Collection
     units: list[UnitState]
-    rows: list[tuple[str, str, dict[int, int]]] = field(default_factory=list)  # code, name, values
+    rows: list[Row] = field(default_factory=list)
     total: dict[int, int] = field(default_factory=dict)
 
     @property
@@ -124,7 +125,7 @@ class UnitTable:
     def violations(self) -> list[Violation]:
         if self.waiting:
             return []
-        return check_table([(name, values) for _, name, values in self.rows], ("合计", self.total))
+        return check_table([(r.name, r.values) for r in self.rows], ("合计", self.total))
 
     @property
     def used(self) -> list[Delivery]:
@@ -156,21 +157,24 @@ def unit_table(user, collection: Collection, *, today: datetime.date | None = No
     for unit in units:
         if unit.accepted:
             table.rows.append(
-                (unit.region.code, unit.region.name, values_of(unit.delivery.submission.total))
+                Row(unit.region.code, unit.region.name, values_of(unit.delivery.submission.total))
             )
-    table.total = {c: sum(values[c] for _, _, values in table.rows) for c in COLUMNS}
+    table.total = {c: sum(row.values[c] for row in table.rows) for c in COLUMNS}
     return table
 
 
-def sendable_tables(user, collection: Collection) -> list[Submission]:
-    """The user's unit's stamped tables it could deliver to the collection, newest first."""
+def sendable_tables(user, collection: Collection):
+    """The user's unit's stamped tables it could deliver to the collection, newest first (a
+    unit has a few versions per round)."""
     unit = own_unit(user)
     if unit is None or BELOW.get(Level(collection.region.level)) != unit.level:
-        return []
-    tables = Submission.objects.visible_to(user).filter(
-        region=unit, kind=KIND_OF[Level(unit.level)], status=SubmissionStatus.FINAL
+        return Submission.objects.none()
+    return (
+        Submission.objects.visible_to(user)
+        .filter(region=unit, kind=KIND_OF[Level(unit.level)], status=SubmissionStatus.FINAL)
+        .select_related("survey_round", "collection")
+        .order_by("-submitted_at")
     )
-    return list(tables.select_related("survey_round", "collection").order_by("-submitted_at")[:20])
 
 
 def collections_for(user):
@@ -420,7 +424,7 @@ def submit_unit_table(*, actor, collection: Collection, filler_name, filler_phon
                 title=f"{unit.name}{TITLE_SUFFIX}（{collection.name}）",
                 unit=unit.name,
                 row_label=row_label(unit.level),
-                rows=[(row_name, values) for _, row_name, values in table.rows],
+                rows=[(row.name, row.values) for row in table.rows],
                 total=table.total,
                 filler=name,
                 phone=phone,
@@ -440,8 +444,8 @@ def submit_unit_table(*, actor, collection: Collection, filler_name, filler_phon
                 status=SubmissionStatus.FINAL,
                 cutoff=max(d.submission.cutoff for d in table.used) if table.used else now,
                 rows=[
-                    {"code": code_, "name": row_name, "values": stored_values(values)}
-                    for code_, row_name, values in table.rows
+                    {"code": row.code, "name": row.name, "values": stored_values(row.values)}
+                    for row in table.rows
                 ],
                 total=stored_values(table.total),
                 sources={

@@ -133,11 +133,10 @@ class CollectionView(LoginRequiredMixin, View):
             context["accepted"] = sum(1 for u in table.units if u.accepted)
             context["late"] = sum(1 for u in table.units if u.late)
             if not table.waiting:
-                rows = [_Row(code, name, values) for code, name, values in table.rows]
                 context.update(
                     table_context(
                         self.collection,
-                        rows,
+                        table.rows,
                         table.total,
                         table.violations,
                         row_label=row_label(self.collection.region.level),
@@ -172,12 +171,8 @@ class CollectionView(LoginRequiredMixin, View):
                 delivery.visible_note = chain.note_for(user, delivery)
             context["own_deliveries"] = deliveries
             tables = chain.sendable_tables(user, self.collection)
-            if tables:
-                context["deliver_form"] = deliver_form or DeliverForm(
-                    tables=Submission.objects.filter(pk__in=[t.pk for t in tables])
-                    .select_related("survey_round", "collection")
-                    .order_by("-submitted_at")
-                )
+            if deliver_form is not None or tables.exists():
+                context["deliver_form"] = deliver_form or DeliverForm(tables=tables)
         return context
 
     def get(self, request, pk):
@@ -195,10 +190,7 @@ class CollectionView(LoginRequiredMixin, View):
 
     def deliver(self):
         user = self.request.user
-        tables = Submission.objects.filter(
-            pk__in=[t.pk for t in chain.sendable_tables(user, self.collection)]
-        )
-        form = DeliverForm(self.request.POST, tables=tables)
+        form = DeliverForm(self.request.POST, tables=chain.sendable_tables(user, self.collection))
         if not form.is_valid():
             return render(self.request, self.template_name, self.context(deliver_form=form))
         try:
@@ -234,11 +226,6 @@ class CollectionView(LoginRequiredMixin, View):
             f"已生成盖章汇总表第{submission.version}版，核验码 {submission.code}。",
         )
         return redirect(self.collection)
-
-
-class _Row:
-    def __init__(self, code, name, values):
-        self.code, self.name, self.values = code, name, values
 
 
 class DeliveryView(LoginRequiredMixin, View):
