@@ -1,6 +1,7 @@
 from django import forms
 
-from surveys.forms import MultipleFileInput
+# Several files from one input; each is checked by the service (``dispatch.evidence``).
+from surveys.forms import MultiplePhotoField as MultipleFileField
 
 from .choices import WorkProblemCategory
 from .models import DEFAULT_WEIGHTS, BriefingKind, RankingFormula
@@ -24,18 +25,6 @@ class GenerateForm(forms.Form):
 # The work-process problem register -----------------------------------------------------------
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class MultipleFileField(forms.FileField):
-    """Several files from one input; each is checked by the service (``dispatch.evidence``)."""
-
-    widget = MultipleFileInput
-
-    def clean(self, data, initial=None):
-        if not data:
-            return []
-        files = data if isinstance(data, (list, tuple)) else [data]
-        return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
 class WorkProblemForm(forms.Form):

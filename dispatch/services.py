@@ -11,6 +11,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from regions.choices import MANAGE_BRIEFINGS, MANAGE_ROUNDS, Level, Role
+from regions.codes import ancestor_codes
 from regions.models import Region
 from regions.scoping import has_capability, scope_of
 from surveys.choices import RoundStatus
@@ -253,7 +254,8 @@ def generate_scheduled(kind: str, now=None) -> list[Briefing | UnitBriefing]:
         except Exception:
             logger.exception("briefing of %s for %s failed", kind, county)
     above = Region.objects.filter(
-        code__in=units.parent_codes(counties), level__in=[Level.CITY, Level.PROVINCE]
+        code__in={code for county in counties for code in ancestor_codes(county.code)},
+        level__in=[Level.CITY, Level.PROVINCE],
     )
     # Cities first, then provinces (a province's figures do not depend on its cities' briefings,
     # but this is the order they are read in).

@@ -3,7 +3,7 @@ of the province), each the 合计 row of the county briefing of the county's cur
 the same definitions (``figures``), for the same period and cut-off — and, for a city, its
 counties' sums. Rounds belong to counties, so the counties of one city may be in different
 rounds: each county counts in its own current round (the open one, else the latest opened,
-``reports.overview.current_rounds``); a county with no round yet is listed, not ranked.
+``surveys.queries.current_rounds``); a county with no round yet is listed, not ranked.
 
 The 33 columns of a county come from the rollups when the briefing is taken now (its cut-off
 is the moment of generation: the live table, ``reports.rollups``), else from the full build
@@ -22,30 +22,19 @@ from django.utils import timezone
 
 from regions.choices import Level
 from regions.models import Region
-from reports.build import assemble, build_summary, child_rows
-from reports.columns import COLUMNS
+from reports.build import build_summary
+from reports.chain import NOT_DELIVERED
 from reports.models import Collection, Delivery, DeliveryStatus
-from reports.overview import CHILD_LEVEL, current_rounds
-from reports.rollups import STORED, UNPLACED, village_counts
+from reports.overview import CHILD_LEVEL
+from reports.rollups import current_summary
+from surveys.queries import current_rounds
 
 from . import figures, ranking
 
-NOT_DELIVERED = "未上报"
-
 
 def live_summary(survey_round, county: Region, cutoff):
-    """The county's table at ``cutoff`` (now) through the village rollups, as
-    ``reports.rollups.current_summary`` reads it, at the briefing's own cut-off."""
-    children, digits = child_rows(county)
-    per_child: dict[str, dict[int, int]] = {}
-    unplaced: dict[str, int] = {}
-    for code, values in village_counts(survey_round, county.prefix, cutoff).items():
-        child = code[:digits]
-        sums = per_child.setdefault(child, dict.fromkeys(COLUMNS, 0))
-        for column in STORED:
-            sums[column] += values[str(column)]
-        unplaced[child] = unplaced.get(child, 0) + values[UNPLACED]
-    return assemble(survey_round, county, cutoff, children, digits, per_child, unplaced)
+    """The county's table at ``cutoff`` (now) through the village rollups."""
+    return current_summary(survey_round, county, user=None, now=cutoff)
 
 
 def units_below(unit: Region) -> list[Region]:
@@ -179,12 +168,3 @@ def change(ranked: list[dict], previous: list[dict] | None) -> dict[str, dict]:
         [row for row in ranked if row["place"] is not None],
         [row for row in previous if row.get("place") is not None],
     )
-
-
-def parent_codes(counties) -> list[str]:
-    """The codes of the cities and provinces above ``counties`` (by their digits)."""
-    codes = set()
-    for county in counties:
-        codes.add(county.code[:4].ljust(12, "0"))
-        codes.add(county.code[:2].ljust(12, "0"))
-    return sorted(codes)

@@ -118,7 +118,7 @@ def _code(value) -> str:
     return code
 
 
-_ID18 = re.compile(r"\d{17}[\dX]")
+_ID18 = re.compile(r"[0-9]{17}[0-9X]")  # ASCII only: \d also takes full-width digits
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643
 _ID_ZERO = 48 * sum(_ID_WEIGHTS)  # the weighted sum of seventeen "0" characters
 _ID_CHECK = "10X98765432"

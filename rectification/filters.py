@@ -7,7 +7,7 @@ from django.utils import timezone
 from django_filters.widgets import BooleanWidget
 
 from regions.choices import Level
-from regions.filters import RegionChoiceFilter
+from regions.filters import RegionChoiceFilter, scoped
 from surveys.models import ProblemCategory, SurveyRound
 
 from .choices import OVERDUE_STATES, LedgerState, ProblemClass
@@ -30,15 +30,6 @@ class _OverdueWidget(BooleanWidget):
         self.choices = [("", "全部"), ("true", "已逾期"), ("false", "未逾期")]
 
 
-def _scoped(model, **filters):
-    def queryset(request):
-        if request is None:
-            return model.objects.none()
-        return model.objects.visible_to(request.user).filter(**filters)
-
-    return queryset
-
-
 class LedgerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(label="搜索", method="search", help_text="户主、公厕名称、村")
     township = RegionChoiceFilter(
@@ -52,7 +43,7 @@ class LedgerFilter(django_filters.FilterSet):
         field_name="toilet__village",
     )
     round = django_filters.ModelChoiceFilter(
-        label="发现轮次", queryset=_scoped(SurveyRound), field_name="found_in"
+        label="发现轮次", queryset=scoped(SurveyRound), field_name="found_in"
     )
     state = django_filters.ChoiceFilter(label="状态", choices=LedgerState.choices)
     problem_class = django_filters.ChoiceFilter(label="整改类别", choices=ProblemClass.choices)

@@ -44,6 +44,7 @@ from .choices import (
     ProblemClass,
 )
 from .models import LedgerEntry, PlanLog, RectificationPlan
+from .workflow import Transition
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +63,9 @@ SECTIONS = [
 SECTION_FIELDS = [name for name, _label, _hint in SECTIONS]
 
 
-@dataclass(frozen=True)
-class PlanMove:
-    action: str
-    label: str
-    sources: tuple[str, ...]
-    target: str | None  # None: the state stays (saving a draft or a returned plan)
-    capability: str
-
+# A plan's move is a ledger transition without ``needs`` (target None: the state stays, as
+# when saving a draft or a returned plan).
+PlanMove = Transition
 
 PLAN_TRANSITIONS: dict[str, PlanMove] = {
     m.action: m

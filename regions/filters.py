@@ -27,11 +27,13 @@ def too_many(user, level: str) -> bool:
     return _DEPTH[Level(level)] - own > DROPDOWN_DEPTH
 
 
-def visible_regions(level: str):
+def scoped(model, **filters):
+    """A ModelChoiceFilter queryset: the caller's visible rows of ``model``."""
+
     def queryset(request):
         if request is None:
-            return Region.objects.none()
-        return Region.objects.visible_to(request.user).filter(level=level)
+            return model.objects.none()
+        return model.objects.visible_to(request.user).filter(**filters)
 
     return queryset
 
@@ -41,7 +43,7 @@ class RegionChoiceFilter(django_filters.ModelChoiceFilter):
 
     def __init__(self, *args, level: str, **kwargs):
         self.level = level
-        kwargs.setdefault("queryset", visible_regions(level))
+        kwargs.setdefault("queryset", scoped(Region, level=level))
         kwargs.setdefault("to_field_name", "code")
         super().__init__(*args, **kwargs)
 

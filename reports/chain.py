@@ -508,9 +508,8 @@ def home_collections(user) -> list[dict]:
         return []
     today = timezone.localdate()
     found = []
-    for collection in collections_for(user).filter(region__code__in=[unit.code, *_parent(unit)])[
-        :HOME_SHOWN
-    ]:
+    own_and_above = [pk for pk in (unit.pk, unit.parent_id) if pk]
+    for collection in collections_for(user).filter(region_id__in=own_and_above)[:HOME_SHOWN]:
         if collection.region_id == unit.pk:
             table = unit_table(user, collection, today=today)
             found.append(
@@ -540,7 +539,3 @@ def home_collections(user) -> list[dict]:
                 }
             )
     return found
-
-
-def _parent(unit: Region) -> list[str]:
-    return [unit.parent.code] if unit.parent_id else []

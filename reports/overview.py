@@ -6,15 +6,14 @@ cities' counties at a time."""
 
 from dataclasses import dataclass, field
 
-from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from regions.choices import Level
 from regions.models import Region
-from surveys.choices import RoundStatus
 from surveys.models import SurveyRound
+from surveys.queries import current_rounds
 
-from .chain import latest_deliveries
+from .chain import BELOW, latest_deliveries
 from .columns import COLUMNS
 from .models import Collection
 from .rollups import STORED, counties_counts
@@ -23,7 +22,7 @@ PER_PAGE = 20
 # The figures a row shows, by column: 农村厕所总数, 问题户厕, 问题公厕, 已整改户厕, 已整改公厕, 未完成.
 SHOWN = (1, 6, 9, 29, 32, 33)
 KEYS = [str(column) for column in STORED]  # a rollup's stored columns, as its JSON keys
-CHILD_LEVEL = {Level.PROVINCE: Level.CITY, Level.CITY: Level.COUNTY}
+CHILD_LEVEL = BELOW  # the level a city's or a province's rows are at
 
 
 @dataclass
@@ -51,27 +50,6 @@ class UnitRow:
         return [self.values[c] for c in SHOWN]
 
 
-def current_rounds(counties) -> dict[int, SurveyRound]:
-    """Each county's open round, else its latest opened one (one query)."""
-    rounds = (
-        SurveyRound.objects.filter(county__in=counties)
-        .exclude(status=RoundStatus.DRAFT)
-        .select_related("template")
-        .annotate(
-            open_first=Case(
-                When(status=RoundStatus.OPEN, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by("county_id", "open_first", "-start_date", "-id")
-    )
-    found: dict[int, SurveyRound] = {}
-    for survey_round in rounds:
-        found.setdefault(survey_round.county_id, survey_round)
-    return found
-
-
 def totals(counted: dict[str, dict]) -> dict[int, int]:
     """A county's 合计 of the live table from its villages' rollups (column 33 derived as the
     build derives it)."""
@@ -89,8 +67,9 @@ def latest_collection(user, region: Region) -> Collection | None:
     return Collection.objects.visible_to(user).filter(region=region).order_by("-deadline").first()
 
 
-def unit_rows(user, region: Region, children: list[Region]) -> list[UnitRow]:
-    """One row per child of ``region`` (counties of a city, cities of a province)."""
+def unit_rows(user, region: Region, children: list[Region], collection=None) -> list[UnitRow]:
+    """One row per child of ``region`` (counties of a city, cities of a province), with its
+    delivery to ``collection`` (the region's latest, ``latest_collection``) when given."""
     now = timezone.now()
     rows = {child.pk: UnitRow(child) for child in children}
     if region.level == Level.CITY:
@@ -109,7 +88,6 @@ def unit_rows(user, region: Region, children: list[Region]) -> list[UnitRow]:
         row.rounds.append(survey_round)
         for column, value in totals(counted[county_pk]).items():
             row.values[column] += value
-    collection = latest_collection(user, region)
     if collection is not None:
         deliveries = latest_deliveries(user, collection)
         for row in rows.values():

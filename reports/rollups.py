@@ -59,12 +59,13 @@ def covers(user, region: Region) -> bool:
     return scope is not None and (scope.is_global or region.code.startswith(scope.prefix))
 
 
-def current_summary(survey_round, region: Region, *, user) -> Summary:
-    """The live table (cut-off: now) read through the rollups; the full build when the user's
-    scope does not cover the region (``user=None``: the operator's commands, everything)."""
+def current_summary(survey_round, region: Region, *, user, now=None) -> Summary:
+    """The live table (cut-off: ``now``, the present moment) read through the rollups; the full
+    build when the user's scope does not cover the region (``user=None``: the operator's
+    commands and the schedule, everything)."""
     if user is not None and not covers(user, region):
         return build_summary(survey_round, region, user=user)
-    now = timezone.now()
+    now = now or timezone.now()
     children, digits = child_rows(region)
     counts = village_counts(survey_round, region.prefix, now)
     per_child: dict[str, dict[int, int]] = {}

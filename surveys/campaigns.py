@@ -14,15 +14,14 @@ from collections import defaultdict
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, IntegerField, Value, When
 from django.utils import timezone
 
 from regions.choices import MANAGE_SPOTCHECKS, Level, Role
 from regions.models import Region
 from regions.scoping import has_capability, scope_of
 
-from .choices import RoundStatus
 from .models import Inspection, SpotCheckCampaign, SpotCheckItem, SpotCheckSample, SurveyRound
+from .queries import current_rounds
 from .spotchecks import (
     MAX_SEED,
     RateRow,
@@ -71,27 +70,6 @@ def counties_below(region: Region):
     return Region.objects.filter(
         level=Level.COUNTY, code__startswith=region.prefix, abolished=False
     ).order_by("code")
-
-
-def current_rounds(counties) -> dict[int, SurveyRound]:
-    """Each county's open round, else its latest opened one (one query; as the city overview
-    chooses them in ``reports/overview.py``)."""
-    rounds = (
-        SurveyRound.objects.filter(county__in=counties)
-        .exclude(status=RoundStatus.DRAFT)
-        .annotate(
-            open_first=Case(
-                When(status=RoundStatus.OPEN, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            )
-        )
-        .order_by("county_id", "open_first", "-start_date", "-id")
-    )
-    found: dict[int, SurveyRound] = {}
-    for survey_round in rounds:
-        found.setdefault(survey_round.county_id, survey_round)
-    return found
 
 
 def county_seed(seed: int, county_code: str) -> int:

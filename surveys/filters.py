@@ -3,22 +3,16 @@ another region's id is simply an invalid choice (never a hint that it exists).""
 
 import django_filters
 
+from regions.filters import scoped
 from toilets.models import Toilet
 
 from .choices import InspectionStatus, Usability
 from .models import Inspection, SurveyRound
 
 
-def _scoped(model):
-    def queryset(request):
-        return model.objects.visible_to(request.user) if request else model.objects.none()
-
-    return queryset
-
-
 class InspectionFilter(django_filters.FilterSet):
-    round = django_filters.ModelChoiceFilter(queryset=_scoped(SurveyRound))
-    toilet = django_filters.ModelChoiceFilter(queryset=_scoped(Toilet))
+    round = django_filters.ModelChoiceFilter(queryset=scoped(SurveyRound))
+    toilet = django_filters.ModelChoiceFilter(queryset=scoped(Toilet))
     status = django_filters.ChoiceFilter(choices=InspectionStatus.choices)
     usability = django_filters.ChoiceFilter(choices=Usability.choices)
 

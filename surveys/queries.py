@@ -25,7 +25,7 @@ from regions.models import Region
 from toilets.choices import ToiletStatus
 from toilets.models import Toilet
 
-from .choices import InspectionStatus
+from .choices import InspectionStatus, RoundStatus
 from .hooks import worklist_annotations
 from .models import Inspection, SurveyRound
 
@@ -432,3 +432,25 @@ def area_coverage(user, survey_round, region) -> list[dict]:
             }
         )
     return rows
+
+
+def current_rounds(counties) -> dict[int, SurveyRound]:
+    """Each county's current round: its open one, else its latest opened one (one query).
+    What the city and province pages (overview, briefings, spot-check campaigns) read."""
+    rounds = (
+        SurveyRound.objects.filter(county__in=counties)
+        .exclude(status=RoundStatus.DRAFT)
+        .select_related("template")
+        .annotate(
+            open_first=Case(
+                When(status=RoundStatus.OPEN, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("county_id", "open_first", "-start_date", "-id")
+    )
+    found: dict[int, SurveyRound] = {}
+    for survey_round in rounds:
+        found.setdefault(survey_round.county_id, survey_round)
+    return found

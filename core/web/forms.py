@@ -33,3 +33,11 @@ class ModelErrorsOnTopMixin:
                 placed.setdefault(target, []).extend(field_errors)
             errors = ValidationError(placed)
         super()._update_errors(errors)
+
+
+def int_or_none(value) -> int | None:
+    """A posted number (a version, an id) as an int; None when absent or not a number."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

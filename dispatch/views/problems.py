@@ -13,7 +13,7 @@ from django.views import View
 
 from core.errors import ConflictError
 from core.responses import private_image, stored_attachment
-from core.web.forms import put_errors
+from core.web.forms import int_or_none, put_errors
 from core.web.views import FilteredListView
 
 from .. import problems
@@ -165,7 +165,7 @@ class ProblemMove(ReaderMixin, View):
                 problems.start_problem(
                     actor=request.user,
                     problem=problem,
-                    expected_version=_int(request.POST.get("version")),
+                    expected_version=int_or_none(request.POST.get("version")),
                 )
                 messages.success(request, "已开始整改。")
             elif self.action == "close":
@@ -202,13 +202,6 @@ class ProblemMove(ReaderMixin, View):
         except ConflictError as exc:
             messages.error(request, exc.message)
         return redirect("dispatch:problem", pk=problem.pk)
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class EvidenceFile(ReaderMixin, View):

@@ -10,7 +10,7 @@ from django.views import View
 from django.views.generic import ListView
 
 from core.responses import attachment
-from regions.scoping import scope_of
+from reports.chain import own_unit
 
 from .. import ranking, services
 from ..exports import filename, unit_briefing_xlsx
@@ -22,11 +22,6 @@ from .briefings import ReaderMixin
 class UnitReaderMixin(ReaderMixin):
     def briefings(self):
         return UnitBriefing.objects.visible_to(self.request.user).select_related("region")
-
-
-def own_unit(user):
-    scope = scope_of(user)
-    return scope.region if scope is not None else None
 
 
 class UnitBriefingList(UnitReaderMixin, ListView):

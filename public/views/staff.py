@@ -17,7 +17,7 @@ from django.views import View
 
 from core.errors import ConflictError
 from core.responses import private_image
-from core.web.forms import put_errors
+from core.web.forms import int_or_none, put_errors
 from regions.choices import Level
 from regions.models import Region
 from regions.scoping import scope_of
@@ -125,7 +125,7 @@ class LeadDetailView(LoginRequiredMixin, View):
                     actor=request.user,
                     lead=lead,
                     action=action,
-                    expected_version=_int(request.POST.get("version")),
+                    expected_version=int_or_none(request.POST.get("version")),
                     answer=data.get("answer", ""),
                     note=data.get("note", ""),
                     assignee=data.get("assignee", ""),
@@ -146,13 +146,6 @@ class LeadDetailView(LoginRequiredMixin, View):
         return render(
             request, "public/lead_detail.html", self.context(request, lead, form), status=400
         )
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class LeadPhotoView(LoginRequiredMixin, View):

@@ -5,18 +5,8 @@ hint that it exists."""
 import django_filters
 from drf_spectacular.utils import extend_schema_field
 
+from regions.filters import scoped
 from regions.models import Region
-
-
-def scoped(model, **filters):
-    """A ModelChoiceFilter queryset: the caller's visible rows of ``model``."""
-
-    def queryset(request):
-        if request is None:
-            return model.objects.none()
-        return model.objects.visible_to(request.user).filter(**filters)
-
-    return queryset
 
 
 @extend_schema_field({"type": "string", "pattern": r"^\d{12}$", "example": "450702100000"})

@@ -13,7 +13,7 @@ from django.views import View
 
 from core.errors import ConflictError
 from core.users import display_name
-from core.web.forms import put_errors
+from core.web.forms import int_or_none, put_errors
 from regions.choices import MANAGE_COLLECTIONS, REVIEW_LOWER_TABLES, SUBMIT_UPWARD
 from regions.scoping import has_capability
 from surveys.models import ReportTemplate
@@ -24,13 +24,6 @@ from ..models import Collection, Delivery, Submission
 from ..services import Refused
 from ..sheet import row_label
 from .tables import frozen_table, table_context
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class CollectionListView(LoginRequiredMixin, View):
@@ -165,7 +158,12 @@ class CollectionView(LoginRequiredMixin, View):
             deliveries = list(
                 Delivery.objects.visible_to(user)
                 .filter(collection=self.collection, region=self.unit)
-                .select_related("submission", "reviewed_by", "delivered_by")
+                .select_related(
+                    "submission__survey_round",
+                    "submission__collection",
+                    "reviewed_by",
+                    "delivered_by",
+                )
             )
             for delivery in deliveries:
                 delivery.visible_note = chain.note_for(user, delivery)
@@ -287,7 +285,7 @@ class DeliveryView(LoginRequiredMixin, View):
         if not self.can_review:
             raise PermissionDenied("只有上级汇总单位可以审核报送的汇总表。")
         action = request.POST.get("action")
-        version = _int(request.POST.get("version"))
+        version = int_or_none(request.POST.get("version"))
         try:
             if action == "note":
                 form = ReviewNoteForm(request.POST)

@@ -36,7 +36,8 @@ class OverviewView(LoginRequiredMixin, View):
             return redirect("dashboards:index")
         pages = Paginator(overview.children_of(request.user, region), overview.PER_PAGE)
         page = pages.get_page(request.GET.get("page"))
-        rows = overview.unit_rows(request.user, region, list(page.object_list))
+        collection = overview.latest_collection(request.user, region)
+        rows = overview.unit_rows(request.user, region, list(page.object_list), collection)
         titles = column_titles()
         scope = scope_of(request.user)
         up = (
@@ -53,7 +54,7 @@ class OverviewView(LoginRequiredMixin, View):
                 "rows": rows,
                 "page": page,
                 "titles": [titles[c] for c in overview.SHOWN],
-                "collection": overview.latest_collection(request.user, region),
+                "collection": collection,
                 "child_label": Level(overview.CHILD_LEVEL[Level(region.level)]).label,
                 "drill": region.level == Level.PROVINCE,
                 "up": up,

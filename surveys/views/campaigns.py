@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.views.generic import TemplateView
 
 from core.users import display_name
-from core.web.forms import put_errors
+from core.web.forms import int_or_none, put_errors
 from regions.models import RoleAssignment
 
 from .. import campaigns, spotchecks
@@ -23,13 +23,6 @@ from ..models import SpotCheckItem, SpotCheckSample
 
 CAMPAIGNS_PER_PAGE = 30
 COUNTIES_PER_PAGE = 30
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class CampaignMixin(LoginRequiredMixin):
@@ -192,11 +185,11 @@ class CampaignDetailView(CampaignMixin, TemplateView):
             SpotCheckSample.objects.filter(campaign=campaign).select_related(
                 "round__county", "campaign__region"
             ),
-            pk=_int(request.POST.get("sample")),
+            pk=int_or_none(request.POST.get("sample")),
         )
         checker = (
             spotchecks.campaign_candidates(request.user, sample)
-            .filter(user_id=_int(request.POST.get("checker")))
+            .filter(user_id=int_or_none(request.POST.get("checker")))
             .first()
         )
         if checker is None:

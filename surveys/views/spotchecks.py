@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.views.generic import TemplateView
 
 from core.users import display_name
+from core.web.forms import int_or_none
 from toilets.identity import mask_phone
 
 from .. import spotchecks
@@ -28,13 +29,6 @@ _ITEM_RELATED = (
     "original__surveyor",
     "inspector",
 )
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class SpotCheckMixin(LoginRequiredMixin):
@@ -213,7 +207,7 @@ class SpotCheckDetailView(SpotCheckMixin, TemplateView):
         request, sample = self.request, self.sample
         checker = (
             spotchecks.candidates_for(request.user, sample)
-            .filter(user_id=_int(request.POST.get("checker")))
+            .filter(user_id=int_or_none(request.POST.get("checker")))
             .first()
         )
         if checker is None:
@@ -222,7 +216,7 @@ class SpotCheckDetailView(SpotCheckMixin, TemplateView):
             raise ValidationError("请选择抽查人（本县的督导或乡镇审核员）。")
         items = SpotCheckItem.objects.visible_to(request.user).filter(sample=sample)
         if action == "assign_item":
-            items = [get_object_or_404(items, pk=_int(request.POST.get("item")))]
+            items = [get_object_or_404(items, pk=int_or_none(request.POST.get("item")))]
         else:
             items = list(
                 items.filter(

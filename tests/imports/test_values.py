@@ -115,6 +115,11 @@ def test_full_width_letters_are_read_as_half_width(tree, users):
     assert result.ok, result.errors
 
 
+def test_full_width_digits_are_stored_as_half_width(tree, users):
+    toilet = imported_toilet(users, 身份证号="４５０７０２１９８００１０１１２３X")
+    assert toilet.household.id_number == "45070219800101123X"
+
+
 def test_a_countys_own_alias_applies_to_its_imports_only(tree, users):
     add_alias(
         actor=users.county,
