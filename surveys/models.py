@@ -184,7 +184,11 @@ class Inspection(models.Model):
     """One toilet checked in one round, signed by the surveyor who checked it on site."""
 
     round = models.ForeignKey(
-        SurveyRound, verbose_name=_("轮次"), on_delete=models.PROTECT, related_name="inspections"
+        SurveyRound,
+        verbose_name=_("轮次"),
+        on_delete=models.PROTECT,
+        related_name="inspections",
+        db_index=False,  # three indexes below lead with the round
     )
     toilet = models.ForeignKey(
         Toilet, verbose_name=_("厕所"), on_delete=models.PROTECT, related_name="inspections"
@@ -200,12 +204,16 @@ class Inspection(models.Model):
         related_name="+",
         editable=False,
         db_index=False,  # the (round, village) index below leads with the round
+        # No foreign-key check of its own: the triggers (0006, 0008) always take it from the
+        # toilet's village, which is checked; regions are never deleted (abolished instead).
+        db_constraint=False,
     )
     surveyor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("摸排人"),
         on_delete=models.PROTECT,
         related_name="inspections",
+        db_index=False,  # the (surveyor, created_at) index below leads with it
     )
     partner_name = models.CharField(_("同组摸排人"), max_length=50)
     inspected_at = models.DateTimeField(_("摸排时间"))
@@ -258,7 +266,13 @@ class Inspection(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at", "village"])
+    # History rows are read by inspection (id) and by toilet (the household's timeline): no
+    # other index, and no database check of the user (an import writes 100,000 of them).
+    history = HistoricalRecords(
+        excluded_fields=["updated_at", "village"],
+        no_db_index=["round", "surveyor", "verified_by"],
+        user_db_constraint=False,
+    )
     objects = InspectionQuerySet.as_manager()
 
     class Meta:

@@ -87,7 +87,11 @@ class Household(models.Model):
     """A rural household (农户): the file 一户一档 hangs on, reused across survey rounds."""
 
     village = models.ForeignKey(
-        Region, verbose_name=_("行政村"), on_delete=models.PROTECT, related_name="households"
+        Region,
+        verbose_name=_("行政村"),
+        on_delete=models.PROTECT,
+        related_name="households",
+        db_index=False,  # the list index (village, group, id) leads with it
     )
     # Derived from the village: the scope of ID-number uniqueness, enforced by the database.
     county_code = models.CharField(_("县级区划代码"), max_length=6, editable=False)
@@ -103,7 +107,11 @@ class Household(models.Model):
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # History rows are read by household (id) and date: no index by village, no database
+    # check of the user (an import writes 100,000 of them).
+    history = HistoricalRecords(
+        excluded_fields=["updated_at"], no_db_index=["village"], user_db_constraint=False
+    )
     objects = HouseholdQuerySet.as_manager()
 
     class Meta:
@@ -158,7 +166,11 @@ class Toilet(models.Model):
     """A household toilet (户厕) or a village public toilet (公厕) in the register."""
 
     village = models.ForeignKey(
-        Region, verbose_name=_("行政村"), on_delete=models.PROTECT, related_name="toilets"
+        Region,
+        verbose_name=_("行政村"),
+        on_delete=models.PROTECT,
+        related_name="toilets",
+        db_index=False,  # the (village, kind, status) index leads with it
     )
     household = models.ForeignKey(
         Household,
@@ -203,7 +215,13 @@ class Toilet(models.Model):
     created_at = models.DateTimeField(_("登记时间"), auto_now_add=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # History rows are read by toilet (id) and date: no index by village or household, no
+    # database check of the user (an import writes 100,000 of them).
+    history = HistoricalRecords(
+        excluded_fields=["updated_at"],
+        no_db_index=["village", "household"],
+        user_db_constraint=False,
+    )
     objects = ToiletQuerySet.as_manager()
 
     class Meta:
