@@ -30,10 +30,22 @@ from python_calamine import CalamineWorkbook
 SECTION = "## Ledger import"
 NOTES = """Notes on the ledger import (issue 12, "Speed"):
 
-- The figures above were taken on the shared 2-core machine while other engineers ran test
-  suites and benchmarks on it (load average 4–7): wall times vary by a factor of two or
-  more from run to run, which is why the ratio is against calamine's read in the same run and
-  why CPU seconds are given too.
+- The figures above were taken on a quiet machine (load average about 1). The host differs
+  from session to session (the same load cycle cost 2.2× less CPU on 2026-12-06 evening than
+  that morning), and wall times vary by a factor of two or more when others run suites on
+  it, which is why the ratio is against calamine's read in the same run and why CPU seconds
+  are given too.
+- The latest round (2026-12-06 evening, surveys 0009 and toilets 0003): indexes that another
+  index already leads with were dropped (an inspection's round and surveyor; a household's
+  and a toilet's village), and the history tables' indexes by village, household, round,
+  surveyor and verifier, which nothing reads by; the history rows' user and the
+  inspection's copy of its toilet's village are no longer checked by a foreign key (the
+  triggers take the village from the toilet, whose own foreign key is checked). Per
+  100,000-row import that is about 1 million fewer index entries and 400,000 fewer
+  foreign-key checks. Measured back to back on the quiet machine: first import 17.0 s →
+  14.8 s (14.7× → 12.3× a 1.2 s read), the backend's CPU 11.6 → 9.4 s; the re-import did
+  not change (7.6 s, 6.4–6.6×). The lock an inspection's trigger now takes on its toilet
+  (surveys 0008, issue 16) costs nothing measurable here (17.5 s without it, 17.0 s with).
 - History: with openpyxl the import took 54.4 s and the re-import 54.6 s (2026-11-23); with
   calamine, before the first round of work, 32.6 s and 26.9 s (16× a 2.0 s read); after it,
   17.5 s and 9.6 s on a quiet machine (13.6× and 7.5×). Since then triggers were added that
@@ -72,14 +84,19 @@ NOTES = """Notes on the ledger import (issue 12, "Speed"):
   inspection) 1.1 s; the reports' statement-level version triggers 0.03–0.05 s each;
   checking the foreign keys about 7 s (some 1.3 million checks: an inspection has five, each
   history row one to its user).
-- What would cut the server's work (for the owners of those models, not done here): history
-  rows without a database foreign key to the user (`HistoricalRecords(
-  history_user_db_constraint=False)`: 300,000 checks of one user row per 100,000-row import);
-  the inspection's copy of the village kept without a per-row trigger on insert (1.1 s);
-  fewer indexes on the history tables; a larger `shared_buffers` than the 128 MB of this
-  server.
-- The re-import is mostly reading and checking the file (the reading child is the slower of
-  the two sides) plus about a dozen set-based reads; it writes nothing.
+- What is left of the server's work: storing about 600,000 rows with some 25 index entries
+  per imported row, about 700,000 foreign-key checks (a household's village; a toilet's
+  village and household; an inspection's round, toilet, surveyor and verifier), and the
+  per-row village trigger. PostgreSQL checks a foreign key row by row, and one connection
+  (one transaction: all or nothing) is one backend on one core, so the first import stays
+  several times calamine's read whatever the import's own code does; 4× would take writing
+  without those checks (dropping the constraints during an import would lock the tables
+  for every other county). A larger `shared_buffers` than this server's 128 MB would help
+  a little.
+- The re-import (nothing written) is bounded by reading and checking the file: the reading
+  child (calamine, then picking and converting 16 cells a row, 2.6 s of CPU against 1.2 s
+  for calamine alone) is the slower side of the check phase, then about 1.6 s of the
+  server reading the round's inspections and entries and 1.5 s of matching.
 - Before and after, measured back to back on the same busy machine (load average 4–6, the
   version before this round from commit a832758): the first import took 47.1 s (13.2× a
   3.6 s read) before and 46.5 s (12.7× a 3.7 s read) after — on a saturated machine running
