@@ -14,7 +14,7 @@ from django.views import View
 from core.errors import ConflictError
 from core.users import display_name
 from core.web.forms import int_or_none, put_errors
-from regions.choices import MANAGE_COLLECTIONS, REVIEW_LOWER_TABLES, SUBMIT_UPWARD
+from regions.choices import MANAGE_COLLECTIONS, REVIEW_LOWER_TABLES, SUBMIT_UPWARD, Level
 from regions.scoping import has_capability
 from surveys.models import ReportTemplate
 
@@ -119,6 +119,8 @@ class CollectionView(LoginRequiredMixin, View):
             "is_sender": self.is_sender,
             "can_submit": self.can_submit,
             "refusal": refusal,
+            # who sends to this collection: 县（区） to a city's, 市 to the province's
+            "sender_level": Level(chain.BELOW[Level(self.collection.region.level)]).label,
         }
         if self.is_collector:
             table = chain.unit_table(user, self.collection)

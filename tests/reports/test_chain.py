@@ -484,3 +484,16 @@ def test_two_simultaneous_first_deliveries_on_postgresql_exactly_one_lands(
         thread.join(timeout=30)
     assert sorted(outcomes) == ["conflict", "delivered"]
     assert Delivery.objects.filter(region=tree.county).count() == 1
+
+
+def test_a_unit_that_only_reads_a_collection_is_told_who_sends_to_it(
+    as_user, chain_users, collection, province_collection
+):
+    """A county reading the province's collection (its cities send to it) is told so, not
+    that counties send to it; reading its city's collection it is a sender itself."""
+    county = as_user(chain_users["county"])
+    page = county.get(province_collection.get_absolute_url()).content.decode()
+    assert "由各市报送，本单位无需操作" in page
+    assert "县（区）报送" not in page
+    own = county.get(collection.get_absolute_url()).content.decode()
+    assert "本单位无需操作" not in own
