@@ -158,6 +158,11 @@ STORAGES = {
     },
 }
 
+# A township's plan posts one checkbox per problem toilet it covers, and bulk acceptance two
+# fields per entry: a large township has well over Django's default 1,000 fields. Parsing
+# 10,000 short fields is milliseconds; the body stays capped at 2.5 MB (the default).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -729,3 +729,39 @@ def test_an_entry_whose_toilet_moved_away_is_not_read_through_the_old_townships_
     assert "赵六" not in body and "坪山村" not in body
     assert plans.plan_counts(plan, users.township)["total"] == 1
     assert plans.plan_counts(plan, users.county)["total"] == 2
+
+
+def test_a_plan_covering_more_than_a_thousand_entries_saves_through_the_page(
+    as_user, users, survey, tree
+):
+    """A large township: 1,200 problem toilets ticked in one form (Django refuses more than
+    1,000 fields by default, with a bare 400)."""
+    n = 1200
+    households = HouseholdFactory._meta.model.objects.bulk_create(
+        HouseholdFactory.build(village=tree.v1, id_number=f"45070220000101{i:04d}")
+        for i in range(n)
+    )
+    toilets = ToiletFactory._meta.model.objects.bulk_create(
+        ToiletFactory.build(household=h, village=tree.v1) for h in households
+    )
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(toilet=t, found_in=survey, usability="unusable") for t in toilets
+    )
+    client = as_user(users.township)
+    new_url = reverse("rectification:plan-new", args=[survey.pk])
+    response = client.post(new_url, form_post(LedgerEntry.objects.all()))
+    assert response.status_code == 302, response.content.decode()[:500]
+    plan = RectificationPlan.objects.get()
+    assert plan.entries.count() == n
+
+
+def test_a_post_beyond_every_limit_gets_a_chinese_page_and_saves_nothing(
+    as_user, users, survey, tree
+):
+    client = as_user(users.township)
+    new_url = reverse("rectification:plan-new", args=[survey.pk])
+    data = {"version": 1, "then": "save", "entries": list(range(1, 10_002))}
+    response = client.post(new_url, data)
+    assert response.status_code == 400
+    assert "请求无法处理" in response.content.decode()
+    assert not RectificationPlan.objects.exists()
