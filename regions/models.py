@@ -145,7 +145,13 @@ class TrainingRecord(models.Model):
         verbose_name = _("岗前培训记录")
         verbose_name_plural = _("岗前培训记录")
         ordering = ["-trained_on", "-id"]
-        indexes = [models.Index(fields=["user", "trained_on"], name="regions_training_user")]
+        constraints = [
+            # Two clerks recording the same course at once: one record (it also serves as the
+            # index by user and day).
+            models.UniqueConstraint(
+                fields=["user", "trained_on", "course"], name="regions_training_once"
+            )
+        ]
 
     def __str__(self):
         return f"{display_name(self.user)} · {self.course} · {self.trained_on}"

@@ -11,7 +11,7 @@ import logging
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
@@ -164,12 +164,25 @@ def record_trainings(*, actor, users, trained_on, course: str, trainer: str):
             raise ValidationError(
                 {"users": f"{names}已有 {trained_on:%Y-%m-%d}“{course}”的培训记录，请勿重复登记。"}
             )
-        records = TrainingRecord.objects.bulk_create(
-            TrainingRecord(
-                user=u, trained_on=trained_on, course=course, trainer=trainer, recorded_by=actor
-            )
-            for u in users
-        )
+        try:
+            with transaction.atomic():
+                records = TrainingRecord.objects.bulk_create(
+                    TrainingRecord(
+                        user=u,
+                        trained_on=trained_on,
+                        course=course,
+                        trainer=trainer,
+                        recorded_by=actor,
+                    )
+                    for u in users
+                )
+        except IntegrityError as exc:  # the same record written meanwhile by someone else
+            raise ValidationError(
+                {
+                    "users": f"所选人员中有人刚被登记了 {trained_on:%Y-%m-%d}“{course}”的培训记录"
+                    "（可能由其他管理员同时登记），请刷新后查看。"
+                }
+            ) from exc
     for u in users:
         forget_scope(u)
     logger.info(

@@ -3,9 +3,11 @@ its page is a 404), the count of the untrained, recording one or several people 
 the gate), the refusals, and the banner an untrained surveyor or reviewer sees at home."""
 
 import datetime
+import threading
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -186,3 +188,45 @@ def test_an_untrained_reviewer_certifies_nobody(users, newcomers, tree):
                                  trained_on=timezone.localdate(), course="核查业务培训",
                                  trainer="县农业农村局")  # fmt: skip
     assert not has_capability(other, "verify")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite has one writer at a time; CI runs this on PostgreSQL",
+)
+def test_two_clerks_recording_the_same_training_at_once_make_one_record(tree, users, newcomers):
+    """Both pass the "already recorded?" check before either writes: the database keeps
+    one record and the other clerk is told, in Chinese, that it was just recorded."""
+    barrier = threading.Barrier(2)
+    outcomes = []
+    day = timezone.localdate()
+
+    def record(actor):
+        try:
+            barrier.wait(timeout=10)
+            training.record_training(
+                actor=actor,
+                user=newcomers["v1"],
+                trained_on=day,
+                course="岗前培训",
+                trainer="县农业农村局",
+            )
+            outcomes.append("recorded")
+        except ValidationError as exc:
+            outcomes.append("refused: " + " ".join(exc.messages))
+        except Exception as exc:  # surfaced by the assertion below
+            outcomes.append(repr(exc))
+        finally:
+            connection.close()
+
+    colleague = UserFactory(username="township_b", role=(Role.TOWNSHIP, tree.t1))
+    threads = [threading.Thread(target=record, args=(a,)) for a in (users.township, colleague)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert sorted(o.split(":")[0] for o in outcomes) == ["recorded", "refused"], outcomes
+    assert "培训记录" in next(o for o in outcomes if o.startswith("refused"))
+    assert TrainingRecord.objects.filter(user=newcomers["v1"]).count() == 1
