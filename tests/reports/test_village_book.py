@@ -134,7 +134,9 @@ def test_it_prints_a_household_with_its_closed_out_entry_and_evidence(
     assert all(image.startswith(b"\xff\xd8") for image in every_image)  # JPEGs
     # Self-contained: no URL of the site in the file.
     assert "/media/" not in html and "/photos/" not in html and "<script" not in html
-    assert job.result_name == f"沙埠村-{survey.name}-一村一册-{job.created_at:%Y%m%d}.html"
+    # Named by the local day (Asia/Shanghai), which is not UTC's from 16:00 UTC on.
+    day = timezone.localtime(job.created_at)
+    assert job.result_name == f"沙埠村-{survey.name}-一村一册-{day:%Y%m%d}.html"
 
 
 def test_it_prints_every_household_of_the_village_in_order_and_no_other(
