@@ -418,8 +418,7 @@ class LedgerSheet:
         start = self._data_start
         rest = itertools.chain(self._head[start:], self._rows)
         # The common row is as wide as the sheet and has every column: one itemgetter and one
-        # comprehension (``_cell`` inlined) instead of a call per cell — this loop is most of
-        # what reading costs beyond calamine's own parse.
+        # comprehension (``_cell`` inlined) instead of a call per cell.
         present = [i for i in positions if i is not None]
         fast = len(present) == len(positions) and len(present) > 1
         pick = operator.itemgetter(*present) if fast else None
