@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views import View
 from django.views.generic import ListView
 
@@ -63,3 +64,12 @@ class ListExportView(LoginRequiredMixin, View):
                 )
                 return redirect(job.get_absolute_url())
         return attachment(export.xlsx(), export.filename())
+
+
+def url_for_each(viewname: str, *fixed):
+    """``reverse(viewname, args=[*fixed, pk])`` for the many pks of a list page at the cost of
+    one ``reverse``: a page of 50 cards with two ``{% url %}`` each spent about a fifth of its
+    time resolving them. The last argument must be an integer primary key."""
+    sentinel = 2147483647
+    head, tail = reverse(viewname, args=[*fixed, sentinel]).rsplit(str(sentinel), 1)
+    return lambda pk: f"{head}{int(pk)}{tail}"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views import View
 from django.views.generic import FormView
 
+from core.web.views import url_for_each
 from regions.choices import INSPECT
 
 from ..choices import PROBLEM_USABILITY, CheckMethod, InspectionStatus, Usability
@@ -58,6 +59,7 @@ def worklist_data(user, survey_round) -> dict:
             ).prefetch_related("categories")
         )
     rows = []
+    inspect_url = url_for_each("surveys:inspect", survey_round.pk)
     for toilet in toilets:
         household = toilet.household
         inspection = current.get(toilet.pk)
@@ -77,7 +79,7 @@ def worklist_data(user, survey_round) -> dict:
                 "latitude": float(toilet.latitude) if toilet.latitude is not None else None,
                 "longitude": float(toilet.longitude) if toilet.longitude is not None else None,
                 "recheck": bool(getattr(toilet, "recheck", False)),
-                "inspect_url": reverse("surveys:inspect", args=[survey_round.pk, toilet.pk]),
+                "inspect_url": inspect_url(toilet.pk),
                 "inspection": None
                 if inspection is None
                 else {

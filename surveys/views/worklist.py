@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404
 from django.views.generic import TemplateView
 
 from core.querystring import without_page
+from core.web.views import url_for_each
 from regions.choices import INSPECT
 from regions.scoping import has_capability
 
@@ -64,6 +65,14 @@ class WorklistView(LoginRequiredMixin, TemplateView):
             paginator.count = worklist_count(groups, group, status)
         page = paginator.get_page(params.get("page"))
         toilets = list(page.object_list)
+        household_url = url_for_each("toilets:household-detail")
+        toilet_url = url_for_each("toilets:toilet-detail")
+        inspect_url = url_for_each("surveys:inspect", survey_round.pk)
+        detail_url = url_for_each("surveys:inspection-detail")
+        for t in toilets:  # the cards' links (one reverse per kind, not per card)
+            t.owner_url = household_url(t.household_id) if t.household_id else toilet_url(t.pk)
+            t.inspect_url = inspect_url(t.pk)
+            t.detail_url = detail_url(t.inspection_id) if t.inspection_id else ""
         by_name = {g["name"]: g for g in groups}
         totals = worklist_totals(groups)
         context.update(

@@ -169,6 +169,33 @@ def test_two_toilets_of_one_household_are_told_apart_on_their_cards(as_user, use
     assert reverse("surveys:inspect", args=[survey.pk, indoor.pk]) in html
 
 
+def test_each_card_links_to_its_household_or_public_toilet_and_its_form_or_record(
+    as_user, users, tree, survey
+):
+    """The links a card carries (built once per kind for the page, not per card)."""
+    todo = toilet(tree.v1, name="黄秀兰")
+    public = ToiletFactory(household=None, village=tree.v1, kind="public", name="村委会公厕")
+    verified = inspected(survey, toilet(tree.v1, name="李四"), "verified")
+    html = as_user(users.surveyor).get(WORKLIST).content.decode()
+
+    def links(pk):
+        found = re.search(rf'<li class="toilet-card[^"]*" data-toilet="{pk}".*?</li>', html, re.S)
+        return re.findall(r'href="([^"]+)"', found.group())
+
+    assert links(todo.pk) == [
+        reverse("toilets:household-detail", args=[todo.household_id]),
+        reverse("surveys:inspect", args=[survey.pk, todo.pk]),
+    ]
+    assert links(public.pk) == [
+        reverse("toilets:toilet-detail", args=[public.pk]),
+        reverse("surveys:inspect", args=[survey.pk, public.pk]),
+    ]
+    assert links(verified.toilet_id) == [
+        reverse("toilets:household-detail", args=[verified.toilet.household_id]),
+        reverse("surveys:inspection-detail", args=[verified.pk]),
+    ]
+
+
 def test_pages_count_what_each_filter_leaves(as_user, users, tree, survey):
     """Without search text the number of pages comes from the groups' counts: it must be the
     number of rows each group and status filter lists, over every page."""
