@@ -2,7 +2,7 @@
 
 On SQLite, Django applies most ``AlterField`` operations by rebuilding the table (create a
 copy, move the rows, drop the original), which silently drops the table's triggers — and
-several of ours keep copies and counters right (surveys 0005/0006/0008, reports 0005). A
+several of ours keep copies and counters right (surveys 0005/0006, reports 0005). A
 migration that only drops an index or a foreign-key check therefore changes the state with
 ``AlterField`` and the database with ``lean_columns`` (in ``SeparateDatabaseAndState``):
 indexes are dropped on every database; the foreign keys only where they are constraints of

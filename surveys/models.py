@@ -204,7 +204,7 @@ class Inspection(models.Model):
         related_name="+",
         editable=False,
         db_index=False,  # the (round, village) index below leads with the round
-        # No foreign-key check of its own: the triggers (0006, 0008) always take it from the
+        # No foreign-key check of its own: the trigger (0006) always takes it from the
         # toilet's village, which is checked; regions are never deleted (abolished instead).
         db_constraint=False,
     )

@@ -44,8 +44,9 @@ NOTES = """Notes on the ledger import (issue 12, "Speed"):
   100,000-row import that is about 1 million fewer index entries and 400,000 fewer
   foreign-key checks. Measured back to back on the quiet machine: first import 17.0 s →
   14.8 s (14.7× → 12.3× a 1.2 s read), the backend's CPU 11.6 → 9.4 s; the re-import did
-  not change (7.6 s, 6.4–6.6×). The lock an inspection's trigger now takes on its toilet
-  (surveys 0008, issue 16) costs nothing measurable here (17.5 s without it, 17.0 s with).
+  not change (7.6 s, 6.4–6.6×). A lock on the toilet in the inspection's trigger (tried for
+  issue 16 and withdrawn: it deadlocked) cost nothing measurable here (17.5 s without it,
+  17.0 s with).
 - History: with openpyxl the import took 54.4 s and the re-import 54.6 s (2026-11-23); with
   calamine, before the first round of work, 32.6 s and 26.9 s (16× a 2.0 s read); after it,
   17.5 s and 9.6 s on a quiet machine (13.6× and 7.5×). Since then triggers were added that

@@ -3,7 +3,7 @@
 Indexes dropped where another index leads with the same column (inspection.round, .surveyor)
 or nothing reads by it (the history rows' round, surveyor, verified_by); no database
 foreign-key check of the history rows' user, nor of the inspection's copy of its toilet's
-village (the triggers of 0006/0008 take it from the toilet, whose village is checked).
+village (the trigger of 0006 takes it from the toilet, whose village is checked).
 """
 
 import django.db.models.deletion
@@ -16,7 +16,7 @@ from core.schema import lean_columns
 class Migration(migrations.Migration):
     dependencies = [
         ("regions", "0002_training_and_upper_roles"),
-        ("surveys", "0008_inspection_village_lock"),
+        ("surveys", "0007_spotcheck_campaigns"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

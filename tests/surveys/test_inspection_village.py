@@ -2,16 +2,13 @@
 the dashboard's counts): set on every save, and followed by a database trigger whenever the
 toilet moves, however it was moved."""
 
-import threading
-
 import pytest
-from django.db import connection, transaction
 from django.utils import timezone
 
 from surveys.models import Inspection, InspectionFlag, ProblemCategory
 from surveys.services import save_inspection
 from tests.factories import SurveyRoundFactory, ToiletFactory
-from toilets.models import Household, Toilet
+from toilets.models import Toilet
 from toilets.services import save_household
 
 pytestmark = pytest.mark.django_db
@@ -96,56 +93,3 @@ def test_an_edit_saved_with_a_stale_toilet_keeps_the_moved_village(tree, users, 
     # And a row written with a wrong village by a bulk writer is put right too.
     Inspection.objects.filter(pk=inspection.pk).update(village=tree.v3)
     assert Inspection.objects.get(pk=inspection.pk).village_id == tree.v2.pk
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(
-    connection.vendor == "sqlite",
-    reason="SQLite has one writer at a time, so a move cannot commit while an inspection's "
-    "insert is uncommitted; CI runs this on PostgreSQL",
-)
-def test_a_move_committed_during_an_uncommitted_save_still_moves_the_inspection(
-    tree, users, register, survey
-):
-    """The surveyor's save has written the inspection but not committed when the township
-    moves the household: the inspection must end in the new village, not keep the old one
-    (the move waits for the save, then moves it)."""
-    saved, commit = threading.Event(), threading.Event()
-    errors = []
-
-    def save():
-        try:
-            with transaction.atomic():
-                inspect(users.surveyor, survey, register.t1)
-                saved.set()
-                commit.wait(timeout=10)
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(repr(exc))
-            saved.set()
-        finally:
-            connection.close()
-
-    def move():
-        try:
-            household = Household.objects.get(pk=register.h1.pk)
-            household.village = tree.v2
-            save_household(actor=users.township, household=household)
-        except Exception as exc:
-            errors.append(repr(exc))
-        finally:
-            connection.close()
-
-    saver = threading.Thread(target=save)
-    saver.start()
-    assert saved.wait(timeout=10)
-    mover = threading.Thread(target=move)
-    mover.start()
-    mover.join(timeout=1)  # without the lock the move commits here, missing the inspection
-    commit.set()
-    saver.join(timeout=10)
-    mover.join(timeout=10)
-
-    assert errors == []
-    inspection = Inspection.objects.get(round=survey, toilet=register.t1)
-    assert Toilet.objects.get(pk=register.t1.pk).village_id == tree.v2.pk
-    assert inspection.village_id == tree.v2.pk
