@@ -18,10 +18,10 @@ def _constraints(schema_editor, table):
         return schema_editor.connection.introspection.get_constraints(cursor, table)
 
 
-def _drop(schema_editor, table, columns, *, kind):
+def _drop(schema_editor, table, column, *, kind):
     quote = schema_editor.quote_name
     for name, info in _constraints(schema_editor, table).items():
-        if info["columns"] not in [[column] for column in columns]:
+        if info["columns"] != [column]:
             continue
         if kind == "index" and info["index"] and not info["unique"] and not info["primary_key"]:
             schema_editor.execute(f"DROP INDEX IF EXISTS {quote(name)}")
@@ -36,10 +36,10 @@ def lean_columns(*, indexes=(), foreign_keys=()):
 
     def forward(apps, schema_editor):
         for table, column in indexes:
-            _drop(schema_editor, table, [column], kind="index")
+            _drop(schema_editor, table, column, kind="index")
         if schema_editor.connection.vendor == "postgresql":
             for table, column in foreign_keys:
-                _drop(schema_editor, table, [column], kind="fk")
+                _drop(schema_editor, table, column, kind="fk")
 
     def backward(apps, schema_editor):
         quote = schema_editor.quote_name

@@ -23,9 +23,8 @@ from django.utils import timezone
 from regions.choices import Level
 from regions.models import Region
 from reports.build import build_summary
-from reports.chain import NOT_DELIVERED
+from reports.chain import BELOW, NOT_DELIVERED
 from reports.models import Collection, Delivery, DeliveryStatus
-from reports.overview import CHILD_LEVEL
 from reports.rollups import current_summary
 from surveys.queries import current_rounds
 
@@ -41,7 +40,7 @@ def units_below(unit: Region) -> list[Region]:
     """The rows of ``unit``'s briefing: a city's counties, a province's cities."""
     return list(
         Region.objects.filter(
-            parent=unit, level=CHILD_LEVEL[Level(unit.level)], abolished=False
+            parent=unit, level=BELOW[Level(unit.level)], abolished=False
         ).order_by("code")
     )
 

@@ -28,7 +28,6 @@ An ID number typed as a number stays the number it is, and ``rows`` reports it.
 
 import io
 import itertools
-import operator
 import os
 import pickle
 import re
@@ -417,34 +416,15 @@ class LedgerSheet:
         positions = self.positions
         start = self._data_start
         rest = itertools.chain(self._head[start:], self._rows)
-        # The common row is as wide as the sheet and has every column: one itemgetter and one
-        # comprehension (``_cell`` inlined) instead of a call per cell.
-        present = [i for i in positions if i is not None]
-        fast = len(present) == len(positions) and len(present) > 1
-        pick = operator.itemgetter(*present) if fast else None
-        widest = max(present, default=-1)
         try:
             for index, values in enumerate(rest, start=start):
                 if index - start >= MAX_ROWS:
                     raise ImportFileError(_TOO_MANY_ROWS)
-                if fast and len(values) > widest:
-                    picked = tuple(
-                        [
-                            (int(v) if v.is_integer() else v)
-                            if v.__class__ is float
-                            else (None if v == "" else v)
-                            for v in pick(values)
-                        ]
-                    )
-                else:
-                    width = len(values)
-                    picked = tuple(
-                        _cell(values[i]) if i is not None and i < width else None for i in positions
-                    )
-                for v in picked:  # a row of nothing but blanks is skipped
-                    if v is not None and (v.__class__ is not str or v.strip()):
-                        break
-                else:
+                width = len(values)
+                picked = tuple(
+                    _cell(values[i]) if i is not None and i < width else None for i in positions
+                )
+                if all(v is None or (isinstance(v, str) and not v.strip()) for v in picked):
                     continue
                 yield index + 1, picked
         except ImportFileError:

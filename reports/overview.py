@@ -22,7 +22,6 @@ PER_PAGE = 20
 # The figures a row shows, by column: 农村厕所总数, 问题户厕, 问题公厕, 已整改户厕, 已整改公厕, 未完成.
 SHOWN = (1, 6, 9, 29, 32, 33)
 KEYS = [str(column) for column in STORED]  # a rollup's stored columns, as its JSON keys
-CHILD_LEVEL = BELOW  # the level a city's or a province's rows are at
 
 
 @dataclass
@@ -98,6 +97,6 @@ def unit_rows(user, region: Region, children: list[Region], collection=None) -> 
 def children_of(user, region: Region):
     return (
         Region.objects.visible_to(user)
-        .filter(parent=region, level=CHILD_LEVEL[Level(region.level)], abolished=False)
+        .filter(parent=region, level=BELOW[Level(region.level)], abolished=False)
         .order_by("code")
     )

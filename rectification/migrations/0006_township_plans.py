@@ -4,17 +4,21 @@ admin or a script may not have) gets its deadline's year, else the year after it
 so that the constraint can be added; the plan page shows the year for the township to
 correct."""
 
+import datetime
+
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
+from django.db.models.functions import ExtractYear
 
 
 def give_long_term_entries_a_year(apps, schema_editor):
     LedgerEntry = apps.get_model("rectification", "LedgerEntry")
     missing = LedgerEntry.objects.filter(problem_class="hard", target_year__isnull=True)
-    for entry in missing.only("pk", "deadline", "created_at"):
-        year = entry.deadline.year if entry.deadline else entry.created_at.year + 1
-        LedgerEntry.objects.filter(pk=entry.pk).update(target_year=year)
+    missing.filter(deadline__isnull=False).update(target_year=ExtractYear("deadline"))
+    missing.filter(deadline__isnull=True).update(
+        target_year=ExtractYear("created_at", tzinfo=datetime.timezone.utc) + 1
+    )
 
 
 class Migration(migrations.Migration):

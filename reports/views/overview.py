@@ -11,6 +11,7 @@ from regions.models import Region
 from regions.scoping import scope_of
 
 from .. import overview
+from ..chain import BELOW
 from ..columns import column_titles
 
 
@@ -22,12 +23,12 @@ class OverviewView(LoginRequiredMixin, View):
         visible = Region.objects.visible_to(request.user)
         if code:
             region = get_object_or_404(visible, code=code)
-            if region.level not in overview.CHILD_LEVEL:
+            if region.level not in BELOW:
                 raise Http404("该页面只按市、省汇总。")
             return region
         scope = scope_of(request.user)
         if scope is not None and scope.region is not None:
-            return scope.region if scope.region.level in overview.CHILD_LEVEL else None
+            return scope.region if scope.region.level in BELOW else None
         return visible.filter(level=Level.PROVINCE).order_by("code").first()
 
     def get(self, request):
@@ -55,7 +56,7 @@ class OverviewView(LoginRequiredMixin, View):
                 "page": page,
                 "titles": [titles[c] for c in overview.SHOWN],
                 "collection": collection,
-                "child_label": Level(overview.CHILD_LEVEL[Level(region.level)]).label,
+                "child_label": Level(BELOW[Level(region.level)]).label,
                 "drill": region.level == Level.PROVINCE,
                 "up": up,
             },
