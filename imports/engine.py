@@ -27,6 +27,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from core.concurrency import share_lock
 from rectification import findings
 from rectification.choices import LedgerState
 from rectification.findings import Act
@@ -673,6 +674,7 @@ class _Writer:
         self.entry_categories: dict[int, set[str]] = defaultdict(set)
         self.moved_entries: set[int] = set()
         registered = [pk for pk in self.plan.toilets if pk is not None]
+        self.registered = set(registered)
         if not registered:
             return
         none: frozenset[str] = frozenset()
@@ -882,6 +884,13 @@ class _Writer:
                 if old_categories != set(row.categories):
                     recategorised.append(index)
         if new:
+            # A registered toilet getting a new inspection is share-locked first, as a
+            # surveyor's save does (surveys.services.save_inspection): a move of it waits for
+            # the import. The import's own toilets are seen by nobody else yet.
+            locked = [values[1] for _, values in new if values[1] in self.registered]
+            if locked:
+                self._sync()
+                share_lock(Toilet, locked)
             created = self.insert_inspection.insert([values for _, values in new])
             for (index, _), pk in zip(new, created, strict=True):
                 ids[index] = pk

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.concurrency import check_version, lock_version, update_if_unchanged
+from core.concurrency import check_version, lock_version, share_lock, update_if_unchanged
 from core.errors import ConflictError
 from core.geo import FAR_METRES, distance_metres
 from core.users import display_name
@@ -229,6 +229,10 @@ def save_inspection(
         inspection.surveyor = actor
         try:
             with transaction.atomic():
+                # The toilet first (its inspections after it, as a move of it takes them): a
+                # move waits for this insert and then moves it too, instead of committing
+                # without seeing it and leaving it in the old village.
+                share_lock(Toilet, [inspection.toilet_id])
                 inspection.save()
         except IntegrityError as exc:
             raise ConflictError(

@@ -3,17 +3,22 @@ COPYs run in a thread of their own on PostgreSQL (``imports.bulk.Pipeline``), ma
 and still all or nothing, and a re-import changes nothing."""
 
 import io
+import threading
 
 import pytest
+from django.db import connection
 
 from imports import bulk, engine, reader
 from imports.engine import import_ledger
 from imports.results import ImportFileError
 from rectification.choices import LedgerState
 from rectification.models import LedgerEntry
+from surveys.models import Inspection
 from tests.imports.test_import_ledger import ROUND, household_rows, snapshot
 from tests.ledger_files import id_number, ledger_row, ledger_xlsx
+from tests.two_sessions import two_sessions, wait_until_blocked
 from toilets.models import Household, Toilet
+from toilets.services import save_household
 
 
 def run(rows, actor):
@@ -116,3 +121,65 @@ def test_id_numbers_checked_on_the_fast_path_say_what_the_slow_one_says(tree, us
     assert set(messages) == {4, 5}
     assert "校验位错误" in messages[4]
     assert "出生日期 19801332 无效" in messages[5]
+
+
+@pytest.mark.django_db(transaction=True)
+@two_sessions
+def test_a_move_during_an_import_into_a_new_round_waits_and_moves_the_new_inspection(
+    tree, users, monkeypatch
+):
+    """The import has written a new round's inspection of a registered toilet, not yet
+    committed, when the township moves the household: the move waits for the import, then
+    takes the inspection along to the new village."""
+    rows = household_rows(2)
+    assert run(rows, users.county).saved
+    monkeypatch.setattr(engine, "CHUNK", 1)
+    paused, go = threading.Event(), threading.Event()
+    errors = []
+
+    def progress(done, total, message):
+        if message.startswith("正在写入") and done == 1:  # row 1 written, not committed
+            paused.set()
+            go.wait(timeout=10)
+
+    def reimport():
+        try:
+            import_ledger(
+                io.BytesIO(ledger_xlsx(rows)),
+                round_name="2023年回头看",
+                actor=users.county,
+                progress=progress,
+            )
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(repr(exc))
+            paused.set()
+        finally:
+            connection.close()
+
+    def move():
+        try:
+            household = Household.objects.get(id_number=rows[0]["身份证号"])
+            household.village = tree.v2
+            save_household(actor=users.township, household=household)
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    importer = threading.Thread(target=reimport)
+    importer.start()
+    assert paused.wait(timeout=20)
+    mover = threading.Thread(target=move)
+    mover.start()
+    # Without the import's lock on the toilet the move commits here, missing the inspection.
+    assert wait_until_blocked(mover), "the move did not wait for the uncommitted import"
+    go.set()
+    importer.join(timeout=20)
+    mover.join(timeout=20)
+
+    assert errors == []
+    toilet = Toilet.objects.get(household__id_number=rows[0]["身份证号"])
+    assert toilet.village_id == tree.v2.pk
+    assert (
+        Inspection.objects.get(round__name="2023年回头看", toilet=toilet).village_id == tree.v2.pk
+    )

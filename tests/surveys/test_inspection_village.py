@@ -2,13 +2,18 @@
 the dashboard's counts): set on every save, and followed by a database trigger whenever the
 toilet moves, however it was moved."""
 
+import threading
+
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from surveys.models import Inspection, InspectionFlag, ProblemCategory
-from surveys.services import save_inspection
+from surveys.services import add_photos, save_inspection
 from tests.factories import SurveyRoundFactory, ToiletFactory
-from toilets.models import Toilet
+from tests.images import jpeg
+from tests.two_sessions import two_sessions, wait_until_blocked
+from toilets.models import Household, Toilet
 from toilets.services import save_household
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +98,95 @@ def test_an_edit_saved_with_a_stale_toilet_keeps_the_moved_village(tree, users, 
     # And a row written with a wrong village by a bulk writer is put right too.
     Inspection.objects.filter(pk=inspection.pk).update(village=tree.v3)
     assert Inspection.objects.get(pk=inspection.pk).village_id == tree.v2.pk
+
+
+def _move(register, tree, users, errors):
+    try:
+        household = Household.objects.get(pk=register.h1.pk)
+        household.village = tree.v2
+        save_household(actor=users.township, household=household)
+    except Exception as exc:  # surfaced by the test's assertion
+        errors.append(repr(exc))
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@two_sessions
+def test_a_move_committed_during_an_uncommitted_save_still_moves_the_inspection(
+    tree, users, register, survey
+):
+    """The surveyor's save has written the inspection but not committed when the township
+    moves the household: the inspection must end in the new village, not keep the old one
+    (the move waits for the save, then moves it)."""
+    saved, commit = threading.Event(), threading.Event()
+    errors = []
+
+    def save():
+        try:
+            with transaction.atomic():
+                inspect(users.surveyor, survey, register.t1)
+                saved.set()
+                commit.wait(timeout=10)
+        except Exception as exc:
+            errors.append(repr(exc))
+            saved.set()
+        finally:
+            connection.close()
+
+    saver = threading.Thread(target=save)
+    saver.start()
+    assert saved.wait(timeout=10)
+    mover = threading.Thread(target=_move, args=(register, tree, users, errors))
+    mover.start()
+    # Without the save's lock on the toilet the move commits here, missing the inspection.
+    assert wait_until_blocked(mover), "the move did not wait for the uncommitted save"
+    commit.set()
+    saver.join(timeout=10)
+    mover.join(timeout=10)
+
+    assert errors == []
+    inspection = Inspection.objects.get(round=survey, toilet=register.t1)
+    assert Toilet.objects.get(pk=register.t1.pk).village_id == tree.v2.pk
+    assert inspection.village_id == tree.v2.pk
+
+
+@pytest.mark.django_db(transaction=True)
+@two_sessions
+def test_photos_added_while_the_household_moves_neither_deadlock_nor_keep_the_old_village(
+    tree, users, register, survey
+):
+    """Adding photos locks the inspection first; a move locks the toilet, then wants the
+    inspection. Nothing in the photos' save may want the toilet after that, or the two
+    sessions deadlock and the surveyor gets an error page."""
+    inspection = inspect(users.surveyor, survey, register.t1)
+    locked, go = threading.Event(), threading.Event()
+    errors = []
+
+    def photos():
+        try:
+            with transaction.atomic():
+                Inspection.objects.select_for_update().get(pk=inspection.pk)
+                locked.set()
+                go.wait(timeout=10)
+                add_photos(actor=users.surveyor, inspection=inspection, photos=[jpeg()])
+        except Exception as exc:
+            errors.append(repr(exc))
+            locked.set()
+        finally:
+            connection.close()
+
+    adder = threading.Thread(target=photos)
+    adder.start()
+    assert locked.wait(timeout=10)
+    mover = threading.Thread(target=_move, args=(register, tree, users, errors))
+    mover.start()
+    assert wait_until_blocked(mover)  # the move holds the toilet and waits for the inspection
+    go.set()
+    adder.join(timeout=15)
+    mover.join(timeout=15)
+
+    assert errors == []
+    inspection.refresh_from_db()
+    assert inspection.photos.count() == 1
+    assert inspection.village_id == tree.v2.pk
