@@ -166,13 +166,16 @@ def previous_of(county, survey_round, kind, period_start) -> Briefing | None:
     )
 
 
-def generate_briefing(*, actor, county: Region, kind: str, now=None, day=None) -> Briefing:
+def generate_briefing(
+    *, actor, county: Region, kind: str, now=None, day=None, totals: dict | None = None
+) -> Briefing:
     """The briefing of ``kind`` for the period containing ``day`` (default: ``now``'s day,
     county time), counted up to the period's end or ``now``, whichever is earlier.
 
     ``actor`` None is the schedule: it returns its own earlier briefing of the same period if
     there is one (a retried task makes nothing twice). A county user always makes a new
     edition (第 N 版), so a briefing once sent is never changed, and a correction is a new one.
+    ``totals``: the schedule's memo of county totals (``units.remember``), filled here.
     """
     if kind not in BriefingKind.values:
         raise ValidationError({"kind": "未知的通报类型。"})
@@ -198,6 +201,8 @@ def generate_briefing(*, actor, county: Region, kind: str, now=None, day=None) -
         edition = (same_period.aggregate(n=Max("edition"))["n"] or 0) + 1
         cutoff = periods.cutoff_for(end, now)
         rows, total = figures.compute(survey_round, county, periods.start_of_day(start), cutoff)
+        if totals is not None:
+            units.remember(totals, survey_round, county, periods.start_of_day(start), cutoff, total)
         weights = weights_of(county)
         ranked = ranking.rank(rows, weights)
         for row in ranked:
@@ -243,14 +248,20 @@ def generate_briefing(*, actor, county: Region, kind: str, now=None, day=None) -
 def generate_scheduled(kind: str, now=None) -> list[Briefing | UnitBriefing]:
     """The schedule's run: a briefing of ``kind`` for every county with an open or recently
     closed round, then for the cities and provinces above them (counties, or cities, as
-    rows); one unit's failure is logged and does not stop the others."""
-    given = now
+    rows); one unit's failure is logged and does not stop the others.
+
+    Every briefing of the run is taken at the same moment, so a county's figures are worked
+    out once: its own briefing's totals are its row in the city's and the province's
+    (``totals``), instead of the county being counted again for each unit above it."""
     now = now or timezone.now()
     made = []
+    totals: dict = {}
     counties = list(briefed_counties(now))
     for county in counties:
         try:
-            made.append(generate_briefing(actor=None, county=county, kind=kind, now=now))
+            made.append(
+                generate_briefing(actor=None, county=county, kind=kind, now=now, totals=totals)
+            )
         except Exception:
             logger.exception("briefing of %s for %s failed", kind, county)
     above = Region.objects.filter(
@@ -261,7 +272,9 @@ def generate_scheduled(kind: str, now=None) -> list[Briefing | UnitBriefing]:
     # but this is the order they are read in).
     for unit in sorted(above, key=lambda r: (r.level == Level.PROVINCE, r.code)):
         try:
-            made.append(generate_unit_briefing(actor=None, region=unit, kind=kind, now=given))
+            made.append(
+                generate_unit_briefing(actor=None, region=unit, kind=kind, now=now, totals=totals)
+            )
         except Exception:
             logger.exception("briefing of %s for %s failed", kind, unit)
     return made
@@ -278,7 +291,9 @@ def previous_unit_briefing(region, kind, period_start) -> UnitBriefing | None:
     )
 
 
-def generate_unit_briefing(*, actor, region: Region, kind: str, now=None, day=None) -> UnitBriefing:
+def generate_unit_briefing(
+    *, actor, region: Region, kind: str, now=None, day=None, totals: dict | None = None
+) -> UnitBriefing:
     """The briefing of a city (counties as rows) or a province (cities as rows) for the period
     of ``kind`` containing ``day``, as ``generate_briefing`` makes a county's: counted up to the
     period's end or ``now``; the schedule (``actor`` None) returns its own earlier briefing of
@@ -286,7 +301,9 @@ def generate_unit_briefing(*, actor, region: Region, kind: str, now=None, day=No
 
     ``now`` None is "now": the counties' tables are then read through the rollups (the live
     table at the moment of generation); a given ``now`` or a past period reads the full build
-    at the cut-off."""
+    at the cut-off. ``totals``: county totals already worked out at the same cut-off in this
+    run (the schedule's memo, ``units.remember``); a county missing from it is counted and
+    added."""
     if kind not in BriefingKind.values:
         raise ValidationError({"kind": "未知的通报类型。"})
     if region.level not in (Level.CITY, Level.PROVINCE):
@@ -311,7 +328,7 @@ def generate_unit_briefing(*, actor, region: Region, kind: str, now=None, day=No
         edition = (same_period.aggregate(n=Max("edition"))["n"] or 0) + 1
         cutoff = periods.cutoff_for(end, now)
         rows, total, collection = units.compute(
-            region, periods.start_of_day(start), cutoff, live=live and cutoff == now
+            region, periods.start_of_day(start), cutoff, live=live and cutoff == now, totals=totals
         )
         if not any(row["briefed"] for row in rows):
             raise ValidationError(

@@ -89,9 +89,19 @@ def _round_text(survey_round) -> str:
     return f"{survey_round.name}（{survey_round.get_status_display()}）"
 
 
-def compute(unit: Region, start, cutoff, *, live: bool) -> tuple[list[dict], dict, dict]:
+def remember(totals: dict, survey_round, county: Region, start, cutoff, total: dict) -> None:
+    """Keep a county's total row for the units above it in the same run (``compute``)."""
+    totals[(survey_round.pk, county.pk, start, cutoff)] = {k: total[k] for k in figures.COUNTS}
+
+
+def compute(
+    unit: Region, start, cutoff, *, live: bool, totals: dict | None = None
+) -> tuple[list[dict], dict, dict]:
     """Rows (one per unit below, in code order), the total row, and the collection the
-    delivery states are read in (``{}`` without one)."""
+    delivery states are read in (``{}`` without one). ``totals``: county totals already
+    worked out for this ``start`` and ``cutoff`` (``remember``); those missing are counted
+    and kept there."""
+    totals = {} if totals is None else totals
     children = units_below(unit)
     counties = counties_of(unit, children)
     owner = {pk: (pk if unit.level == Level.CITY else c.parent_id) for pk, c in counties.items()}
@@ -106,12 +116,15 @@ def compute(unit: Region, start, cutoff, *, live: bool) -> tuple[list[dict], dic
         current_rounds(list(counties)).items(), key=lambda item: counties[item[0]].code
     ):
         county = counties[county_pk]
-        summary = (
-            live_summary(survey_round, county, cutoff)
-            if live
-            else build_summary(survey_round, county, cutoff)
-        )
-        _, total = figures.compute(survey_round, county, start, cutoff, summary)
+        total = totals.get((survey_round.pk, county.pk, start, cutoff))
+        if total is None:
+            summary = (
+                live_summary(survey_round, county, cutoff)
+                if live
+                else build_summary(survey_round, county, cutoff)
+            )
+            _, total = figures.compute(survey_round, county, start, cutoff, summary)
+            remember(totals, survey_round, county, start, cutoff, total)
         row = rows[owner[county_pk]]
         for name in figures.COUNTS:
             row[name] += total[name]

@@ -224,6 +224,32 @@ def test_the_schedule_briefs_the_city_and_the_province(world, tree):
     assert UnitBriefing.objects.count() == 2
 
 
+def test_the_schedule_counts_each_county_once_and_the_same_as_a_user_would(
+    world, tree, monkeypatch
+):
+    """The county briefings' totals are the counties' rows of the city's and the province's
+    briefings of the same run: each county is counted once, not once per unit above it."""
+    counted = []
+    real = figures.compute
+
+    def counting(survey_round, county, *args, **kwargs):
+        counted.append(county.name)
+        return real(survey_round, county, *args, **kwargs)
+
+    monkeypatch.setattr(figures, "compute", counting)
+    friday = datetime.date(2027, 1, 8)
+    now = timezone.make_aware(datetime.datetime.combine(friday, datetime.time(15)))
+    assert tasks.weekly(now=now) == 4
+    assert sorted(counted) == sorted([tree.county.name, tree.county_b.name])
+
+    monkeypatch.setattr(figures, "compute", real)
+    for unit, user in ((tree.city, world["city"]), (tree.province, world["province"])):
+        scheduled = UnitBriefing.objects.get(region=unit, generated_by__isnull=True)
+        by_hand = generate_unit_briefing(actor=user, region=unit, kind="week", now=now)
+        assert scheduled.data["rows"] == by_hand.data["rows"]
+        assert scheduled.data["total"] == by_hand.data["total"]
+
+
 def test_a_half_month_briefing(world, tree):
     day = datetime.date(2027, 1, 20)
     now = timezone.make_aware(datetime.datetime.combine(day, datetime.time(15)))
