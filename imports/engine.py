@@ -463,15 +463,17 @@ def _match_households(plan: _Plan, rows: list[LedgerRow], actor, result: ImportR
     found: dict[str, int] = {}
     scoped = Household.objects.visible_to(actor) if actor is not None else Household.objects
     for chunk in _chunks(ids):
-        in_county = Household.objects.filter(county_code=county_code, id_number__in=_among(chunk))
+        in_county = Household.objects.filter(
+            county_code=county_code, id_number__in=_among(chunk)
+        ).order_by()  # into a dict: the register's order would be a sort of every row
         found.update((number, pk) for pk, number in in_county.values_list("pk", "id_number"))
         if actor is None:  # the command line sees every household
             visible_pks.update(found.values())
             continue
         visible_pks.update(
-            scoped.filter(county_code=county_code, id_number__in=_among(chunk)).values_list(
-                "pk", flat=True
-            )
+            scoped.filter(county_code=county_code, id_number__in=_among(chunk))
+            .order_by()
+            .values_list("pk", flat=True)
         )
     reported: set[str] = set()
     for row in rows:
@@ -718,7 +720,8 @@ class _Writer:
         if wanted:
             self._sync()
         for chunk in _chunks(wanted):
-            for pk, *values in model.objects.filter(pk__in=_among(chunk)).values_list("pk", *names):
+            current = model.objects.filter(pk__in=_among(chunk)).order_by()
+            for pk, *values in current.values_list("pk", *names):
                 new = target(pk, values)
                 if new != values:
                     differing[pk] = dict(zip(names, new, strict=True))
