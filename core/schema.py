@@ -29,10 +29,39 @@ def _drop(schema_editor, table, column, *, kind):
             schema_editor.execute(f"ALTER TABLE {quote(table)} DROP CONSTRAINT {quote(name)}")
 
 
+def _target(apps, table, column) -> tuple[str, str]:
+    """The table and column the foreign key ``table.column`` refers to, in the models of
+    ``apps`` (the migration's state)."""
+    for model in apps.get_models():
+        if model._meta.db_table != table:
+            continue
+        for field in model._meta.concrete_fields:
+            if field.column == column and field.remote_field is not None:
+                target = field.target_field
+                return target.model._meta.db_table, target.column
+    raise LookupError(f"no foreign key {table}.{column} in the migration's models")
+
+
+def _add_foreign_key(schema_editor, apps, table, column):
+    if any(
+        info["foreign_key"] and info["columns"] == [column]
+        for info in _constraints(schema_editor, table).values()
+    ):
+        return
+    quote = schema_editor.quote_name
+    to_table, to_column = _target(apps, table, column)
+    name = quote(f"{table}_{column}_fk_lean"[:63])
+    # As Django makes its own: checked at the commit.
+    schema_editor.execute(
+        f"ALTER TABLE {quote(table)} ADD CONSTRAINT {name} FOREIGN KEY ({quote(column)}) "
+        f"REFERENCES {quote(to_table)} ({quote(to_column)}) DEFERRABLE INITIALLY DEFERRED"
+    )
+
+
 def lean_columns(*, indexes=(), foreign_keys=()):
     """A ``RunPython`` operation dropping the single-column indexes of ``indexes`` and (on
     PostgreSQL) the foreign-key constraints of ``foreign_keys``, each a (table, column)
-    pair. Backwards it creates the indexes again (the foreign keys are not re-added)."""
+    pair. Backwards it creates them again (a rollback of the release keeps the checks)."""
 
     def forward(apps, schema_editor):
         for table, column in indexes:
@@ -48,5 +77,8 @@ def lean_columns(*, indexes=(), foreign_keys=()):
             schema_editor.execute(
                 f"CREATE INDEX IF NOT EXISTS {name} ON {quote(table)} ({quote(column)})"
             )
+        if schema_editor.connection.vendor == "postgresql":
+            for table, column in foreign_keys:
+                _add_foreign_key(schema_editor, apps, table, column)
 
     return migrations.RunPython(forward, backward)
