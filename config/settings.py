@@ -309,6 +309,7 @@ CELERY_BEAT_SCHEDULE = {
     # lost (Redis restarted without its data) are queued again (imports/reports jobs.py).
     "sweep-import-jobs": {"task": "imports.sweep_jobs", "schedule": 300},
     "sweep-report-jobs": {"task": "reports.sweep_jobs", "schedule": 300},
+    "sweep-briefing-jobs": {"task": "dispatch.sweep_jobs", "schedule": 300},
     "record-overdue-daily": {
         "task": "rectification.record_overdue",
         "schedule": crontab(hour=0, minute=30),

@@ -292,7 +292,14 @@ def previous_unit_briefing(region, kind, period_start) -> UnitBriefing | None:
 
 
 def generate_unit_briefing(
-    *, actor, region: Region, kind: str, now=None, day=None, totals: dict | None = None
+    *,
+    actor,
+    region: Region,
+    kind: str,
+    now=None,
+    day=None,
+    totals: dict | None = None,
+    progress=None,
 ) -> UnitBriefing:
     """The briefing of a city (counties as rows) or a province (cities as rows) for the period
     of ``kind`` containing ``day``, as ``generate_briefing`` makes a county's: counted up to the
@@ -303,7 +310,8 @@ def generate_unit_briefing(
     table at the moment of generation); a given ``now`` or a past period reads the full build
     at the cut-off. ``totals``: county totals already worked out at the same cut-off in this
     run (the schedule's memo, ``units.remember``); a county missing from it is counted and
-    added."""
+    added. ``progress(done, total)`` is called as the counties are counted (a job's bar,
+    ``dispatch.jobs``)."""
     if kind not in BriefingKind.values:
         raise ValidationError({"kind": "未知的通报类型。"})
     if region.level not in (Level.CITY, Level.PROVINCE):
@@ -315,27 +323,35 @@ def generate_unit_briefing(
     start, end = periods.period_of(kind, day or timezone.localdate(now))
     if start > timezone.localdate(now):
         raise ValidationError("不能生成尚未开始的期间的通报。")
+    same_period = UnitBriefing.objects.filter(
+        region=region, kind=kind, period_start=start, period_end=end
+    )
+    own = same_period.filter(generated_by__isnull=True)
+    if actor is None and (scheduled := own.first()) is not None:
+        return scheduled
+    # Counted before the lock, which only numbers the edition: a province reads every county's
+    # table, and another edition of the unit need not wait for that.
+    cutoff = periods.cutoff_for(end, now)
+    rows, total, collection = units.compute(
+        region,
+        periods.start_of_day(start),
+        cutoff,
+        live=live and cutoff == now,
+        totals=totals,
+        progress=progress,
+    )
+    if not any(row["briefed"] for row in rows):
+        raise ValidationError(
+            f"{region.name}下辖各县（区）都还没有开始摸排轮次，无法生成调度通报。"
+        )
+    weights = weights_of(region)
+    ranked = units.rank(rows, weights)
     with transaction.atomic():
         # One writer at a time per unit, so editions are numbered without gaps or clashes.
         Region.objects.select_for_update().filter(pk=region.pk).first()
-        same_period = UnitBriefing.objects.filter(
-            region=region, kind=kind, period_start=start, period_end=end
-        )
-        if actor is None:
-            scheduled = same_period.filter(generated_by__isnull=True).first()
-            if scheduled is not None:
-                return scheduled
+        if actor is None and (scheduled := own.first()) is not None:
+            return scheduled  # a retried run made it meanwhile
         edition = (same_period.aggregate(n=Max("edition"))["n"] or 0) + 1
-        cutoff = periods.cutoff_for(end, now)
-        rows, total, collection = units.compute(
-            region, periods.start_of_day(start), cutoff, live=live and cutoff == now, totals=totals
-        )
-        if not any(row["briefed"] for row in rows):
-            raise ValidationError(
-                f"{region.name}下辖各县（区）都还没有开始摸排轮次，无法生成调度通报。"
-            )
-        weights = weights_of(region)
-        ranked = units.rank(rows, weights)
         previous = previous_unit_briefing(region, kind, start)
         briefing = UnitBriefing(
             region=region,

@@ -1,9 +1,22 @@
+import logging
+
 from celery import shared_task
 from django.utils import timezone
 
+from core.queue import QueueUnavailable, enqueue
+
+from .jobs import (
+    SOFT_TIME_LIMIT,
+    TIME_LIMIT,
+    run_unit_briefing,
+    sweep_interrupted,
+    waiting_too_long,
+)
 from .models import BriefingKind
 from .periods import is_last_working_day
 from .services import generate_scheduled
+
+logger = logging.getLogger(__name__)
 
 
 def weekly(now=None) -> int:
@@ -29,3 +42,23 @@ def weekly_briefings_task() -> int:
 @shared_task(name="dispatch.monthly_briefings")
 def monthly_briefings_task() -> int:
     return monthly()
+
+
+@shared_task(name="dispatch.unit_briefing", soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
+def unit_briefing_task(job_id: int) -> str:
+    """Generate one city's or province's briefing (``dispatch.jobs.run_unit_briefing``)."""
+    return run_unit_briefing(job_id)
+
+
+@shared_task(name="dispatch.sweep_jobs")
+def sweep_jobs_task() -> dict:
+    """Beat, every few minutes: fail the briefing jobs whose worker died, queue again those
+    whose message may have been lost (a duplicate does nothing: the claim takes a job once)."""
+    failed = sweep_interrupted()
+    waiting = waiting_too_long()
+    try:
+        for job_id in waiting:
+            enqueue(unit_briefing_task, job_id)
+    except QueueUnavailable:
+        logger.warning("briefing job sweep: broker unavailable, waiting jobs not queued again")
+    return {"failed": failed, "queued": waiting}

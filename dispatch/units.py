@@ -95,12 +95,12 @@ def remember(totals: dict, survey_round, county: Region, start, cutoff, total: d
 
 
 def compute(
-    unit: Region, start, cutoff, *, live: bool, totals: dict | None = None
+    unit: Region, start, cutoff, *, live: bool, totals: dict | None = None, progress=None
 ) -> tuple[list[dict], dict, dict]:
     """Rows (one per unit below, in code order), the total row, and the collection the
     delivery states are read in (``{}`` without one). ``totals``: county totals already
     worked out for this ``start`` and ``cutoff`` (``remember``); those missing are counted
-    and kept there."""
+    and kept there. ``progress(done, total)``: after each county."""
     totals = {} if totals is None else totals
     children = units_below(unit)
     counties = counties_of(unit, children)
@@ -112,9 +112,8 @@ def compute(
         rows[child.pk] = row
     for county in counties.values():
         rows[owner[county.pk]]["counties"] += 1
-    for county_pk, survey_round in sorted(
-        current_rounds(list(counties)).items(), key=lambda item: counties[item[0]].code
-    ):
+    briefed = sorted(current_rounds(list(counties)).items(), key=lambda i: counties[i[0]].code)
+    for done, (county_pk, survey_round) in enumerate(briefed, start=1):
         county = counties[county_pk]
         total = totals.get((survey_round.pk, county.pk, start, cutoff))
         if total is None:
@@ -130,6 +129,8 @@ def compute(
             row[name] += total[name]
         row["briefed"] += 1
         row["rounds"].append(_round_text(survey_round))
+        if progress is not None:
+            progress(done, len(briefed))
     collection, delivered = delivery_states(unit, cutoff)
     for pk, row in rows.items():
         row["delivery"] = delivered["states"].get(pk, delivered["missing"])

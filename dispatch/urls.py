@@ -17,6 +17,8 @@ urlpatterns = [
     # A city's (counties as rows) or the province's (cities as rows) briefings.
     path("units/", views.UnitBriefingList.as_view(), name="units"),
     path("units/generate/", views.UnitGenerate.as_view(), name="unit-generate"),
+    path("units/jobs/<int:pk>/", views.UnitJob.as_view(), name="unit-job"),
+    path("units/jobs/<int:pk>/status/", views.UnitJobStatus.as_view(), name="unit-job-status"),
     path("units/<int:pk>/", views.UnitBriefingDetail.as_view(), name="unit"),
     path("units/<int:pk>/xlsx/", views.UnitBriefingXlsx.as_view(), name="unit-xlsx"),
     # The work-process problem register (工作推进中存在的问题).

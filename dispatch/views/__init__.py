@@ -3,7 +3,14 @@ register (``problems``)."""
 
 from .briefings import BriefingDetail, BriefingList, BriefingXlsx, FormulaEdit, Generate, Mine
 from .problems import EvidenceFile, ProblemDetail, ProblemForm, ProblemList, ProblemMove
-from .units import UnitBriefingDetail, UnitBriefingList, UnitBriefingXlsx, UnitGenerate
+from .units import (
+    UnitBriefingDetail,
+    UnitBriefingList,
+    UnitBriefingXlsx,
+    UnitGenerate,
+    UnitJob,
+    UnitJobStatus,
+)
 
 __all__ = [
     "BriefingDetail",
@@ -21,4 +28,6 @@ __all__ = [
     "UnitBriefingList",
     "UnitBriefingXlsx",
     "UnitGenerate",
+    "UnitJob",
+    "UnitJobStatus",
 ]

@@ -4,18 +4,20 @@ list, a briefing (printable), its spreadsheet, and generating one. Read through
 cities below it, which the 通报 is sent down to; another city's briefing is a 404."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.generic import ListView
 
 from core.responses import attachment
+from core.web.progress import progress_payload, progress_response
 from reports.chain import own_unit
+from reports.models import JobStatus
 
-from .. import ranking, services
+from .. import jobs, ranking, services
 from ..exports import filename, unit_briefing_xlsx
 from ..forms import GenerateForm
-from ..models import BriefingKind, UnitBriefing
+from ..models import BriefingKind, UnitBriefing, UnitBriefingJob
 from .briefings import ReaderMixin
 
 
@@ -49,23 +51,45 @@ class UnitBriefingList(UnitReaderMixin, ListView):
 
 
 class UnitGenerate(UnitReaderMixin, View):
+    """Queue the briefing (``dispatch.jobs``): a province's reads every county's table, longer
+    than a request should take. The job's page follows it and opens the briefing."""
+
     def post(self, request):
-        unit = services.managed_unit(request.user)
-        if unit is None:
-            raise PermissionDenied("只有市级、省级管理员可以生成本级调度通报。")
         form = GenerateForm(request.POST)
         if not form.is_valid():
             messages.error(request, "请选择通报类型。")
             return redirect("dispatch:units")
         try:
-            briefing = services.generate_unit_briefing(
-                actor=request.user, region=unit, kind=form.cleaned_data["kind"]
-            )
+            job = jobs.start_unit_briefing(actor=request.user, kind=form.cleaned_data["kind"])
         except ValidationError as exc:
             messages.error(request, "；".join(exc.messages))
             return redirect("dispatch:units")
-        messages.success(request, f"已生成“{briefing.title}”。")
-        return redirect("dispatch:unit", pk=briefing.pk)
+        return redirect("dispatch:unit-job", pk=job.pk)
+
+
+def job_payload(job: UnitBriefingJob) -> dict:
+    return progress_payload(job, finished=job.finished)
+
+
+class UnitJob(UnitReaderMixin, View):
+    """The job's progress; once done, the briefing itself. Only its creator's."""
+
+    def get(self, request, pk):
+        job = get_object_or_404(
+            UnitBriefingJob.objects.of(request.user).select_related("region", "briefing"), pk=pk
+        )
+        if job.status == JobStatus.DONE and job.briefing is not None:
+            messages.success(request, job.message)
+            return redirect("dispatch:unit", pk=job.briefing_id)
+        return render(request, "dispatch/unit_job.html", {"job": job})
+
+
+class UnitJobStatus(UnitReaderMixin, View):
+    """What the progress bar polls."""
+
+    def get(self, request, pk):
+        job = get_object_or_404(UnitBriefingJob.objects.of(request.user), pk=pk)
+        return progress_response(job_payload(job))
 
 
 class UnitBriefingDetail(UnitReaderMixin, View):

@@ -226,6 +226,8 @@ SAMPLES = {
     "surveys:campaign-detail": lambda w: [{"pk": crawl_campaign(w).pk}],
     "dispatch:unit": lambda w: [{"pk": crawl_unit_briefing(w).pk}],
     "dispatch:unit-xlsx": lambda w: [{"pk": crawl_unit_briefing(w).pk}],
+    "dispatch:unit-job": lambda w: [{"pk": crawl_unit_briefing_job(w).pk}],
+    "dispatch:unit-job-status": lambda w: [{"pk": crawl_unit_briefing_job(w).pk}],
 }
 # Routes whose one ``pk`` is an object of this kind (by the route's name).
 BY_PK = {
@@ -525,6 +527,21 @@ def crawl_delivery(world):
     )  # fmt: skip
     return Delivery.objects.create(
         collection=collection, region=world.county, submission=final, delivered_by=officer
+    )
+
+
+def crawl_unit_briefing_job(world):
+    """Another city's briefing being generated, by that city's manager: only theirs to follow."""
+    from dispatch.models import UnitBriefingJob
+
+    briefing = crawl_unit_briefing(world)
+    manager = get_user_model().objects.filter(username="crawl_city_2").first() or UserFactory(
+        username="crawl_city_2", role=(Role.CITY, briefing.region)
+    )
+    return UnitBriefingJob.objects.filter(created_by=manager).first() or (
+        UnitBriefingJob.objects.create(
+            region=briefing.region, kind="week", created_by=manager, briefing=briefing
+        )
     )
 
 

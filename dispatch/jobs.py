@@ -1,0 +1,140 @@
+"""Generating a city's or the province's briefing as a Celery job (``UnitBriefingJob``).
+
+``start_unit_briefing`` checks who asks, creates the job row and queues the task once the row
+is committed (the same briefing already queued or running for the same person is returned
+instead of a second job). ``run_unit_briefing`` (the task's body, ``dispatch.tasks``) claims
+the job with a conditional UPDATE, so a redelivered task does nothing, generates the briefing
+as its creator through ``services.generate_unit_briefing`` while writing how many counties are
+counted, and ends the job as 已完成 (with the briefing) or 失败 with a Chinese message. The task
+never raises. The sweeper (beat) ends the jobs whose worker died and queues again those whose
+message was lost.
+"""
+
+import datetime
+import logging
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from core.queue import enqueue_on_commit
+from reports.models import JobStatus
+
+from . import services
+from .models import BriefingKind, UnitBriefingJob
+
+logger = logging.getLogger(__name__)
+
+# A province of a hundred counties with every table to count afresh takes a few minutes at
+# most; past these the job is stopped (the soft limit ends it as failed, the hard one kills it).
+SOFT_TIME_LIMIT = 20 * 60
+TIME_LIMIT = 25 * 60
+STALE_AFTER = datetime.timedelta(seconds=TIME_LIMIT + 5 * 60)
+REQUEUE_AFTER = datetime.timedelta(minutes=15)
+ACTIVE = [JobStatus.PENDING, JobStatus.RUNNING]
+INTERRUPTED = "生成中断（服务重启或任务超时），未生成通报，请重新生成。"
+FAILED = "生成失败，请稍后重新生成；如仍失败，请联系系统管理员。"
+
+
+def start_unit_briefing(*, actor, kind: str) -> UnitBriefingJob:
+    """Queue the briefing of ``kind`` of the unit ``actor`` manages (a city or the province)."""
+    unit = services.managed_unit(actor)
+    if unit is None:
+        raise PermissionDenied("只有市级、省级管理员可以生成本级调度通报。")
+    if kind not in BriefingKind.values:
+        raise ValidationError("请选择通报类型。")
+    running = UnitBriefingJob.objects.filter(
+        region=unit, kind=kind, created_by=actor, status__in=ACTIVE
+    ).first()
+    if running is not None:
+        return running
+    job = UnitBriefingJob.objects.create(
+        region=unit, kind=kind, created_by=actor, message="排队等待中…"
+    )
+    from .tasks import unit_briefing_task  # the task module imports this one
+
+    enqueue_on_commit(unit_briefing_task, job.pk, on_failure=lambda why: _not_queued(job, why))
+    logger.info("unit briefing job %s (%s of %s) queued by %s", job.pk, kind, unit, actor)
+    return job
+
+
+def _not_queued(job: UnitBriefingJob, message: str):
+    _end(job.pk, JobStatus.PENDING, f"生成失败：{message}")
+    logger.warning("unit briefing job %s: not queued (broker down), marked failed", job.pk)
+
+
+def _end(job_id: int, status_was: str, message: str) -> None:
+    UnitBriefingJob.objects.filter(pk=job_id, status=status_was).update(
+        status=JobStatus.FAILED, message=message[:300], finished_at=timezone.now()
+    )
+
+
+def run_unit_briefing(job_id: int) -> str:
+    """1. claim the job (pending → running, in SQL: one worker runs it);
+    2. generate the briefing as its creator (who must still manage the unit), counting;
+    3. end it as done with the briefing, or as failed with the reason."""
+    claimed = UnitBriefingJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
+        status=JobStatus.RUNNING, message="开始统计…", claimed_at=timezone.now()
+    )
+    if not claimed:
+        return "skipped"
+    job = UnitBriefingJob.objects.select_related("region", "created_by").get(pk=job_id)
+
+    def progress(done: int, total: int):
+        UnitBriefingJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+            done=done, total=total, message=f"正在统计各县（区）的数据…（{done}/{total}）"
+        )
+
+    try:
+        if not job.created_by.is_active or services.managed_unit(job.created_by) != job.region:
+            raise PermissionDenied("发起人已不再管理该单位，未生成通报。")
+        briefing = services.generate_unit_briefing(
+            actor=job.created_by, region=job.region, kind=job.kind, progress=progress
+        )
+    except ValidationError as exc:
+        _end(job_id, JobStatus.RUNNING, "；".join(exc.messages))
+        return "failed"
+    except PermissionDenied as exc:
+        _end(job_id, JobStatus.RUNNING, str(exc))
+        return "failed"
+    except SoftTimeLimitExceeded:
+        _end(job_id, JobStatus.RUNNING, INTERRUPTED)
+        logger.warning("unit briefing job %s: time limit reached", job_id)
+        return "failed"
+    except Exception:
+        logger.exception("unit briefing job %s failed", job_id)
+        _end(job_id, JobStatus.RUNNING, FAILED)
+        return "failed"
+    UnitBriefingJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
+        status=JobStatus.DONE,
+        briefing=briefing,
+        message=f"已生成“{briefing.title}”。"[:300],
+        finished_at=timezone.now(),
+    )
+    return "done"
+
+
+def sweep_interrupted(now: datetime.datetime | None = None) -> list[int]:
+    """End as failed every job still running ``STALE_AFTER`` after its claim (its worker died:
+    killed, out of memory, restarted). Returns the ids ended."""
+    before = (now or timezone.now()) - STALE_AFTER
+    ids = list(
+        UnitBriefingJob.objects.filter(status=JobStatus.RUNNING, claimed_at__lt=before).values_list(
+            "pk", flat=True
+        )
+    )
+    for job_id in ids:
+        _end(job_id, JobStatus.RUNNING, INTERRUPTED)
+    if ids:
+        logger.warning(
+            "unit briefing jobs %s: running with no worker since %s, failed", ids, before
+        )
+    return ids
+
+
+def waiting_too_long(now: datetime.datetime | None = None) -> list[int]:
+    """Jobs pending more than ``REQUEUE_AFTER``: their message may be lost (the broker restarted
+    without its data); the sweeper queues them again."""
+    before = (now or timezone.now()) - REQUEUE_AFTER
+    waiting = UnitBriefingJob.objects.filter(status=JobStatus.PENDING, created_at__lt=before)
+    return list(waiting.values_list("pk", flat=True))
