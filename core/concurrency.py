@@ -26,9 +26,14 @@ def share_lock(model, pks) -> None:
     """``SELECT … FOR SHARE`` of ``model``'s rows ``pks``, held to the end of the caller's
     transaction: nobody can change or delete them meanwhile (an UPDATE waits), while other
     savers may share-lock them too. For a row written from what these rows say, so that a
-    change of them cannot commit unseen in between. Takers lock these rows before the rows
-    they write, in one order everywhere, so that two writers cannot deadlock. Django has no
-    ``FOR SHARE``; on SQLite (one writer at a time) nothing is needed."""
+    change of them cannot commit unseen in between. Django has no ``FOR SHARE``; on SQLite
+    (one writer at a time) nothing is needed.
+
+    The order of locks, everywhere: households, toilets, inspections, ledger entries — and
+    only then the villages' version rows, which every write of a toilet, an inspection or an
+    entry takes (the rollups' triggers) and keeps to the commit. A transaction that writes
+    several of them locks them all before its first write (a household's move, the ledger
+    import), so that nobody holding a version row ever waits for one of them."""
     pks = list(pks)
     if connection.vendor != "postgresql" or not pks:
         return

@@ -173,7 +173,8 @@ def draw_campaign(*, actor, name, per_village=None, percent=None, seed=None) -> 
         )
 
     try:
-        with transaction.atomic():  # a savepoint: a same-named draw committed meanwhile
+        # All or nothing: the campaign with every county's sample and items, or none of it.
+        with transaction.atomic():
             campaign = SpotCheckCampaign.objects.create(
                 region=unit,
                 name=name,
@@ -183,20 +184,23 @@ def draw_campaign(*, actor, name, per_village=None, percent=None, seed=None) -> 
                 skipped=skipped,
                 created_by=actor,
             )
+            for survey_round, own_seed, chosen in drawn:
+                sample = SpotCheckSample.objects.create(
+                    round=survey_round,
+                    campaign=campaign,
+                    per_village=per_village,
+                    percent=percent,
+                    seed=own_seed,
+                    created_by=actor,
+                )
+                SpotCheckItem.objects.bulk_create(
+                    SpotCheckItem(sample=sample, original_id=pk) for pk in chosen
+                )
     except IntegrityError as exc:
+        if not SpotCheckCampaign.objects.filter(region=unit, name=name).exists():
+            raise
+        # A same-named draw committed meanwhile.
         raise ValidationError({"name": "本单位已有同名的抽查，请换一个名称。"}) from exc
-    for survey_round, own_seed, chosen in drawn:
-        sample = SpotCheckSample.objects.create(
-            round=survey_round,
-            campaign=campaign,
-            per_village=per_village,
-            percent=percent,
-            seed=own_seed,
-            created_by=actor,
-        )
-        SpotCheckItem.objects.bulk_create(
-            SpotCheckItem(sample=sample, original_id=inspection_id) for inspection_id in chosen
-        )
     logger.info(
         "spot-check campaign %s of %s drawn by %s: %s counties (%s items), %s skipped, seed %s",
         campaign.pk,

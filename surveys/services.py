@@ -517,7 +517,9 @@ def _conflict(current: Inspection, reason: str) -> _Refused:
 def _sync(*, actor, inspection, categories, photos, base_version, resolution, record):
     _guard_inspection(actor, inspection)
     current = (
-        Inspection.objects.select_for_update()
+        # The inspection only: FOR UPDATE with the joins would lock its toilet after it (the
+        # wrong order, core.concurrency.share_lock), its round, county and surveyor too.
+        Inspection.objects.select_for_update(of=("self",))
         .select_related("surveyor", "round__county", "toilet__village")
         .filter(round=inspection.round, toilet=inspection.toilet)
         .first()

@@ -1,6 +1,10 @@
 """Helpers for tests that run two database sessions at once (threads, each with its own
-connection): PostgreSQL only, as SQLite has one writer at a time. CI runs them on PostgreSQL."""
+connection): PostgreSQL only, as SQLite has one writer at a time. CI runs them on PostgreSQL.
 
+A thread calls ``remember_backend()`` first; ``wait_until_blocked(thread)`` then waits until
+that thread's own session waits for a lock."""
+
+import threading
 import time
 
 import pytest
@@ -11,17 +15,24 @@ two_sessions = pytest.mark.skipif(
 )
 
 
+def remember_backend() -> None:
+    """Note the current thread's database session (its backend's pid) on the thread."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        threading.current_thread().backend_pid = cursor.fetchone()[0]
+
+
 def wait_until_blocked(thread, seconds=10) -> bool:
-    """True once another session of this database waits for a lock (``thread``'s, blocked);
-    False if ``thread`` ends or ``seconds`` pass first."""
+    """True once ``thread``'s session (``remember_backend``) waits for a lock; False if the
+    thread ends or ``seconds`` pass first."""
     deadline = time.monotonic() + seconds
     with connection.cursor() as cursor:
         while time.monotonic() < deadline and thread.is_alive():
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock'"
-            )
-            if cursor.fetchone()[0]:
-                return True
+            pid = getattr(thread, "backend_pid", None)
+            if pid is not None:
+                cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+                row = cursor.fetchone()
+                if row is not None and row[0] == "Lock":
+                    return True
             time.sleep(0.02)
     return False

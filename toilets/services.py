@@ -37,7 +37,12 @@ def save_household(*, actor, household: Household, expected_version: int | None 
         message = duplicate_id_message(household, actor) or DUPLICATE_ID_ELSEWHERE
         raise ValidationError({"id_number": message}) from exc
     if not created:
-        for toilet in household.toilets.exclude(village=household.village):
+        # Every toilet of the household locked (and read) before the first is written: each
+        # write takes its villages' version rows, and a save waiting on one of these toilets
+        # may hold those (core.concurrency.share_lock).
+        for toilet in household.toilets.select_for_update(no_key=True).order_by("pk"):
+            if toilet.village_id == household.village_id:
+                continue
             toilet.village = household.village
             toilet.version += 1
             toilet._history_user = actor

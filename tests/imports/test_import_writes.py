@@ -14,9 +14,11 @@ from imports.results import ImportFileError
 from rectification.choices import LedgerState
 from rectification.models import LedgerEntry
 from surveys.models import Inspection
+from tests.factories import SurveyRoundFactory
 from tests.imports.test_import_ledger import ROUND, household_rows, snapshot
 from tests.ledger_files import id_number, ledger_row, ledger_xlsx
-from tests.two_sessions import two_sessions, wait_until_blocked
+from tests.surveys.test_inspection_village import inspect
+from tests.two_sessions import remember_backend, two_sessions, wait_until_blocked
 from toilets.models import Household, Toilet
 from toilets.services import save_household
 
@@ -123,63 +125,98 @@ def test_id_numbers_checked_on_the_fast_path_say_what_the_slow_one_says(tree, us
     assert "出生日期 19801332 无效" in messages[5]
 
 
-@pytest.mark.django_db(transaction=True)
-@two_sessions
-def test_a_move_during_an_import_into_a_new_round_waits_and_moves_the_new_inspection(
-    tree, users, monkeypatch
-):
-    """The import has written a new round's inspection of a registered toilet, not yet
-    committed, when the township moves the household: the move waits for the import, then
-    takes the inspection along to the new village."""
-    rows = household_rows(2)
-    assert run(rows, users.county).saved
+def paused_import(rows, users, monkeypatch, other):
+    """Import ``rows`` into a new round one row a chunk, pausing after the first row's chunk
+    is written (not committed) while ``other()`` runs in a session of its own; True if
+    ``other`` had to wait for the import. Errors of either side are raised as one list."""
     monkeypatch.setattr(engine, "CHUNK", 1)
     paused, go = threading.Event(), threading.Event()
     errors = []
 
     def progress(done, total, message):
-        if message.startswith("正在写入") and done == 1:  # row 1 written, not committed
+        if message.startswith("正在写入") and done == 1:
             paused.set()
             go.wait(timeout=10)
 
-    def reimport():
-        try:
-            import_ledger(
-                io.BytesIO(ledger_xlsx(rows)),
-                round_name="2023年回头看",
-                actor=users.county,
-                progress=progress,
-            )
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(repr(exc))
-            paused.set()
-        finally:
-            connection.close()
+    def in_session(work, name):
+        def run_it():
+            try:
+                remember_backend()
+                work()
+            except Exception as exc:  # surfaced below
+                errors.append(f"{name}: {exc!r}")
+                paused.set()
+            finally:
+                connection.close()
 
-    def move():
-        try:
-            household = Household.objects.get(id_number=rows[0]["身份证号"])
-            household.village = tree.v2
-            save_household(actor=users.township, household=household)
-        except Exception as exc:
-            errors.append(repr(exc))
-        finally:
-            connection.close()
+        return threading.Thread(target=run_it)
 
-    importer = threading.Thread(target=reimport)
+    importer = in_session(
+        lambda: import_ledger(
+            io.BytesIO(ledger_xlsx(rows)),
+            round_name="2023年回头看",
+            actor=users.county,
+            progress=progress,
+        ),
+        "import",
+    )
     importer.start()
     assert paused.wait(timeout=20)
-    mover = threading.Thread(target=move)
-    mover.start()
-    # Without the import's lock on the toilet the move commits here, missing the inspection.
-    assert wait_until_blocked(mover), "the move did not wait for the uncommitted import"
+    worker = in_session(other, "other")
+    worker.start()
+    waited = wait_until_blocked(worker)
     go.set()
     importer.join(timeout=20)
-    mover.join(timeout=20)
-
+    worker.join(timeout=20)
     assert errors == []
-    toilet = Toilet.objects.get(household__id_number=rows[0]["身份证号"])
+    return waited
+
+
+def mover(tree, users, id_number):
+    def move():
+        household = Household.objects.get(id_number=id_number)
+        household.village = tree.v2
+        save_household(actor=users.township, household=household)
+
+    return move
+
+
+@pytest.mark.django_db(transaction=True)
+@two_sessions
+@pytest.mark.parametrize("row", [0, 1], ids=["written-chunk", "later-chunk"])
+def test_a_move_during_an_import_waits_and_moves_the_new_inspection(tree, users, monkeypatch, row):
+    """The township moves a household while the import writes a new round: whether the
+    import has written that household's row yet or not, the move waits for the import
+    (which locked what it writes before its first write) — no deadlock — and then takes the
+    toilet's new inspection along to the new village."""
+    rows = household_rows(2)
+    assert run(rows, users.county).saved
+    number = rows[row]["身份证号"]
+    assert paused_import(rows, users, monkeypatch, mover(tree, users, number))
+    toilet = Toilet.objects.get(household__id_number=number)
     assert toilet.village_id == tree.v2.pk
     assert (
         Inspection.objects.get(round__name="2023年回头看", toilet=toilet).village_id == tree.v2.pk
     )
+
+
+@pytest.mark.django_db(transaction=True)
+@two_sessions
+def test_a_surveyors_save_during_an_import_that_changes_the_toilet_waits_without_deadlock(
+    tree, users, monkeypatch
+):
+    """A surveyor records a toilet in the open round while an import that will change the
+    toilet (a later row) is writing: the save waits for the import, then is stored."""
+    rows = household_rows(2)
+    assert run(rows, users.county).saved
+    survey = SurveyRoundFactory(county=tree.county, status="open")
+    toilet = Toilet.objects.get(household__id_number=rows[1]["身份证号"])
+    rows[1]["建造年份"] = 2015
+
+    def save():
+        inspect(users.surveyor, survey, Toilet.objects.get(pk=toilet.pk))
+
+    assert paused_import(rows, users, monkeypatch, save)
+    toilet.refresh_from_db()
+    assert toilet.build_year == 2015
+    assert Inspection.objects.filter(round=survey, toilet=toilet).exists()

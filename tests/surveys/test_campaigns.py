@@ -182,6 +182,28 @@ def test_it_refuses_a_duplicate_name_and_a_missing_method(city):
         campaigns.draw_campaign(actor=city.city, name="另一次", per_village=None)
 
 
+def test_a_draw_that_fails_midway_stores_nothing(city, monkeypatch):
+    """The second county's items cannot be stored (the database gave out): no campaign is
+    left with one county drawn and the other missing, and the name is free again."""
+    real = SpotCheckItem.objects.bulk_create
+    calls = []
+
+    def failing(objs, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the database gave out")
+        return real(objs, *args, **kwargs)
+
+    monkeypatch.setattr(SpotCheckItem.objects, "bulk_create", failing)
+    with pytest.raises(RuntimeError):
+        draw(city)
+    assert len(calls) == 2
+    assert not SpotCheckCampaign.objects.exists()
+    assert not SpotCheckSample.objects.exists() and not SpotCheckItem.objects.exists()
+    monkeypatch.setattr(SpotCheckItem.objects, "bulk_create", real)
+    assert draw(city).samples.count() == 2
+
+
 def test_the_province_draws_across_its_cities(city, tree):
     campaign = campaigns.draw_campaign(actor=city.province, name="2026年省级抽验", percent=50)
     assert campaign.kind_label == "省级抽验"

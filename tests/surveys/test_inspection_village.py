@@ -12,7 +12,7 @@ from surveys.models import Inspection, InspectionFlag, ProblemCategory
 from surveys.services import add_photos, save_inspection
 from tests.factories import SurveyRoundFactory, ToiletFactory
 from tests.images import jpeg
-from tests.two_sessions import two_sessions, wait_until_blocked
+from tests.two_sessions import remember_backend, two_sessions, wait_until_blocked
 from toilets.models import Household, Toilet
 from toilets.services import save_household
 
@@ -102,6 +102,7 @@ def test_an_edit_saved_with_a_stale_toilet_keeps_the_moved_village(tree, users, 
 
 def _move(register, tree, users, errors):
     try:
+        remember_backend()
         household = Household.objects.get(pk=register.h1.pk)
         household.village = tree.v2
         save_household(actor=users.township, household=household)
@@ -124,6 +125,7 @@ def test_a_move_committed_during_an_uncommitted_save_still_moves_the_inspection(
 
     def save():
         try:
+            remember_backend()
             with transaction.atomic():
                 inspect(users.surveyor, survey, register.t1)
                 saved.set()
@@ -139,8 +141,9 @@ def test_a_move_committed_during_an_uncommitted_save_still_moves_the_inspection(
     assert saved.wait(timeout=10)
     mover = threading.Thread(target=_move, args=(register, tree, users, errors))
     mover.start()
-    # Without the save's lock on the toilet the move commits here, missing the inspection.
-    assert wait_until_blocked(mover), "the move did not wait for the uncommitted save"
+    # The move waits for the save (without the save's lock on the toilet it would move the
+    # toilet's inspections before the save commits, and miss this one).
+    assert wait_until_blocked(mover)
     commit.set()
     saver.join(timeout=10)
     mover.join(timeout=10)
@@ -165,6 +168,7 @@ def test_photos_added_while_the_household_moves_neither_deadlock_nor_keep_the_ol
 
     def photos():
         try:
+            remember_backend()
             with transaction.atomic():
                 Inspection.objects.select_for_update().get(pk=inspection.pk)
                 locked.set()
@@ -190,3 +194,47 @@ def test_photos_added_while_the_household_moves_neither_deadlock_nor_keep_the_ol
     inspection.refresh_from_db()
     assert inspection.photos.count() == 1
     assert inspection.village_id == tree.v2.pk
+
+
+@pytest.mark.django_db(transaction=True)
+@two_sessions
+def test_a_save_on_the_second_toilet_of_a_moving_household_waits_without_deadlock(
+    tree, users, register, survey, monkeypatch
+):
+    """The move has written the household's first toilet (and so holds the villages' version
+    rows) when a surveyor records its second toilet: the save waits for the move, which had
+    locked both toilets before writing either, and then records it in the new village."""
+    second = ToiletFactory(household=register.h1)
+    first_written, go = threading.Event(), threading.Event()
+    errors = []
+    real_save = Toilet.save
+
+    def pausing_save(self, *args, **kwargs):
+        real_save(self, *args, **kwargs)
+        if threading.current_thread().name == "mover" and not first_written.is_set():
+            first_written.set()
+            go.wait(timeout=10)
+
+    monkeypatch.setattr(Toilet, "save", pausing_save)
+
+    def save():
+        try:
+            remember_backend()
+            inspect(users.surveyor, survey, second)
+        except Exception as exc:
+            errors.append(repr(exc))
+        finally:
+            connection.close()
+
+    mover = threading.Thread(target=_move, args=(register, tree, users, errors), name="mover")
+    mover.start()
+    assert first_written.wait(timeout=10)
+    saver = threading.Thread(target=save)
+    saver.start()
+    assert wait_until_blocked(saver)  # the second toilet is the move's already
+    go.set()
+    mover.join(timeout=15)
+    saver.join(timeout=15)
+
+    assert errors == []
+    assert Inspection.objects.get(round=survey, toilet=second).village_id == tree.v2.pk
