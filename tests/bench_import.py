@@ -91,7 +91,9 @@ NOTES = """Notes on the ledger import (issue 12, "Speed"):
   without the foreign keys' row-by-row checks, once without triggers too. They are what no
   change to the import's code can beat while it keeps writing the same rows. Measured
   2026-12-06 evening: 16.6 s and 15.3 s against 20.0 s for the real import, with a 1.4 s
-  read (12.0× and 11.1× against 14.5×); the backend's CPU 9.1 and 7.4 s against 13.5 s. So
+  read (12.0× and 11.1× against 14.5×); the backend's CPU 9.1 and 7.4 s against 13.5 s; and
+  in the run above 15.1 s and 13.3 s against 17.1 s (12.6× and 11.2×), backend 7.8 and 5.9 s
+  against 10.7 s. So
   even with every foreign key and trigger gone, storing the rows the design requires (each
   toilet, household and inspection with its history row and index entries, on one backend
   for one all-or-nothing transaction) stays near 11× the read on this 2-core machine: the
@@ -101,6 +103,12 @@ NOTES = """Notes on the ledger import (issue 12, "Speed"):
   and the reading child's (3.3 s), fills both cores for 5 s, 3.7× the read, before the
   database has stored anything. The re-import's floor is the check phase (the reading child's calamine parse and
   cell conversion, about 2.5× the read on its own) plus reading what is registered.
+- Since 2026-12-06 evening the import locks every registered row it may write (households,
+  toilets, the round's inspections, ledger entries: `_Writer._lock_registered`) before its
+  first write, so that a household's move or a surveyor's save during an import waits
+  instead of deadlocking on the villages' version rows. It costs the re-import about 0.7 s
+  (the lock queries; the backend's CPU 1.6–1.8 → 2.6 s) and the first import nothing (no
+  registered rows).
 - What is left of the server's work: storing about 600,000 rows with some 25 index entries
   per imported row, about 700,000 foreign-key checks (a household's village; a toilet's
   village and household; an inspection's round, toilet, surveyor and verifier), and the
@@ -521,7 +529,7 @@ def import_section(args, command_line) -> str:
         f"CPU seconds (less dependent than wall time on what else the machine runs): calamine's read "
         f"{read_cpu:.1f} s; the first import: {first_cpu.text()}; the re-import: "
         f"{second_cpu.text()}.",
-        *(f"CPU of the {label[len('reference: ') :]}: {cpu.text()}." for label, _s, cpu in floors),
+        *(f"CPU, {label[len('reference: ') :]}: {cpu.text()}." for label, _s, cpu in floors),
         "",
         "Where the time goes (wall seconds per phase, timers around the engine's functions in "
         "the same two runs; rows that start with … are parts of the write):",
