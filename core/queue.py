@@ -46,6 +46,18 @@ def enqueue(task, *args):
         raise QueueUnavailable() from exc
 
 
+def requeue(batches, what: str) -> None:
+    """A sweeper's second chance: each ``(task, job ids)`` of ``batches`` queued again (jobs
+    waiting so long that their message may have been lost; a duplicate is skipped by the
+    job's claim). With the broker down it logs and leaves them for the next sweep."""
+    try:
+        for task, job_ids in batches:
+            for job_id in job_ids:
+                enqueue(task, job_id)
+    except QueueUnavailable:
+        logger.warning("%s sweep: broker unavailable, waiting jobs not queued again", what)
+
+
 def enqueue_on_commit(task, *args, on_failure: Callable[[str], object] | None = None):
     """Queue ``task(*args)`` once the current transaction commits (at once outside one).
     If the broker is down, ``on_failure(message)`` runs first (after the commit, in

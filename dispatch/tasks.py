@@ -1,9 +1,7 @@
-import logging
-
 from celery import shared_task
 from django.utils import timezone
 
-from core.queue import QueueUnavailable, enqueue
+from core.queue import requeue
 
 from .jobs import (
     SOFT_TIME_LIMIT,
@@ -15,8 +13,6 @@ from .jobs import (
 from .models import BriefingKind
 from .periods import is_last_working_day
 from .services import generate_scheduled
-
-logger = logging.getLogger(__name__)
 
 
 def weekly(now=None) -> int:
@@ -56,9 +52,5 @@ def sweep_jobs_task() -> dict:
     whose message may have been lost (a duplicate does nothing: the claim takes a job once)."""
     failed = sweep_interrupted()
     waiting = waiting_too_long()
-    try:
-        for job_id in waiting:
-            enqueue(unit_briefing_task, job_id)
-    except QueueUnavailable:
-        logger.warning("briefing job sweep: broker unavailable, waiting jobs not queued again")
+    requeue([(unit_briefing_task, waiting)], "briefing job")
     return {"failed": failed, "queued": waiting}

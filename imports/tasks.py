@@ -1,8 +1,6 @@
-import logging
-
 from celery import shared_task
 
-from core.queue import QueueUnavailable, enqueue
+from core.queue import requeue
 
 from .jobs import (
     SOFT_TIME_LIMIT,
@@ -12,8 +10,6 @@ from .jobs import (
     sweep_interrupted,
     waiting_too_long,
 )
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(name="imports.run_check", soft_time_limit=SOFT_TIME_LIMIT, time_limit=TIME_LIMIT)
@@ -34,11 +30,5 @@ def sweep_jobs_task() -> dict:
     message may have been lost (a duplicate does nothing: the claim takes a job once)."""
     failed = sweep_interrupted()
     checks, imports = waiting_too_long()
-    try:
-        for job_id in checks:
-            enqueue(run_check_task, job_id)
-        for job_id in imports:
-            enqueue(run_import_task, job_id)
-    except QueueUnavailable:
-        logger.warning("import sweep: broker unavailable, waiting jobs not queued again")
+    requeue([(run_check_task, checks), (run_import_task, imports)], "import")
     return {"failed": failed, "checks": checks, "imports": imports}

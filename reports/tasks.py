@@ -1,12 +1,8 @@
-import logging
-
 from celery import shared_task
 
-from core.queue import QueueUnavailable, enqueue
+from core.queue import requeue
 
 from .jobs import run_job, sweep_interrupted, waiting_too_long
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(name="reports.run_job")
@@ -21,9 +17,5 @@ def sweep_jobs_task() -> dict:
     message may have been lost (a duplicate does nothing: the claim takes a job once)."""
     failed = sweep_interrupted()
     waiting = waiting_too_long()
-    try:
-        for job_id in waiting:
-            enqueue(run_report_job, job_id)
-    except QueueUnavailable:
-        logger.warning("report sweep: broker unavailable, waiting jobs not queued again")
+    requeue([(run_report_job, waiting)], "report")
     return {"failed": failed, "queued": waiting}

@@ -36,3 +36,22 @@ def wait_until_blocked(thread, seconds=10) -> bool:
                     return True
             time.sleep(0.02)
     return False
+
+
+def session(work, errors: list, name: str = "", on_error=None) -> threading.Thread:
+    """A thread (not started) running ``work()`` in a database session of its own: any
+    exception is appended to ``errors`` (then ``on_error()``, e.g. to release a waiting test),
+    and the session is closed at the end."""
+
+    def run():
+        try:
+            remember_backend()
+            work()
+        except Exception as exc:  # the test asserts on ``errors``
+            errors.append(f"{name or 'session'}: {exc!r}")
+            if on_error is not None:
+                on_error()
+        finally:
+            connection.close()
+
+    return threading.Thread(target=run, name=name or None)

@@ -6,7 +6,6 @@ import io
 import threading
 
 import pytest
-from django.db import connection
 
 from imports import bulk, engine, reader
 from imports.engine import import_ledger
@@ -18,7 +17,7 @@ from tests.factories import SurveyRoundFactory
 from tests.imports.test_import_ledger import ROUND, household_rows, snapshot
 from tests.ledger_files import id_number, ledger_row, ledger_xlsx
 from tests.surveys.test_inspection_village import inspect
-from tests.two_sessions import remember_backend, two_sessions, wait_until_blocked
+from tests.two_sessions import session, two_sessions, wait_until_blocked
 from toilets.models import Household, Toilet
 from toilets.services import save_household
 
@@ -138,31 +137,20 @@ def paused_import(rows, users, monkeypatch, other):
             paused.set()
             go.wait(timeout=10)
 
-    def in_session(work, name):
-        def run_it():
-            try:
-                remember_backend()
-                work()
-            except Exception as exc:  # surfaced below
-                errors.append(f"{name}: {exc!r}")
-                paused.set()
-            finally:
-                connection.close()
-
-        return threading.Thread(target=run_it)
-
-    importer = in_session(
+    importer = session(
         lambda: import_ledger(
             io.BytesIO(ledger_xlsx(rows)),
             round_name="2023年回头看",
             actor=users.county,
             progress=progress,
         ),
+        errors,
         "import",
+        on_error=paused.set,
     )
     importer.start()
     assert paused.wait(timeout=20)
-    worker = in_session(other, "other")
+    worker = session(other, errors, "other")
     worker.start()
     waited = wait_until_blocked(worker)
     go.set()

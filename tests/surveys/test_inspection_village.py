@@ -5,14 +5,14 @@ toilet moves, however it was moved."""
 import threading
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from surveys.models import Inspection, InspectionFlag, ProblemCategory
 from surveys.services import add_photos, save_inspection
 from tests.factories import SurveyRoundFactory, ToiletFactory
 from tests.images import jpeg
-from tests.two_sessions import remember_backend, two_sessions, wait_until_blocked
+from tests.two_sessions import session, two_sessions, wait_until_blocked
 from toilets.models import Household, Toilet
 from toilets.services import save_household
 
@@ -100,16 +100,13 @@ def test_an_edit_saved_with_a_stale_toilet_keeps_the_moved_village(tree, users, 
     assert Inspection.objects.get(pk=inspection.pk).village_id == tree.v2.pk
 
 
-def _move(register, tree, users, errors):
-    try:
-        remember_backend()
+def moving_household(register, tree, users):
+    def move():
         household = Household.objects.get(pk=register.h1.pk)
         household.village = tree.v2
         save_household(actor=users.township, household=household)
-    except Exception as exc:  # surfaced by the test's assertion
-        errors.append(repr(exc))
-    finally:
-        connection.close()
+
+    return move
 
 
 @pytest.mark.django_db(transaction=True)
@@ -124,22 +121,15 @@ def test_a_move_committed_during_an_uncommitted_save_still_moves_the_inspection(
     errors = []
 
     def save():
-        try:
-            remember_backend()
-            with transaction.atomic():
-                inspect(users.surveyor, survey, register.t1)
-                saved.set()
-                commit.wait(timeout=10)
-        except Exception as exc:
-            errors.append(repr(exc))
+        with transaction.atomic():
+            inspect(users.surveyor, survey, register.t1)
             saved.set()
-        finally:
-            connection.close()
+            commit.wait(timeout=10)
 
-    saver = threading.Thread(target=save)
+    saver = session(save, errors, "save", on_error=saved.set)
     saver.start()
     assert saved.wait(timeout=10)
-    mover = threading.Thread(target=_move, args=(register, tree, users, errors))
+    mover = session(moving_household(register, tree, users), errors, "move")
     mover.start()
     # The move waits for the save (without the save's lock on the toilet it would move the
     # toilet's inspections before the save commits, and miss this one).
@@ -167,23 +157,16 @@ def test_photos_added_while_the_household_moves_neither_deadlock_nor_keep_the_ol
     errors = []
 
     def photos():
-        try:
-            remember_backend()
-            with transaction.atomic():
-                Inspection.objects.select_for_update().get(pk=inspection.pk)
-                locked.set()
-                go.wait(timeout=10)
-                add_photos(actor=users.surveyor, inspection=inspection, photos=[jpeg()])
-        except Exception as exc:
-            errors.append(repr(exc))
+        with transaction.atomic():
+            Inspection.objects.select_for_update().get(pk=inspection.pk)
             locked.set()
-        finally:
-            connection.close()
+            go.wait(timeout=10)
+            add_photos(actor=users.surveyor, inspection=inspection, photos=[jpeg()])
 
-    adder = threading.Thread(target=photos)
+    adder = session(photos, errors, "photos", on_error=locked.set)
     adder.start()
     assert locked.wait(timeout=10)
-    mover = threading.Thread(target=_move, args=(register, tree, users, errors))
+    mover = session(moving_household(register, tree, users), errors, "move")
     mover.start()
     assert wait_until_blocked(mover)  # the move holds the toilet and waits for the inspection
     go.set()
@@ -217,23 +200,14 @@ def test_a_save_on_the_second_toilet_of_a_moving_household_waits_without_deadloc
 
     monkeypatch.setattr(Toilet, "save", pausing_save)
 
-    def save():
-        try:
-            remember_backend()
-            inspect(users.surveyor, survey, second)
-        except Exception as exc:
-            errors.append(repr(exc))
-        finally:
-            connection.close()
-
-    mover = threading.Thread(target=_move, args=(register, tree, users, errors), name="mover")
-    mover.start()
+    moving = session(moving_household(register, tree, users), errors, "mover")
+    moving.start()
     assert first_written.wait(timeout=10)
-    saver = threading.Thread(target=save)
+    saver = session(lambda: inspect(users.surveyor, survey, second), errors, "save")
     saver.start()
     assert wait_until_blocked(saver)  # the second toilet is the move's already
     go.set()
-    mover.join(timeout=15)
+    moving.join(timeout=15)
     saver.join(timeout=15)
 
     assert errors == []
