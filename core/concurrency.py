@@ -1,7 +1,6 @@
 """Optimistic concurrency: an edit carries the ``version`` its editor read, and is refused
 (StaleEditError) when the row has moved on since. Rows bump ``version`` on every change."""
 
-from django.db import connection
 from django.db.models import F
 
 from .errors import StaleEditError
@@ -20,30 +19,6 @@ def lock_version(queryset, pk, *fields, expected: int | None = None, message: st
     values = queryset.select_for_update().filter(pk=pk).values_list("version", *fields).get()
     check_version(values[0], expected, message)
     return values
-
-
-def share_lock(model, pks) -> None:
-    """``SELECT … FOR SHARE`` of ``model``'s rows ``pks``, held to the end of the caller's
-    transaction: nobody can change or delete them meanwhile (an UPDATE waits), while other
-    savers may share-lock them too. For a row written from what these rows say, so that a
-    change of them cannot commit unseen in between. Django has no ``FOR SHARE``; on SQLite
-    (one writer at a time) nothing is needed.
-
-    The order of locks, everywhere: households, toilets, inspections, ledger entries — and
-    only then the villages' version rows, which every write of a toilet, an inspection or an
-    entry takes (the rollups' triggers) and keeps to the commit. A transaction that writes
-    several of them locks them all before its first write (a household's move, the ledger
-    import), so that nobody holding a version row ever waits for one of them."""
-    pks = list(pks)
-    if connection.vendor != "postgresql" or not pks:
-        return
-    meta = model._meta
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT 1 FROM {connection.ops.quote_name(meta.db_table)} "
-            f"WHERE {connection.ops.quote_name(meta.pk.column)} = ANY(%s) FOR SHARE",
-            [pks],
-        )
 
 
 def update_if_unchanged(queryset, *, version: int | None, **changes) -> bool:

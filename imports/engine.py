@@ -589,7 +589,6 @@ class _Writer:
     def write(self):
         rows = self.plan.rows
         self.survey_round = self.plan.survey_round or self._create_round()
-        self._lock_registered()
         self._read_registered()
         total = len(rows)
         if self.pipeline is None:
@@ -665,37 +664,6 @@ class _Writer:
         toilet_pks = self._toilets(start, rows, household_pks)
         inspections, changed = self._inspections(rows, toilet_pks)
         self._ledger(rows, toilet_pks, inspections, changed)
-
-    def _lock_registered(self):
-        """Every row registered before the import that it may write — the matched households
-        and toilets, their inspections in the round, their ledger entries — locked now, before
-        its first write, in the order everybody takes them (core.concurrency.share_lock). A
-        household's move or a surveyor's save of one of them then waits for the import (or the
-        import for it) without holding anything the other waits for; and nothing read below
-        changes before it is written. The import's new rows are nobody else's yet."""
-        if connection.vendor != "postgresql":
-            return  # SQLite: one writer at a time
-        registered = sorted({pk for pk in self.plan.toilets if pk is not None})
-        if not registered:
-            return
-        households = sorted(set(self.plan.households.values()))
-        locks = [
-            Household.objects.filter(pk__in=_among(households)),
-            Toilet.objects.filter(pk__in=_among(registered)),
-            LedgerEntry.objects.filter(toilet_id__in=_among(registered)),
-        ]
-        if self.plan.survey_round is not None:
-            inspections = Inspection.objects.filter(
-                round=self.plan.survey_round, toilet_id__in=_among(registered)
-            )
-            locks.insert(2, inspections)
-        for queryset in locks:
-            # Each row is locked as the query reaches it: all of them read, in pk order.
-            list(
-                queryset.order_by("pk")
-                .select_for_update(no_key=True, of=("self",))
-                .values_list("pk", flat=True)
-            )
 
     def _read_registered(self):
         """The round's inspections and the ledger's entries of the toilets registered before

@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.concurrency import check_version, lock_version, share_lock, update_if_unchanged
+from core.concurrency import check_version, lock_version, update_if_unchanged
 from core.errors import ConflictError
 from core.geo import FAR_METRES, distance_metres
 from core.users import display_name
@@ -229,10 +229,6 @@ def save_inspection(
         inspection.surveyor = actor
         try:
             with transaction.atomic():
-                # The toilet first (its inspections after it, as a move of it takes them): a
-                # move waits for this insert and then moves it too, instead of committing
-                # without seeing it and leaving it in the old village.
-                share_lock(Toilet, [inspection.toilet_id])
                 inspection.save()
         except IntegrityError as exc:
             raise ConflictError(
@@ -517,8 +513,8 @@ def _conflict(current: Inspection, reason: str) -> _Refused:
 def _sync(*, actor, inspection, categories, photos, base_version, resolution, record):
     _guard_inspection(actor, inspection)
     current = (
-        # The inspection only: FOR UPDATE with the joins would lock its toilet after it (the
-        # wrong order, core.concurrency.share_lock), its round, county and surveyor too.
+        # The inspection only: FOR UPDATE with the joins would also lock its toilet (after
+        # the inspection, the opposite of a household's move), round, county and surveyor.
         Inspection.objects.select_for_update(of=("self",))
         .select_related("surveyor", "round__county", "toilet__village")
         .filter(round=inspection.round, toilet=inspection.toilet)

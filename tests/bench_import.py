@@ -103,12 +103,6 @@ NOTES = """Notes on the ledger import (issue 12, "Speed"):
   and the reading child's (3.3 s), fills both cores for 5 s, 3.7× the read, before the
   database has stored anything. The re-import's floor is the check phase (the reading child's calamine parse and
   cell conversion, about 2.5× the read on its own) plus reading what is registered.
-- Since 2026-12-06 evening the import locks every registered row it may write (households,
-  toilets, the round's inspections, ledger entries: `_Writer._lock_registered`) before its
-  first write, so that a household's move or a surveyor's save during an import waits
-  instead of deadlocking on the villages' version rows. It costs the re-import about 0.7 s
-  (the lock queries; the backend's CPU 1.6–1.8 → 2.6 s) and the first import nothing (no
-  registered rows).
 - What is left of the server's work: storing about 600,000 rows with some 25 index entries
   per imported row, about 700,000 foreign-key checks (a household's village; a toilet's
   village and household; an inspection's round, toilet, surveyor and verifier), and the

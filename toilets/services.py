@@ -38,8 +38,8 @@ def save_household(*, actor, household: Household, expected_version: int | None 
         raise ValidationError({"id_number": message}) from exc
     if not created:
         # Every toilet of the household locked (and read) before the first is written: each
-        # write takes its villages' version rows, and a save waiting on one of these toilets
-        # may hold those (core.concurrency.share_lock).
+        # write takes its villages' version rows (the rollups' triggers) until the commit, so
+        # nothing may be waited for after the first write.
         for toilet in household.toilets.select_for_update(no_key=True).order_by("pk"):
             if toilet.village_id == household.village_id:
                 continue
