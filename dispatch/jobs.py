@@ -15,6 +15,7 @@ import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.queue import enqueue_on_commit
@@ -37,20 +38,27 @@ FAILED = "生成失败，请稍后重新生成；如仍失败，请联系系统�
 
 
 def start_unit_briefing(*, actor, kind: str) -> UnitBriefingJob:
-    """Queue the briefing of ``kind`` of the unit ``actor`` manages (a city or the province)."""
+    """Queue the briefing of ``kind`` of the unit ``actor`` manages (a city or the province);
+    the same briefing already queued or running for the same person is returned instead."""
     unit = services.managed_unit(actor)
     if unit is None:
         raise PermissionDenied("只有市级、省级管理员可以生成本级调度通报。")
     if kind not in BriefingKind.values:
         raise ValidationError("请选择通报类型。")
-    running = UnitBriefingJob.objects.filter(
+    active = UnitBriefingJob.objects.filter(
         region=unit, kind=kind, created_by=actor, status__in=ACTIVE
-    ).first()
-    if running is not None:
-        return running
-    job = UnitBriefingJob.objects.create(
-        region=unit, kind=kind, created_by=actor, message="排队等待中…"
     )
+    try:
+        with transaction.atomic():
+            job = UnitBriefingJob.objects.create(
+                region=unit, kind=kind, created_by=actor, message="排队等待中…"
+            )
+    except IntegrityError:
+        # Already queued or running (a double click, a second tab): that one is followed.
+        running = active.first()
+        if running is None:
+            raise
+        return running
     from .tasks import unit_briefing_task  # the task module imports this one
 
     enqueue_on_commit(unit_briefing_task, job.pk, on_failure=lambda why: _not_queued(job, why))

@@ -320,6 +320,14 @@ class UnitBriefingJob(models.Model):
         verbose_name = _("调度通报生成任务")
         verbose_name_plural = _("调度通报生成任务")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # One queued or running job per person, unit and kind: a double click is one job.
+            models.UniqueConstraint(
+                fields=["region", "kind", "created_by"],
+                condition=models.Q(status__in=[JobStatus.PENDING, JobStatus.RUNNING]),
+                name="dispatch_unitbriefingjob_one_active",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.region} {self.get_kind_display()} {self.get_status_display()}"

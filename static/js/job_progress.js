@@ -63,7 +63,12 @@
         if (!settled(data)) later();
         else if (reload) window.location.reload();
       })
-      .catch(function () {
+      .catch(function (error) {
+        if (/HTTP 40[34]/.test(String(error && error.message))) {
+          // Not (or no longer) this user's job: asking again will not change that.
+          message.textContent = "无法查看该任务的进度，请刷新页面。";
+          return;
+        }
         message.textContent = "暂时无法获取进度，稍后自动重试…";
         later();
       });

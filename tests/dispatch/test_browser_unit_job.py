@@ -31,3 +31,19 @@ def test_the_job_page_follows_the_job_and_opens_the_briefing(live_server, world,
         body = page.locator("body").inner_text()
         assert f"已生成“{briefing.title}”" in body
         assert "钦南区" in body and "钦北区" in body
+
+
+def test_the_page_stops_asking_once_the_job_is_not_the_users(live_server, world, tree):
+    job = UnitBriefingJob.objects.create(
+        region=tree.city, kind="week", created_by=world["city"], message="排队等待中…"
+    )
+    with phone_page() as page:
+        log_in(page, live_server, world["city"].username)
+        page.goto(f"{live_server.url}/dispatch/units/jobs/{job.pk}/")
+        UnitBriefingJob.objects.filter(pk=job.pk).delete()  # e.g. cleaned away meanwhile
+        message = page.locator("#job-message")
+        message.filter(has_text="无法查看该任务的进度").wait_for()
+        asked = []
+        page.on("request", lambda request: asked.append(request.url))
+        page.wait_for_timeout(3000)  # past the next two polls' delays
+        assert not [url for url in asked if "/status/" in url]
