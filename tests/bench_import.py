@@ -89,20 +89,20 @@ NOTES = """Notes on the ledger import (issue 12, "Speed"):
   the emptied county with the database's own checks switched off for the session
   (`session_replication_role = replica`; superuser, the throw-away database only): once
   without the foreign keys' row-by-row checks, once without triggers too. They are what no
-  change to the import's code can beat while it keeps writing the same rows. Measured
-  2026-12-06 evening: 16.6 s and 15.3 s against 20.0 s for the real import, with a 1.4 s
-  read (12.0× and 11.1× against 14.5×); the backend's CPU 9.1 and 7.4 s against 13.5 s; and
-  in the run above 15.1 s and 13.3 s against 17.1 s (12.6× and 11.2×), backend 7.8 and 5.9 s
-  against 10.7 s. So
-  even with every foreign key and trigger gone, storing the rows the design requires (each
-  toilet, household and inspection with its history row and index entries, on one backend
-  for one all-or-nothing transaction) stays near 11× the read on this 2-core machine: the
-  ≤ 4× goal for the first import is out of reach without writing fewer rows (no history
-  row for an imported record, fewer indexes) or a machine where the database has cores of
-  its own. The Python side alone, this process's CPU (7.0 s, the COPY thread included)
-  and the reading child's (3.3 s), fills both cores for 5 s, 3.7× the read, before the
-  database has stored anything. The re-import's floor is the check phase (the reading child's calamine parse and
-  cell conversion, about 2.5× the read on its own) plus reading what is registered.
+  change to the import's code can beat while it keeps writing the same rows. Three runs on
+  2026-12-06 evening (real import / no foreign keys / no checks at all, against the read):
+  20.0 / 16.6 / 15.3 s (1.4 s read: 14.5× / 12.0× / 11.1×), 17.1 / 15.1 / 13.3 s (1.2 s:
+  14.2× / 12.6× / 11.2×), 15.8 / 15.0 / 11.6 s (1.2 s: 13.2× / 12.5× / 9.7×). In the last,
+  with no checks at all, the backend still spent 4.8 s of CPU storing the rows (each
+  household, toilet and inspection with its history row and index entries, one backend for
+  one all-or-nothing transaction), this process 5.4 s and the reading child 2.9 s: 13.1 s
+  of CPU, which even spread perfectly over this machine's 2 cores is 6.6 s, 5.5× the read.
+  So the ≤ 4× goal for the first import is out of reach on this machine without writing
+  fewer rows (no history row for an imported record, fewer indexes) or a database with
+  cores of its own. The re-import (CPU 4.6 + 2.5 + 1.5 s in the last run: at least 4.3 s
+  on 2 cores, 3.6× the read, before any wait) has no margin left either; its floor is the
+  check phase (the reading child's calamine parse and cell conversion, about 2× the read on
+  its own) plus reading what is registered.
 - What is left of the server's work: storing about 600,000 rows with some 25 index entries
   per imported row, about 700,000 foreign-key checks (a household's village; a toilet's
   village and household; an inspection's round, toilet, surveyor and verifier), and the
