@@ -16,10 +16,10 @@ import logging
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
+from core import jobs as job_rows
+from core.jobs import ACTIVE, JobStatus
 from core.queue import enqueue_on_commit
-from reports.models import JobStatus
 
 from . import services
 from .models import BriefingKind, UnitBriefingJob
@@ -32,7 +32,6 @@ SOFT_TIME_LIMIT = 20 * 60
 TIME_LIMIT = 25 * 60
 STALE_AFTER = datetime.timedelta(seconds=TIME_LIMIT + 5 * 60)
 REQUEUE_AFTER = datetime.timedelta(minutes=15)
-ACTIVE = [JobStatus.PENDING, JobStatus.RUNNING]
 INTERRUPTED = "生成中断（服务重启或任务超时），未生成通报，请重新生成。"
 FAILED = "生成失败，请稍后重新生成；如仍失败，请联系系统管理员。"
 
@@ -67,31 +66,25 @@ def start_unit_briefing(*, actor, kind: str) -> UnitBriefingJob:
 
 
 def _not_queued(job: UnitBriefingJob, message: str):
-    _end(job.pk, JobStatus.PENDING, f"生成失败：{message}")
+    job_rows.fail(UnitBriefingJob, job.pk, JobStatus.PENDING, f"生成失败：{message}")
     logger.warning("unit briefing job %s: not queued (broker down), marked failed", job.pk)
 
 
-def _end(job_id: int, status_was: str, message: str) -> None:
-    UnitBriefingJob.objects.filter(pk=job_id, status=status_was).update(
-        status=JobStatus.FAILED, message=message[:300], finished_at=timezone.now()
-    )
-
-
 def run_unit_briefing(job_id: int) -> str:
-    """1. claim the job (pending → running, in SQL: one worker runs it);
+    """1. claim the job (pending → running: one worker runs it);
     2. generate the briefing as its creator (who must still manage the unit), counting;
     3. end it as done with the briefing, or as failed with the reason."""
-    claimed = UnitBriefingJob.objects.filter(pk=job_id, status=JobStatus.PENDING).update(
-        status=JobStatus.RUNNING, message="开始统计…", claimed_at=timezone.now()
-    )
-    if not claimed:
+    if not job_rows.claim(UnitBriefingJob, job_id, "开始统计…"):
         return "skipped"
     job = UnitBriefingJob.objects.select_related("region", "created_by").get(pk=job_id)
 
     def progress(done: int, total: int):
-        UnitBriefingJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
-            done=done, total=total, message=f"正在统计各县（区）的数据…（{done}/{total}）"
-        )
+        message = f"正在统计各县（区）的数据…（{done}/{total}）"
+        job_rows.progress(UnitBriefingJob, job_id, done, total, message)
+
+    def failed(message: str) -> str:
+        job_rows.fail(UnitBriefingJob, job_id, JobStatus.RUNNING, message)
+        return "failed"
 
     try:
         if not job.created_by.is_active or services.managed_unit(job.created_by) != job.region:
@@ -100,49 +93,26 @@ def run_unit_briefing(job_id: int) -> str:
             actor=job.created_by, region=job.region, kind=job.kind, progress=progress
         )
     except ValidationError as exc:
-        _end(job_id, JobStatus.RUNNING, "；".join(exc.messages))
-        return "failed"
+        return failed("；".join(exc.messages))
     except PermissionDenied as exc:
-        _end(job_id, JobStatus.RUNNING, str(exc))
-        return "failed"
+        return failed(str(exc))
     except SoftTimeLimitExceeded:
-        _end(job_id, JobStatus.RUNNING, INTERRUPTED)
         logger.warning("unit briefing job %s: time limit reached", job_id)
-        return "failed"
+        return failed(INTERRUPTED)
     except Exception:
         logger.exception("unit briefing job %s failed", job_id)
-        _end(job_id, JobStatus.RUNNING, FAILED)
-        return "failed"
-    UnitBriefingJob.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
-        status=JobStatus.DONE,
-        briefing=briefing,
-        message=f"已生成“{briefing.title}”。"[:300],
-        finished_at=timezone.now(),
-    )
+        return failed(FAILED)
+    job_rows.finish(UnitBriefingJob, job_id, f"已生成“{briefing.title}”。", briefing=briefing)
     return "done"
 
 
 def sweep_interrupted(now: datetime.datetime | None = None) -> list[int]:
-    """End as failed every job still running ``STALE_AFTER`` after its claim (its worker died:
-    killed, out of memory, restarted). Returns the ids ended."""
-    before = (now or timezone.now()) - STALE_AFTER
-    ids = list(
-        UnitBriefingJob.objects.filter(status=JobStatus.RUNNING, claimed_at__lt=before).values_list(
-            "pk", flat=True
-        )
-    )
-    for job_id in ids:
-        _end(job_id, JobStatus.RUNNING, INTERRUPTED)
+    """End as failed every job whose worker died (``core.jobs.sweep_interrupted``)."""
+    ids = job_rows.sweep_interrupted(UnitBriefingJob, STALE_AFTER, INTERRUPTED, now)
     if ids:
-        logger.warning(
-            "unit briefing jobs %s: running with no worker since %s, failed", ids, before
-        )
+        logger.warning("unit briefing jobs %s: running with no worker, failed", ids)
     return ids
 
 
 def waiting_too_long(now: datetime.datetime | None = None) -> list[int]:
-    """Jobs pending more than ``REQUEUE_AFTER``: their message may be lost (the broker restarted
-    without its data); the sweeper queues them again."""
-    before = (now or timezone.now()) - REQUEUE_AFTER
-    waiting = UnitBriefingJob.objects.filter(status=JobStatus.PENDING, created_at__lt=before)
-    return list(waiting.values_list("pk", flat=True))
+    return job_rows.waiting_too_long(UnitBriefingJob, REQUEUE_AFTER, now)

@@ -14,10 +14,10 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.jobs import Job, JobStatus
 from regions.choices import Level
 from regions.codes import ancestor_codes
 from regions.scoping import ScopedQuerySet, scope_of
-from reports.models import JobStatus
 from surveys.models import SurveyRound
 
 from .choices import EvidenceKind, WorkProblemCategory, WorkProblemState
@@ -288,7 +288,7 @@ class UnitBriefingJobQuerySet(ScopedQuerySet):
         return self.visible_to(user).filter(created_by=user.pk)
 
 
-class UnitBriefingJob(models.Model):
+class UnitBriefingJob(Job):
     """Generating a city's or the province's briefing in the background: it reads the table of
     every county below (seconds to minutes for a province), so the request only queues it and
     the page follows its progress, then opens the briefing (``dispatch.jobs``)."""
@@ -297,22 +297,12 @@ class UnitBriefingJob(models.Model):
         "regions.Region", verbose_name=_("单位"), on_delete=models.PROTECT, related_name="+"
     )
     kind = models.CharField(_("类型"), max_length=8, choices=BriefingKind.choices)
-    status = models.CharField(
-        _("状态"), max_length=10, choices=JobStatus.choices, default=JobStatus.PENDING
-    )
-    done = models.PositiveIntegerField(default=0)
-    total = models.PositiveIntegerField(default=0)
-    message = models.CharField(max_length=300, blank=True)
     briefing = models.ForeignKey(
         UnitBriefing, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    # When a worker took it (dispatch.jobs.run_unit_briefing); see sweep_interrupted.
-    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = UnitBriefingJobQuerySet.as_manager()
 
@@ -331,16 +321,6 @@ class UnitBriefingJob(models.Model):
 
     def __str__(self):
         return f"{self.region} {self.get_kind_display()} {self.get_status_display()}"
-
-    @property
-    def percent(self) -> int:
-        if self.status == JobStatus.DONE:
-            return 100
-        return 100 * self.done // self.total if self.total else 0
-
-    @property
-    def finished(self) -> bool:
-        return self.status in (JobStatus.DONE, JobStatus.FAILED)
 
 
 # The work-process problem register (工作推进中存在的问题) ---------------------------------

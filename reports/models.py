@@ -6,6 +6,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.jobs import JobStatus
 from regions.codes import ancestor_codes
 from regions.scoping import ScopedQuerySet, scope_of
 
@@ -203,13 +204,6 @@ class Seal(models.Model):
 
     def __str__(self):
         return f"{self.region} 印章"
-
-
-class JobStatus(models.TextChoices):
-    PENDING = "pending", "排队中"
-    RUNNING = "running", "进行中"
-    DONE = "done", "已完成"
-    FAILED = "failed", "失败"
 
 
 class ReportJobQuerySet(ScopedQuerySet):

@@ -9,10 +9,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views import View
 from django.views.generic import ListView
 
+from core.jobs import JobStatus
 from core.responses import attachment
 from core.web.progress import progress_payload, progress_response
 from reports.chain import own_unit
-from reports.models import JobStatus
 
 from .. import jobs, ranking, services
 from ..exports import filename, unit_briefing_xlsx

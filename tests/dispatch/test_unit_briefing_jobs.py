@@ -9,12 +9,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.jobs import JobStatus
 from core.queue import QUEUE_UNAVAILABLE
 from dispatch import jobs
 from dispatch.jobs import start_unit_briefing
 from dispatch.models import UnitBriefing, UnitBriefingJob
 from dispatch.tasks import sweep_jobs_task, unit_briefing_task
-from reports.models import JobStatus
 from tests.config.test_redis_down import DOWN
 
 pytestmark = pytest.mark.django_db
