@@ -310,6 +310,7 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-import-jobs": {"task": "imports.sweep_jobs", "schedule": 300},
     "sweep-report-jobs": {"task": "reports.sweep_jobs", "schedule": 300},
     "sweep-briefing-jobs": {"task": "dispatch.sweep_jobs", "schedule": 300},
+    "sweep-campaign-draws": {"task": "surveys.sweep_draws", "schedule": 300},
     "record-overdue-daily": {
         "task": "rectification.record_overdue",
         "schedule": crontab(hour=0, minute=30),

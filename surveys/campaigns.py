@@ -108,18 +108,10 @@ def rates_by_county(campaign: SpotCheckCampaign, user) -> RateTable:
 
 
 @transaction.atomic
-def draw_campaign(*, actor, name, per_village=None, percent=None, seed=None) -> SpotCheckCampaign:
-    """Draw a campaign of the actor's city or province: one sample per county below it.
-
-    1. Guards: the actor is city or province staff; a name not yet used by the unit; exactly
-       one method (N per village or P percent).
-    2. For each county below the unit, in code order: its current round (the open one, else
-       the latest opened); a county without one is skipped, with the reason kept on the
-       campaign. So is a county whose round has no inspections yet.
-    3. Each county is drawn as a county draws its own sample (``choose``), with the county's
-       seed derived from the campaign's (``county_seed``) and recorded on its sample.
-    4. Nothing is stored when no county can be drawn.
-    """
+def check_draw(*, actor, name, per_village=None, percent=None, seed=None) -> tuple:
+    """What a draw checks before reading anything (the form's errors): the actor is city or
+    province staff, the name is given and not yet used by the unit, exactly one method.
+    Returns ``(unit, name, seed)``, the seed drawn at random when not given."""
     unit = own_unit(actor)
     if unit is None or not has_capability(actor, MANAGE_SPOTCHECKS):
         raise PermissionDenied("市级抽查、省级抽验由市级或省级管理员组织。")
@@ -133,12 +125,35 @@ def draw_campaign(*, actor, name, per_village=None, percent=None, seed=None) -> 
     _check_method(per_village, percent, seed)
     if seed is None:
         seed = 100000 + secrets.randbelow(900000)
+    return unit, name, seed
 
+
+def draw_campaign(
+    *, actor, name, per_village=None, percent=None, seed=None, progress=None
+) -> SpotCheckCampaign:
+    """Draw a campaign of the actor's city or province: one sample per county below it.
+
+    1. Guards: the actor is city or province staff; a name not yet used by the unit; exactly
+       one method (N per village or P percent).
+    2. For each county below the unit, in code order: its current round (the open one, else
+       the latest opened); a county without one is skipped, with the reason kept on the
+       campaign. So is a county whose round has no inspections yet.
+    3. Each county is drawn as a county draws its own sample (``choose``), with the county's
+       seed derived from the campaign's (``county_seed``) and recorded on its sample.
+    4. Nothing is stored when no county can be drawn; otherwise all of it, or nothing.
+
+    ``progress(done, total)`` is called after each county (a job's bar, ``campaign_jobs``).
+    """
+    unit, name, seed = check_draw(
+        actor=actor, name=name, per_village=per_village, percent=percent, seed=seed
+    )
     counties = list(counties_below(unit))
     rounds = current_rounds(counties)
     skipped: list[dict] = []
     drawn: list[tuple[SurveyRound, int, list[int]]] = []
-    for county in counties:
+    for done, county in enumerate(counties, start=1):
+        if progress is not None and done > 1:
+            progress(done - 1, len(counties))
         survey_round = rounds.get(county.pk)
         if survey_round is None:
             skipped.append(

@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from core.jobs import Job, JobStatus
 from regions.choices import Level
 from regions.models import Region
 from regions.scoping import ScopedQuerySet
@@ -454,6 +455,54 @@ class SpotCheckCampaign(models.Model):
     @property
     def kind_label(self) -> str:
         return "省级抽验" if self.region.level == Level.PROVINCE else "市级抽查"
+
+
+class CampaignDrawJobQuerySet(ScopedQuerySet):
+    scope_lookup = "region__code"
+
+    def of(self, user):
+        """The draws ``user`` started, inside the user's region (somebody else's is a 404)."""
+        return self.visible_to(user).filter(created_by=user.pk)
+
+
+class CampaignDrawJob(Job):
+    """Drawing a campaign in the background: a province's draw reads every inspection of
+    every county below it, longer than a request may take. The form's values are checked
+    when it is queued; the page follows the counties being drawn, then opens the campaign
+    (``surveys.campaign_jobs``)."""
+
+    region = models.ForeignKey(
+        Region, verbose_name=_("组织单位"), on_delete=models.PROTECT, related_name="+"
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    per_village = models.PositiveIntegerField(_("每村抽取户数"), null=True, blank=True)
+    # Not ``percent``: that is the job's progress (core.jobs.Job).
+    by_percent = models.PositiveSmallIntegerField(_("抽取比例（%）"), null=True, blank=True)
+    seed = models.BigIntegerField(_("随机种子"))
+    campaign = models.ForeignKey(
+        SpotCheckCampaign, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    objects = CampaignDrawJobQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("抽查抽取任务")
+        verbose_name_plural = _("抽查抽取任务")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One draw queued or running per person and unit: a double click is one draw.
+            models.UniqueConstraint(
+                fields=["region", "created_by"],
+                condition=models.Q(status__in=[JobStatus.PENDING, JobStatus.RUNNING]),
+                name="surveys_campaigndrawjob_one_active",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} {self.get_status_display()}"
 
 
 class SpotCheckSample(models.Model):

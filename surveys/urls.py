@@ -97,6 +97,16 @@ urlpatterns = [
     # Spot-checks across counties (市级抽查、省级抽验)
     path("spot-check-campaigns/", campaigns.CampaignListView.as_view(), name="campaign-list"),
     path(
+        "spot-check-campaigns/draws/<int:pk>/",
+        campaigns.CampaignDrawJobView.as_view(),
+        name="campaign-job",
+    ),
+    path(
+        "spot-check-campaigns/draws/<int:pk>/status/",
+        campaigns.CampaignDrawJobStatusView.as_view(),
+        name="campaign-job-status",
+    ),
+    path(
         "spot-check-campaigns/<int:pk>/",
         campaigns.CampaignDetailView.as_view(),
         name="campaign-detail",

@@ -10,16 +10,18 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.generic import TemplateView
 
+from core.jobs import JobStatus
 from core.users import display_name
 from core.web.forms import int_or_none, put_errors
+from core.web.progress import progress_payload, progress_response
 from regions.models import RoleAssignment
 
-from .. import campaigns, spotchecks
+from .. import campaign_jobs, campaigns, spotchecks
 from ..forms import CampaignForm
-from ..models import SpotCheckItem, SpotCheckSample
+from ..models import CampaignDrawJob, SpotCheckItem, SpotCheckSample
 
 CAMPAIGNS_PER_PAGE = 30
 COUNTIES_PER_PAGE = 30
@@ -77,7 +79,7 @@ class CampaignListView(CampaignMixin, TemplateView):
             percent = amount if form.cleaned_data["method"] == "percent" else None
             per_village = None if percent is not None else amount
             try:
-                campaign = campaigns.draw_campaign(
+                job = campaign_jobs.start_draw(
                     actor=request.user,
                     name=form.cleaned_data["name"],
                     per_village=per_village,
@@ -87,18 +89,7 @@ class CampaignListView(CampaignMixin, TemplateView):
             except ValidationError as exc:
                 put_errors(form, exc, renamed={"method": "method", "amount": "amount"})
             else:
-                counties = campaign.samples.count()
-                note = (
-                    f"，{len(campaign.skipped)} 个县（区）未抽取（见下方说明）"
-                    if campaign.skipped
-                    else ""
-                )
-                messages.success(
-                    request,
-                    f"已在 {counties} 个县（区）抽取样本，随机种子 {campaign.seed}（请记录在案）"
-                    f"{note}。下一步：为各县（区）分配其他县（区）的抽查人。",
-                )
-                return redirect(campaign.get_absolute_url())
+                return redirect("surveys:campaign-job", pk=job.pk)
         return self.render_to_response(self.get_context_data(form=form))
 
 
@@ -206,3 +197,22 @@ class CampaignDetailView(CampaignMixin, TemplateView):
             request,
             f"已将{sample.round.county.name}的 {count} 户分配给{display_name(checker.user)}。",
         )
+
+
+class CampaignDrawJobView(CampaignMixin, TemplateView):
+    """A draw's progress; once done, the campaign itself. Only its creator's."""
+
+    def get(self, request, pk):
+        job = get_object_or_404(CampaignDrawJob.objects.of(request.user), pk=pk)
+        if job.status == JobStatus.DONE and job.campaign_id is not None:
+            messages.success(request, job.message)
+            return redirect("surveys:campaign-detail", pk=job.campaign_id)
+        return render(request, "surveys/campaign_job.html", {"job": job})
+
+
+class CampaignDrawJobStatusView(CampaignMixin, TemplateView):
+    """What the progress bar polls."""
+
+    def get(self, request, pk):
+        job = get_object_or_404(CampaignDrawJob.objects.of(request.user), pk=pk)
+        return progress_response(progress_payload(job, finished=job.finished))

@@ -224,6 +224,8 @@ SAMPLES = {
     "dispatch:problem-reopen": lambda w: [{"pk": crawl_work_problem(w).pk}],
     "dispatch:problem-evidence": lambda w: [{"pk": crawl_work_problem(w).evidence.get().pk}],
     "surveys:campaign-detail": lambda w: [{"pk": crawl_campaign(w).pk}],
+    "surveys:campaign-job": lambda w: [{"pk": crawl_campaign_draw(w).pk}],
+    "surveys:campaign-job-status": lambda w: [{"pk": crawl_campaign_draw(w).pk}],
     "dispatch:unit": lambda w: [{"pk": crawl_unit_briefing(w).pk}],
     "dispatch:unit-xlsx": lambda w: [{"pk": crawl_unit_briefing(w).pk}],
     "dispatch:unit-job": lambda w: [{"pk": crawl_unit_briefing_job(w).pk}],
@@ -559,6 +561,19 @@ def crawl_unit_briefing(world):
     return briefing or UnitBriefing.objects.create(
         region=city, kind="week", period_start=now.date(), period_end=now.date(), cutoff=now,
         generated_at=now, data={"rows": [], "total": {}, "change": {}}, formula={},
+    )  # fmt: skip
+
+
+def crawl_campaign_draw(world):
+    """The draw of the crawlers' city's campaign, by the city's officer: only theirs to follow."""
+    from surveys.models import CampaignDrawJob
+
+    campaign = crawl_campaign(world)
+    return CampaignDrawJob.objects.filter(campaign=campaign).first() or (
+        CampaignDrawJob.objects.create(
+            region=campaign.region, name=campaign.name, per_village=1, seed=1,
+            created_by=campaign.created_by, campaign=campaign, status="done",
+        )
     )  # fmt: skip
 
 

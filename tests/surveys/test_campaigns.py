@@ -11,8 +11,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from regions.choices import Role
-from surveys import campaigns, spotchecks
-from surveys.models import ProblemCategory, SpotCheckCampaign, SpotCheckItem, SpotCheckSample
+from surveys import campaign_jobs, campaigns, spotchecks
+from surveys.models import (
+    CampaignDrawJob,
+    Inspection,
+    ProblemCategory,
+    SpotCheckCampaign,
+    SpotCheckItem,
+    SpotCheckSample,
+)
+from surveys.tasks import draw_campaign_task, sweep_draws_task
 from tests.factories import (
     HouseholdFactory,
     InspectionFactory,
@@ -76,6 +84,14 @@ def draw(city, **kwargs):
     return campaigns.draw_campaign(
         actor=city.city, name=kwargs.pop("name", "2026年市级抽查"), **kwargs
     )
+
+
+def job_page(job):
+    return reverse("surveys:campaign-job", args=[job.pk])
+
+
+def job_status(job):
+    return reverse("surveys:campaign-job-status", args=[job.pk])
 
 
 def sample_of(campaign, county):
@@ -212,16 +228,88 @@ def test_the_province_draws_across_its_cities(city, tree):
     assert {s["name"] for s in campaign.skipped} == {"灵山县", "港北区"}
 
 
-def test_the_draw_form_creates_a_campaign(city, as_user):
+def test_the_draw_form_draws_in_the_background_and_opens_the_campaign(
+    city, as_user, django_capture_on_commit_callbacks
+):
     url = reverse("surveys:campaign-list")
-    response = as_user(city.city).post(
-        url, {"name": "上半年市级抽查", "method": "percent", "amount": "50", "seed": "99"}
-    )
+    client = as_user(city.city)
+    form = {"name": "上半年市级抽查", "method": "percent", "amount": "50", "seed": "99"}
+    with django_capture_on_commit_callbacks(execute=True) as queued:
+        response = client.post(url, form)
+    job = CampaignDrawJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == job_page(job)
+    assert len(queued) == 1  # queued once the job row was committed
     campaign = SpotCheckCampaign.objects.get()
-    assert response.status_code == 302 and response["Location"] == campaign.get_absolute_url()
     assert (campaign.percent, campaign.seed, campaign.region.name) == (50, 99, "钦州市")
-    page = as_user(city.city).get(url).content.decode()
-    assert "上半年市级抽查" in page
+    status = client.get(job_status(job)).json()
+    assert status["status"] == "done" and status["finished"] and status["percent"] == 100
+    assert status["message"].startswith("已在 2 个县（区）抽取样本，随机种子 99")
+    opened = client.get(job_page(job))
+    assert opened.status_code == 302 and opened["Location"] == campaign.get_absolute_url()
+    assert "随机种子 99（请记录在案）" in client.get(opened["Location"]).content.decode()
+    assert "上半年市级抽查" in client.get(url).content.decode()
+
+
+def test_the_draw_form_shows_what_it_refuses_at_once(city, as_user):
+    draw(city, name="上半年市级抽查")
+    page = as_user(city.city).post(
+        reverse("surveys:campaign-list"),
+        {"name": "上半年市级抽查", "method": "percent", "amount": "50", "seed": ""},
+    )
+    assert page.status_code == 200
+    assert "本单位已有同名的抽查，请换一个名称。" in page.content.decode()
+    assert not CampaignDrawJob.objects.exists()
+
+
+def test_a_draw_nothing_can_be_drawn_for_ends_with_the_reason(
+    city, users, tree, as_user, django_capture_on_commit_callbacks
+):
+    """Every county's round without inspections: the job fails, saying so; nothing drawn."""
+    Inspection.objects.all().delete()
+    client = as_user(city.city)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("surveys:campaign-list"),
+            {"name": "抽查", "method": "per_village", "amount": "1", "seed": ""},
+        )
+    job = CampaignDrawJob.objects.get()
+    assert job.status == "failed" and job.campaign is None
+    page = client.get(response["Location"]).content.decode()
+    assert "下辖各县（区）都没有可抽查的摸排记录" in page and "返回抽查列表" in page
+    assert not SpotCheckCampaign.objects.exists()
+
+
+def test_a_draw_is_its_creators_and_a_redelivered_task_does_nothing(city, users, tree, as_user):
+    job = campaign_jobs.start_draw(actor=city.city, name="抽查", per_village=1)
+    # Another person, even of the same city or above it, does not see the draw.
+    other = UserFactory(username="city_two", role=(Role.CITY, tree.city))
+    for user in (other, city.province, city.other_city, users.county):
+        client = as_user(user)
+        assert client.get(job_page(job)).status_code in (403, 404)
+        assert client.get(job_status(job)).status_code in (403, 404)
+    assert draw_campaign_task(job.pk) == "done"
+    assert draw_campaign_task(job.pk) == "skipped"
+    assert SpotCheckCampaign.objects.count() == 1
+    # A double click while it waits is the same draw.
+    again = campaign_jobs.start_draw(actor=city.city, name="抽查二", per_village=1)
+    assert campaign_jobs.start_draw(actor=city.city, name="抽查二", per_village=1) == again
+
+
+def test_a_draw_whose_worker_died_is_swept_and_a_lost_one_queued_again(city):
+    stuck = campaign_jobs.start_draw(actor=city.city, name="抽查", per_village=1)
+    CampaignDrawJob.objects.filter(pk=stuck.pk).update(
+        status="running",
+        claimed_at=timezone.now() - campaign_jobs.STALE_AFTER - datetime.timedelta(seconds=1),
+    )
+    lost = campaign_jobs.start_draw(actor=city.province, name="省级抽验", percent=50)
+    CampaignDrawJob.objects.filter(pk=lost.pk).update(
+        created_at=timezone.now() - campaign_jobs.REQUEUE_AFTER - datetime.timedelta(seconds=1)
+    )
+    assert sweep_draws_task() == {"failed": [stuck.pk], "queued": [lost.pk]}
+    stuck.refresh_from_db()
+    lost.refresh_from_db()
+    assert stuck.status == "failed" and stuck.message == campaign_jobs.INTERRUPTED
+    assert lost.status == "done" and lost.campaign.name == "省级抽验"
 
 
 # Assigning --------------------------------------------------------------------------------
