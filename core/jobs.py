@@ -1,7 +1,7 @@
 """What the background jobs of the apps share (a city's briefing, a province's spot-check
-draw…): their states, the fields a progress bar reads (``Job``, abstract), and the four
-moves of a job row — claimed by one worker, ended, swept when its worker died, queued again
-when its message was lost. Each move is one conditional UPDATE on the status, so a
+draw…): their states, the fields a progress bar reads (``Job``, abstract), and the moves of
+a job row — claimed by one worker, its progress, finished or failed, failed when its worker
+died, listed to be queued again when its message was lost. Each move is one conditional UPDATE on the status, so a
 redelivered task or a second sweeper does nothing twice."""
 
 import datetime

@@ -47,17 +47,21 @@ def start_unit_briefing(*, actor, kind: str) -> UnitBriefingJob:
     active = UnitBriefingJob.objects.filter(
         region=unit, kind=kind, created_by=actor, status__in=ACTIVE
     )
-    try:
-        with transaction.atomic():
-            job = UnitBriefingJob.objects.create(
-                region=unit, kind=kind, created_by=actor, message="排队等待中…"
-            )
-    except IntegrityError:
-        # Already queued or running (a double click, a second tab): that one is followed.
-        running = active.first()
-        if running is None:
-            raise
-        return running
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                job = UnitBriefingJob.objects.create(
+                    region=unit, kind=kind, created_by=actor, message="排队等待中…"
+                )
+            break
+        except IntegrityError:
+            # Already queued or running (a double click, a second tab): that one is followed.
+            running = active.first()
+            if running is not None:
+                return running
+            if attempt:
+                raise
+            # It ended meanwhile: try again.
     from .tasks import unit_briefing_task  # the task module imports this one
 
     enqueue_on_commit(unit_briefing_task, job.pk, on_failure=lambda why: _not_queued(job, why))

@@ -31,35 +31,45 @@ SOFT_TIME_LIMIT = 20 * 60
 TIME_LIMIT = 25 * 60
 STALE_AFTER = datetime.timedelta(seconds=TIME_LIMIT + 5 * 60)
 REQUEUE_AFTER = datetime.timedelta(minutes=15)
-INTERRUPTED = "抽取中断（服务重启或任务超时），未抽取任何样本，请重新抽取。"
+INTERRUPTED = (
+    "抽取中断（服务重启或任务超时）：请在抽查列表中查看本次抽查是否已抽取，未抽取的请重新抽取。"
+)
 FAILED = "抽取失败，未抽取任何样本，请稍后重新抽取；如仍失败，请联系系统管理员。"
 
 
 def start_draw(*, actor, name, per_village=None, percent=None, seed=None) -> CampaignDrawJob:
     """Queue a draw of the actor's unit; ValidationError (for the form) when the values are
-    refused. The seed is fixed now, so that a retried task draws the same sample."""
+    refused, or while another draw of the person's is queued or running (the same draw asked
+    again returns that one). The seed is fixed now, so that a retried task draws the same
+    sample."""
     unit, name, seed = campaigns.check_draw(
         actor=actor, name=name, per_village=per_village, percent=percent, seed=seed
     )
-    try:
-        with transaction.atomic():
-            job = CampaignDrawJob.objects.create(
-                region=unit,
-                name=name,
-                per_village=per_village,
-                by_percent=percent,
-                seed=seed,
-                created_by=actor,
-                message="排队等待中…",
-            )
-    except IntegrityError:
-        # The same person's draw already queued or running (a double click): that one.
-        running = CampaignDrawJob.objects.filter(
-            region=unit, created_by=actor, status__in=ACTIVE
-        ).first()
-        if running is None:
-            raise
-        return running
+    values = {"name": name, "per_village": per_village, "by_percent": percent, "seed": seed}
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                job = CampaignDrawJob.objects.create(
+                    region=unit, created_by=actor, message="排队等待中…", **values
+                )
+            break
+        except IntegrityError:
+            # One draw of the person's at a time (the partial unique constraint).
+            running = CampaignDrawJob.objects.filter(
+                region=unit, created_by=actor, status__in=ACTIVE
+            ).first()
+            if running is None:
+                if attempt:
+                    raise
+                continue  # it ended meanwhile: try again
+            if running.name == name and (running.per_village, running.by_percent) == (
+                per_village,
+                percent,
+            ):
+                return running  # the same draw asked twice (a double click)
+            raise ValidationError(
+                f"您的上一次抽取（“{running.name}”）还在进行中，请等它完成后再抽取。"
+            ) from None
     from .tasks import draw_campaign_task  # the task module imports this one
 
     enqueue_on_commit(draw_campaign_task, job.pk, on_failure=lambda why: _not_queued(job, why))
@@ -99,6 +109,7 @@ def run_draw(job_id: int) -> str:
             seed=job.seed,
             progress=progress,
         )
+        counties = campaign.samples.count()
     except ValidationError as exc:
         return failed("；".join(exc.messages))
     except PermissionDenied as exc:
@@ -109,7 +120,6 @@ def run_draw(job_id: int) -> str:
     except Exception:
         logger.exception("campaign draw job %s failed", job_id)
         return failed(FAILED)
-    counties = campaign.samples.count()
     skipped = (
         f"，{len(campaign.skipped)} 个县（区）未抽取（见下方说明）" if campaign.skipped else ""
     )
@@ -117,7 +127,7 @@ def run_draw(job_id: int) -> str:
         f"已在 {counties} 个县（区）抽取样本，随机种子 {campaign.seed}（请记录在案）{skipped}。"
         "下一步：为各县（区）分配其他县（区）的抽查人。"
     )
-    job_rows.finish(CampaignDrawJob, job_id, message, campaign=campaign, done=counties)
+    job_rows.finish(CampaignDrawJob, job_id, message, campaign=campaign)
     return "done"
 
 

@@ -46,6 +46,11 @@ class UnitBriefingList(UnitReaderMixin, ListView):
             generate_form=GenerateForm() if unit else None,
             kinds=BriefingKind.choices,
             kind=self.request.GET.get("kind", ""),
+            # Generations the user started that have not ended well (a failure after they
+            # left the job's page is found here, with its reason).
+            open_jobs=UnitBriefingJob.objects.of(self.request.user).exclude(status=JobStatus.DONE)[
+                :5
+            ],
         )
         return context
 

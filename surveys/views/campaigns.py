@@ -67,6 +67,9 @@ class CampaignListView(CampaignMixin, TemplateView):
             is_paginated=page.has_other_pages(),
             can_run=can_run,
             form=form or (CampaignForm() if can_run else None),
+            # Draws the user started that have not ended well: one that failed after they
+            # left the page is found here, with its reason.
+            open_jobs=CampaignDrawJob.objects.of(user).exclude(status=JobStatus.DONE)[:5],
         )
         return context
 

@@ -166,3 +166,11 @@ def test_with_the_queue_down_the_job_is_not_left_waiting(
     assert job.status == JobStatus.FAILED  # not left 排队中 with no task behind it
     assert job.message == f"生成失败：{QUEUE_UNAVAILABLE}"
     assert not UnitBriefing.objects.exists()
+
+
+def test_a_generation_that_failed_after_the_user_left_is_listed_with_its_reason(as_user, world):
+    job = start_unit_briefing(actor=world["city2_user"], kind="week")  # no round below
+    assert unit_briefing_task(job.pk) == "failed"
+    page = as_user(world["city2_user"]).get(reverse("dispatch:units")).content.decode()
+    assert "我的生成任务（未完成或失败）" in page and job_page(job) in page
+    assert "都还没有开始摸排轮次" in page

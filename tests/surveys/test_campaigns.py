@@ -290,9 +290,25 @@ def test_a_draw_is_its_creators_and_a_redelivered_task_does_nothing(city, users,
     assert draw_campaign_task(job.pk) == "done"
     assert draw_campaign_task(job.pk) == "skipped"
     assert SpotCheckCampaign.objects.count() == 1
-    # A double click while it waits is the same draw.
+    # A double click while it waits is the same draw; another draw must wait for it.
     again = campaign_jobs.start_draw(actor=city.city, name="抽查二", per_village=1)
     assert campaign_jobs.start_draw(actor=city.city, name="抽查二", per_village=1) == again
+    with pytest.raises(ValidationError, match="您的上一次抽取（“抽查二”）还在进行中"):
+        campaign_jobs.start_draw(actor=city.city, name="抽查三", percent=30, seed=7)
+    assert CampaignDrawJob.objects.filter(name="抽查三").count() == 0
+
+
+def test_a_draw_that_failed_after_the_user_left_is_listed_with_its_reason(city, as_user):
+    """Found on the campaigns page (the job's own page may be long closed)."""
+    job = campaign_jobs.start_draw(actor=city.city, name="抽查", per_village=1)
+    Inspection.objects.all().delete()
+    assert draw_campaign_task(job.pk) == "failed"
+    page = as_user(city.city).get(reverse("surveys:campaign-list")).content.decode()
+    assert "我的抽取任务（未完成或失败）" in page and job_page(job) in page
+    assert "下辖各县（区）都没有可抽查的摸排记录" in page
+    # Only the person's own: the province's page does not list the city's draw.
+    other = as_user(city.province).get(reverse("surveys:campaign-list")).content.decode()
+    assert job_page(job) not in other
 
 
 def test_a_draw_whose_worker_died_is_swept_and_a_lost_one_queued_again(city):
@@ -554,7 +570,7 @@ def test_the_list_pages_queries_are_bounded(city, as_user, django_assert_max_num
     for n in range(5):
         draw(city, name=f"第{n}次", per_village=1)
     client = as_user(city.city)
-    with django_assert_max_num_queries(5):
+    with django_assert_max_num_queries(6):  # with the user's unfinished draws (one query)
         assert client.get(reverse("surveys:campaign-list")).status_code == 200
     campaign = SpotCheckCampaign.objects.first()
     with django_assert_max_num_queries(8):
