@@ -90,7 +90,8 @@ NOTES = """Notes on the ledger import (issue 12, "Speed"):
   (`session_replication_role = replica`; superuser, the throw-away database only): once
   without the foreign keys' row-by-row checks, once without triggers too. They are what no
   change to the import's code can beat while it keeps writing the same rows. Three runs on
-  2026-12-06 evening (real import / no foreign keys / no checks at all, against the read):
+  2026-12-06 evening UTC, 12-07 Beijing time as the header dates it (real import / no
+  foreign keys / no checks at all, against the read):
   20.0 / 16.6 / 15.3 s (1.4 s read: 14.5× / 12.0× / 11.1×), 17.1 / 15.1 / 13.3 s (1.2 s:
   14.2× / 12.6× / 11.2×), 15.8 / 15.0 / 11.6 s (1.2 s: 13.2× / 12.5× / 9.7×). In the last,
   with no checks at all, the backend still spent 4.8 s of CPU storing the rows (each
