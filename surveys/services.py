@@ -108,6 +108,19 @@ def close_round(*, actor, survey_round):
 # Inspections ----------------------------------------------------------------------------
 
 
+def lock_inspections_of(*, toilet_ids) -> None:
+    """``toilets.hooks.toilets_moving``: the moving toilets' inspections locked (in pk order)
+    before the move writes anything, as its trigger rewrites their village: an edit, a photo
+    or a verification of one of them then waits for the move instead of deadlocking with it
+    on the villages' version rows."""
+    list(
+        Inspection.objects.filter(toilet_id__in=toilet_ids)
+        .order_by("pk")
+        .select_for_update(no_key=True, of=("self",))
+        .values_list("pk", flat=True)
+    )
+
+
 def _check_inspection(inspection: Inspection, categories) -> None:
     errors = {}
     if not inspection.signed:

@@ -11,6 +11,7 @@ from regions.choices import EDIT_REGISTER
 from regions.models import Region
 from regions.scoping import has_capability
 
+from .hooks import toilets_moving
 from .models import DUPLICATE_ID_ELSEWHERE, Household, Toilet, duplicate_id_message
 
 logger = logging.getLogger(__name__)
@@ -37,12 +38,15 @@ def save_household(*, actor, household: Household, expected_version: int | None 
         message = duplicate_id_message(household, actor) or DUPLICATE_ID_ELSEWHERE
         raise ValidationError({"id_number": message}) from exc
     if not created:
-        # Every toilet of the household locked (and read) before the first is written: each
-        # write takes its villages' version rows (the rollups' triggers) until the commit, so
-        # nothing may be waited for after the first write.
-        for toilet in household.toilets.select_for_update(no_key=True).order_by("pk"):
-            if toilet.village_id == household.village_id:
-                continue
+        # Every toilet of the household locked (and read) before the first is written, and
+        # what their move rewrites (toilets_moving): each write takes its villages' version
+        # rows (the rollups' triggers) until the commit, so nothing may be waited for after
+        # the first write.
+        toilets = household.toilets.select_for_update(no_key=True).order_by("pk")
+        moving = [t for t in toilets if t.village_id != household.village_id]
+        if moving:
+            toilets_moving.send(toilet_ids=[t.pk for t in moving])
+        for toilet in moving:
             toilet.village = household.village
             toilet.version += 1
             toilet._history_user = actor

@@ -180,3 +180,51 @@ def test_photos_added_while_the_household_moves_neither_deadlock_nor_keep_the_ol
     inspection.refresh_from_db()
     assert inspection.photos.count() == 1
     assert inspection.village_id == tree.v2.pk
+
+
+@pytest.mark.django_db(transaction=True)
+@two_sessions
+def test_an_edit_of_a_moving_households_second_toilet_waits_for_the_move_without_deadlock(
+    tree, users, register, survey, monkeypatch
+):
+    """The move has written the household's first toilet (holding the villages' version rows)
+    when the surveyor edits the second toilet's inspection: the move had locked that
+    inspection (its trigger rewrites it) before writing anything, so the edit waits for the
+    move, and then is stored, in the new village."""
+    second = ToiletFactory(household=register.h1)
+    inspection = inspect(users.surveyor, survey, second)
+    first_written, go = threading.Event(), threading.Event()
+    errors = []
+    real_save = Toilet.save
+
+    def pausing_save(self, *args, **kwargs):
+        real_save(self, *args, **kwargs)
+        if threading.current_thread().name == "mover" and not first_written.is_set():
+            first_written.set()
+            go.wait(timeout=10)
+
+    monkeypatch.setattr(Toilet, "save", pausing_save)
+
+    def edit():
+        current = Inspection.objects.get(pk=inspection.pk)
+        current.partner_name = "王五"
+        save_inspection(
+            actor=users.surveyor,
+            inspection=current,
+            categories=list(current.categories.all()),
+            expected_version=current.version,
+        )
+
+    mover = session(moving_household(register, tree, users), errors, "mover")
+    mover.start()
+    assert first_written.wait(timeout=10)
+    editor = session(edit, errors, "edit")
+    editor.start()
+    assert wait_until_blocked(editor)  # the inspection is the move's already
+    go.set()
+    mover.join(timeout=15)
+    editor.join(timeout=15)
+
+    assert errors == []
+    inspection.refresh_from_db()
+    assert (inspection.partner_name, inspection.village_id) == ("王五", tree.v2.pk)
