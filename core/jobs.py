@@ -5,10 +5,15 @@ died, listed to be queued again when its message was lost. Each move is one cond
 redelivered task or a second sweeper does nothing twice."""
 
 import datetime
+import logging
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+logger = logging.getLogger(__name__)
 
 
 class JobStatus(models.TextChoices):
@@ -98,3 +103,27 @@ def waiting_too_long(model, requeue_after: datetime.timedelta, now=None) -> list
     before = (now or timezone.now()) - requeue_after
     waiting = model.objects.filter(status=JobStatus.PENDING, created_at__lt=before)
     return list(waiting.values_list("pk", flat=True))
+
+
+class Failed(Exception):
+    """The job ended as failed (its row says why)."""
+
+
+def guarded(model, job_id: int, work, *, interrupted: str, failed: str):
+    """``work()`` for a claimed (running) job, and its result. A refusal (ValidationError,
+    PermissionDenied) ends the job as failed with its reason, the soft time limit with
+    ``interrupted``, anything else (logged) with ``failed``; each raises ``Failed``."""
+    try:
+        return work()
+    except ValidationError as exc:
+        message = "；".join(exc.messages)
+    except PermissionDenied as exc:
+        message = str(exc)
+    except SoftTimeLimitExceeded:
+        logger.warning("%s %s: time limit reached", model.__name__, job_id)
+        message = interrupted
+    except Exception:
+        logger.exception("%s %s failed", model.__name__, job_id)
+        message = failed
+    fail(model, job_id, JobStatus.RUNNING, message)
+    raise Failed(message)

@@ -13,7 +13,6 @@ message was lost.
 import datetime
 import logging
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
@@ -86,26 +85,19 @@ def run_unit_briefing(job_id: int) -> str:
         message = f"正在统计各县（区）的数据…（{done}/{total}）"
         job_rows.progress(UnitBriefingJob, job_id, done, total, message)
 
-    def failed(message: str) -> str:
-        job_rows.fail(UnitBriefingJob, job_id, JobStatus.RUNNING, message)
-        return "failed"
-
-    try:
+    def generate():
         if not job.created_by.is_active or services.managed_unit(job.created_by) != job.region:
             raise PermissionDenied("发起人已不再管理该单位，未生成通报。")
-        briefing = services.generate_unit_briefing(
+        return services.generate_unit_briefing(
             actor=job.created_by, region=job.region, kind=job.kind, progress=progress
         )
-    except ValidationError as exc:
-        return failed("；".join(exc.messages))
-    except PermissionDenied as exc:
-        return failed(str(exc))
-    except SoftTimeLimitExceeded:
-        logger.warning("unit briefing job %s: time limit reached", job_id)
-        return failed(INTERRUPTED)
-    except Exception:
-        logger.exception("unit briefing job %s failed", job_id)
-        return failed(FAILED)
+
+    try:
+        briefing = job_rows.guarded(
+            UnitBriefingJob, job_id, generate, interrupted=INTERRUPTED, failed=FAILED
+        )
+    except job_rows.Failed:
+        return "failed"
     job_rows.finish(UnitBriefingJob, job_id, f"已生成“{briefing.title}”。", briefing=briefing)
     return "done"
 

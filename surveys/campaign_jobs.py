@@ -13,7 +13,6 @@ queues again those whose message was lost.
 import datetime
 import logging
 
-from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
@@ -94,11 +93,7 @@ def run_draw(job_id: int) -> str:
         message = f"正在逐县（区）抽取样本…（{done}/{total}）"
         job_rows.progress(CampaignDrawJob, job_id, done, total, message)
 
-    def failed(message: str) -> str:
-        job_rows.fail(CampaignDrawJob, job_id, JobStatus.RUNNING, message)
-        return "failed"
-
-    try:
+    def draw():
         if not job.created_by.is_active or campaigns.own_unit(job.created_by) != job.region:
             raise PermissionDenied("发起人已不再负责该单位的抽查，未抽取。")
         campaign = campaigns.draw_campaign(
@@ -109,17 +104,14 @@ def run_draw(job_id: int) -> str:
             seed=job.seed,
             progress=progress,
         )
-        counties = campaign.samples.count()
-    except ValidationError as exc:
-        return failed("；".join(exc.messages))
-    except PermissionDenied as exc:
-        return failed(str(exc))
-    except SoftTimeLimitExceeded:
-        logger.warning("campaign draw job %s: time limit reached", job_id)
-        return failed(INTERRUPTED)
-    except Exception:
-        logger.exception("campaign draw job %s failed", job_id)
-        return failed(FAILED)
+        return campaign, campaign.samples.count()
+
+    try:
+        campaign, counties = job_rows.guarded(
+            CampaignDrawJob, job_id, draw, interrupted=INTERRUPTED, failed=FAILED
+        )
+    except job_rows.Failed:
+        return "failed"
     skipped = (
         f"，{len(campaign.skipped)} 个县（区）未抽取（见下方说明）" if campaign.skipped else ""
     )

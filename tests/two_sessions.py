@@ -55,3 +55,19 @@ def session(work, errors: list, name: str = "", on_error=None) -> threading.Thre
             connection.close()
 
     return threading.Thread(target=run, name=name or None)
+
+
+def pause_after_first_save(monkeypatch, model, thread_name: str):
+    """``(saved, go)``: the thread named ``thread_name`` stops right after its first
+    ``model.save()`` (its transaction still open) until ``go`` is set; ``saved`` is set then."""
+    saved, go = threading.Event(), threading.Event()
+    real_save = model.save
+
+    def pausing_save(self, *args, **kwargs):
+        real_save(self, *args, **kwargs)
+        if threading.current_thread().name == thread_name and not saved.is_set():
+            saved.set()
+            go.wait(timeout=10)
+
+    monkeypatch.setattr(model, "save", pausing_save)
+    return saved, go

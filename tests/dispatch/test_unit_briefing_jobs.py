@@ -6,6 +6,7 @@ died or a lost message is dealt with by the sweeper, and a redelivered task does
 import datetime
 
 import pytest
+from celery.exceptions import SoftTimeLimitExceeded
 from django.urls import reverse
 from django.utils import timezone
 
@@ -174,3 +175,26 @@ def test_a_generation_that_failed_after_the_user_left_is_listed_with_its_reason(
     page = as_user(world["city2_user"]).get(reverse("dispatch:units")).content.decode()
     assert "我的生成任务（未完成或失败）" in page and job_page(job) in page
     assert "都还没有开始摸排轮次" in page
+
+
+@pytest.mark.parametrize(
+    "error, message",
+    [
+        (RuntimeError("the database gave out"), jobs.FAILED),
+        (SoftTimeLimitExceeded(), jobs.INTERRUPTED),
+    ],
+    ids=["fault", "time-limit"],
+)
+def test_a_job_that_breaks_ends_as_failed_with_a_message_for_people(
+    world, monkeypatch, error, message
+):
+    job = start_unit_briefing(actor=world["city"], kind="week")
+
+    def breaks(**kwargs):
+        raise error
+
+    monkeypatch.setattr(jobs.services, "generate_unit_briefing", breaks)
+    assert unit_briefing_task(job.pk) == "failed"  # the task itself does not raise
+    job.refresh_from_db()
+    assert (job.status, job.message) == (JobStatus.FAILED, message)
+    assert job.finished_at is not None and not UnitBriefing.objects.exists()

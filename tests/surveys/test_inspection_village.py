@@ -12,7 +12,12 @@ from surveys.models import Inspection, InspectionFlag, ProblemCategory
 from surveys.services import add_photos, save_inspection
 from tests.factories import SurveyRoundFactory, ToiletFactory
 from tests.images import jpeg
-from tests.two_sessions import session, two_sessions, wait_until_blocked
+from tests.two_sessions import (
+    pause_after_first_save,
+    session,
+    two_sessions,
+    wait_until_blocked,
+)
 from toilets.models import Household, Toilet
 from toilets.services import save_household
 
@@ -193,17 +198,8 @@ def test_an_edit_of_a_moving_households_second_toilet_waits_for_the_move_without
     move, and then is stored, in the new village."""
     second = ToiletFactory(household=register.h1)
     inspection = inspect(users.surveyor, survey, second)
-    first_written, go = threading.Event(), threading.Event()
+    first_written, go = pause_after_first_save(monkeypatch, Toilet, "mover")
     errors = []
-    real_save = Toilet.save
-
-    def pausing_save(self, *args, **kwargs):
-        real_save(self, *args, **kwargs)
-        if threading.current_thread().name == "mover" and not first_written.is_set():
-            first_written.set()
-            go.wait(timeout=10)
-
-    monkeypatch.setattr(Toilet, "save", pausing_save)
 
     def edit():
         current = Inspection.objects.get(pk=inspection.pk)

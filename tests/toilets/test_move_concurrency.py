@@ -4,13 +4,16 @@ toilets before writing the first, so that an edit of another of its toilets wait
 move instead of deadlocking with it, and is then refused as stale rather than overwriting
 the move."""
 
-import threading
-
 import pytest
 
 from core.errors import StaleEditError
 from tests.factories import ToiletFactory
-from tests.two_sessions import session, two_sessions, wait_until_blocked
+from tests.two_sessions import (
+    pause_after_first_save,
+    session,
+    two_sessions,
+    wait_until_blocked,
+)
 from toilets.models import Household, Toilet
 from toilets.services import save_household, save_toilet
 
@@ -21,17 +24,8 @@ def test_a_toilet_edited_while_its_household_moves_waits_and_is_refused_as_stale
     tree, users, register, monkeypatch
 ):
     second = ToiletFactory(household=register.h1)
-    first_written, go = threading.Event(), threading.Event()
+    first_written, go = pause_after_first_save(monkeypatch, Toilet, "mover")
     errors, refused = [], []
-    real_save = Toilet.save
-
-    def pausing_save(self, *args, **kwargs):
-        real_save(self, *args, **kwargs)
-        if threading.current_thread().name == "mover" and not first_written.is_set():
-            first_written.set()
-            go.wait(timeout=10)
-
-    monkeypatch.setattr(Toilet, "save", pausing_save)
 
     def move():
         household = Household.objects.get(pk=register.h1.pk)
