@@ -1,15 +1,16 @@
 """What the background jobs of the apps share (a city's briefing, a province's spot-check
 draw…): their states, the fields a progress bar reads (``Job``, abstract), and the moves of
-a job row — claimed by one worker, its progress, finished or failed, failed when its worker
-died, listed to be queued again when its message was lost. Each move is one conditional UPDATE on the status, so a
-redelivered task or a second sweeper does nothing twice."""
+a job row — created once per person and purpose, claimed by one worker, its progress,
+finished or failed, failed when its worker died, listed to be queued again when its message
+was lost. Each move is one conditional UPDATE on the status, so a redelivered task or a
+second sweeper does nothing twice."""
 
 import datetime
 import logging
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -54,6 +55,22 @@ class Job(models.Model):
         return self.status in (JobStatus.DONE, JobStatus.FAILED)
 
 
+def create_or_active(model, *, same: dict, **fields) -> tuple:
+    """``(job, True)``: a new row with ``same`` and ``fields``; or ``(job, False)``: the one
+    with ``same`` already queued or running, when the model's partial unique constraint
+    refuses a second (a double click, a second tab). One that ended in between is created
+    again."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**same, **fields), True
+    except IntegrityError:
+        active = model.objects.filter(status__in=ACTIVE, **same).first()
+        if active is not None:
+            return active, False
+    with transaction.atomic():
+        return model.objects.create(**same, **fields), True
+
+
 def claim(model, job_id: int, message: str) -> bool:
     """pending → running for one worker; False when another had it (or it ended)."""
     return bool(
@@ -94,6 +111,10 @@ def sweep_interrupted(model, stale_after: datetime.timedelta, message: str, now=
     )
     for job_id in ids:
         fail(model, job_id, JobStatus.RUNNING, message)
+    if ids:
+        logger.warning(
+            "%s %s: running with no worker since %s, failed", model.__name__, ids, before
+        )
     return ids
 
 

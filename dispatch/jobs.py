@@ -14,10 +14,9 @@ import datetime
 import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
 
 from core import jobs as job_rows
-from core.jobs import ACTIVE, JobStatus
+from core.jobs import JobStatus
 from core.queue import enqueue_on_commit
 
 from . import services
@@ -43,24 +42,13 @@ def start_unit_briefing(*, actor, kind: str) -> UnitBriefingJob:
         raise PermissionDenied("只有市级、省级管理员可以生成本级调度通报。")
     if kind not in BriefingKind.values:
         raise ValidationError("请选择通报类型。")
-    active = UnitBriefingJob.objects.filter(
-        region=unit, kind=kind, created_by=actor, status__in=ACTIVE
+    job, created = job_rows.create_or_active(
+        UnitBriefingJob,
+        same={"region": unit, "kind": kind, "created_by": actor},
+        message="排队等待中…",
     )
-    for attempt in range(2):
-        try:
-            with transaction.atomic():
-                job = UnitBriefingJob.objects.create(
-                    region=unit, kind=kind, created_by=actor, message="排队等待中…"
-                )
-            break
-        except IntegrityError:
-            # Already queued or running (a double click, a second tab): that one is followed.
-            running = active.first()
-            if running is not None:
-                return running
-            if attempt:
-                raise
-            # It ended meanwhile: try again.
+    if not created:
+        return job  # already queued or running (a double click, a second tab): that one
     from .tasks import unit_briefing_task  # the task module imports this one
 
     enqueue_on_commit(unit_briefing_task, job.pk, on_failure=lambda why: _not_queued(job, why))
@@ -104,10 +92,7 @@ def run_unit_briefing(job_id: int) -> str:
 
 def sweep_interrupted(now: datetime.datetime | None = None) -> list[int]:
     """End as failed every job whose worker died (``core.jobs.sweep_interrupted``)."""
-    ids = job_rows.sweep_interrupted(UnitBriefingJob, STALE_AFTER, INTERRUPTED, now)
-    if ids:
-        logger.warning("unit briefing jobs %s: running with no worker, failed", ids)
-    return ids
+    return job_rows.sweep_interrupted(UnitBriefingJob, STALE_AFTER, INTERRUPTED, now)
 
 
 def waiting_too_long(now: datetime.datetime | None = None) -> list[int]:

@@ -14,10 +14,9 @@ import datetime
 import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
 
 from core import jobs as job_rows
-from core.jobs import ACTIVE, JobStatus
+from core.jobs import JobStatus
 from core.queue import enqueue_on_commit
 
 from . import campaigns
@@ -44,31 +43,18 @@ def start_draw(*, actor, name, per_village=None, percent=None, seed=None) -> Cam
     unit, name, seed = campaigns.check_draw(
         actor=actor, name=name, per_village=per_village, percent=percent, seed=seed
     )
-    values = {"name": name, "per_village": per_village, "by_percent": percent, "seed": seed}
-    for attempt in range(2):
-        try:
-            with transaction.atomic():
-                job = CampaignDrawJob.objects.create(
-                    region=unit, created_by=actor, message="排队等待中…", **values
-                )
-            break
-        except IntegrityError:
-            # One draw of the person's at a time (the partial unique constraint).
-            running = CampaignDrawJob.objects.filter(
-                region=unit, created_by=actor, status__in=ACTIVE
-            ).first()
-            if running is None:
-                if attempt:
-                    raise
-                continue  # it ended meanwhile: try again
-            if running.name == name and (running.per_village, running.by_percent) == (
-                per_village,
-                percent,
-            ):
-                return running  # the same draw asked twice (a double click)
-            raise ValidationError(
-                f"您的上一次抽取（“{running.name}”）还在进行中，请等它完成后再抽取。"
-            ) from None
+    values = {"name": name, "per_village": per_village, "by_percent": percent}
+    job, created = job_rows.create_or_active(
+        CampaignDrawJob,
+        same={"region": unit, "created_by": actor},  # one draw of the person's at a time
+        seed=seed,
+        message="排队等待中…",
+        **values,
+    )
+    if not created:
+        if all(getattr(job, key) == value for key, value in values.items()):
+            return job  # the same draw asked twice (a double click)
+        raise ValidationError(f"您的上一次抽取（“{job.name}”）还在进行中，请等它完成后再抽取。")
     from .tasks import draw_campaign_task  # the task module imports this one
 
     enqueue_on_commit(draw_campaign_task, job.pk, on_failure=lambda why: _not_queued(job, why))
@@ -125,10 +111,7 @@ def run_draw(job_id: int) -> str:
 
 def sweep_interrupted(now: datetime.datetime | None = None) -> list[int]:
     """End as failed every draw whose worker died (``core.jobs.sweep_interrupted``)."""
-    ids = job_rows.sweep_interrupted(CampaignDrawJob, STALE_AFTER, INTERRUPTED, now)
-    if ids:
-        logger.warning("campaign draw jobs %s: running with no worker, failed", ids)
-    return ids
+    return job_rows.sweep_interrupted(CampaignDrawJob, STALE_AFTER, INTERRUPTED, now)
 
 
 def waiting_too_long(now: datetime.datetime | None = None) -> list[int]:

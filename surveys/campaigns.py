@@ -107,7 +107,6 @@ def rates_by_county(campaign: SpotCheckCampaign, user) -> RateTable:
 # Drawing --------------------------------------------------------------------------------------
 
 
-@transaction.atomic
 def check_draw(*, actor, name, per_village=None, percent=None, seed=None) -> tuple:
     """What a draw checks before reading anything (the form's errors): the actor is city or
     province staff, the name is given and not yet used by the unit, exactly one method.
@@ -143,6 +142,8 @@ def draw_campaign(
     4. Nothing is stored when no county can be drawn; otherwise all of it, or nothing.
 
     ``progress(done, total)`` is called after each county (a job's bar, ``campaign_jobs``).
+    Only the writes are one transaction, so that the progress is seen while the counties are
+    read.
     """
     unit, name, seed = check_draw(
         actor=actor, name=name, per_village=per_village, percent=percent, seed=seed

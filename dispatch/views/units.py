@@ -6,12 +6,13 @@ cities below it, which the 通报 is sent down to; another city's briefing is a 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views import View
 from django.views.generic import ListView
 
 from core.jobs import JobStatus
 from core.responses import attachment
-from core.web.progress import progress_payload, progress_response
+from core.web.progress import job_page, job_status
 from reports.chain import own_unit
 
 from .. import jobs, ranking, services
@@ -72,29 +73,23 @@ class UnitGenerate(UnitReaderMixin, View):
         return redirect("dispatch:unit-job", pk=job.pk)
 
 
-def job_payload(job: UnitBriefingJob) -> dict:
-    return progress_payload(job, finished=job.finished)
-
-
 class UnitJob(UnitReaderMixin, View):
     """The job's progress; once done, the briefing itself. Only its creator's."""
 
     def get(self, request, pk):
         job = get_object_or_404(
-            UnitBriefingJob.objects.of(request.user).select_related("region", "briefing"), pk=pk
+            UnitBriefingJob.objects.of(request.user).select_related("region"), pk=pk
         )
-        if job.status == JobStatus.DONE and job.briefing is not None:
-            messages.success(request, job.message)
-            return redirect("dispatch:unit", pk=job.briefing_id)
-        return render(request, "dispatch/unit_job.html", {"job": job})
+        made = job.briefing_id if job.status == JobStatus.DONE else None
+        url = reverse("dispatch:unit", args=[made]) if made else None
+        return job_page(request, job, "dispatch/unit_job.html", url)
 
 
 class UnitJobStatus(UnitReaderMixin, View):
     """What the progress bar polls."""
 
     def get(self, request, pk):
-        job = get_object_or_404(UnitBriefingJob.objects.of(request.user), pk=pk)
-        return progress_response(job_payload(job))
+        return job_status(get_object_or_404(UnitBriefingJob.objects.of(request.user), pk=pk))
 
 
 class UnitBriefingDetail(UnitReaderMixin, View):

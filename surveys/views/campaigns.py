@@ -10,13 +10,14 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.generic import TemplateView
 
 from core.jobs import JobStatus
 from core.users import display_name
 from core.web.forms import int_or_none, put_errors
-from core.web.progress import progress_payload, progress_response
+from core.web.progress import job_page, job_status
 from regions.models import RoleAssignment
 
 from .. import campaign_jobs, campaigns, spotchecks
@@ -207,15 +208,13 @@ class CampaignDrawJobView(CampaignMixin, TemplateView):
 
     def get(self, request, pk):
         job = get_object_or_404(CampaignDrawJob.objects.of(request.user), pk=pk)
-        if job.status == JobStatus.DONE and job.campaign_id is not None:
-            messages.success(request, job.message)
-            return redirect("surveys:campaign-detail", pk=job.campaign_id)
-        return render(request, "surveys/campaign_job.html", {"job": job})
+        made = job.campaign_id if job.status == JobStatus.DONE else None
+        url = reverse("surveys:campaign-detail", args=[made]) if made else None
+        return job_page(request, job, "surveys/campaign_job.html", url)
 
 
 class CampaignDrawJobStatusView(CampaignMixin, TemplateView):
     """What the progress bar polls."""
 
     def get(self, request, pk):
-        job = get_object_or_404(CampaignDrawJob.objects.of(request.user), pk=pk)
-        return progress_response(progress_payload(job, finished=job.finished))
+        return job_status(get_object_or_404(CampaignDrawJob.objects.of(request.user), pk=pk))
